@@ -1,0 +1,245 @@
+"""The chain gateway: the one way the platform sends transactions and reads the chain.
+
+Per-sender nonces are kept here (so concurrent requests from one member never collide),
+receipts are awaited with short polling, and a revert comes back as `ChainRevert` with
+the contract's own reason string.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+
+from deployments.compiler import Artifact
+
+RECEIPT_POLL_SECONDS = 0.02  # anvil mines on arrival; a real chain answers within a block
+RECEIPT_TIMEOUT_SECONDS = 120.0
+FEE_CACHE_SECONDS = 2.0  # fees change per block; asking per transaction doubles round trips
+PRIORITY_FEE_WEI = 1_000_000_000  # 1 gwei tip
+
+
+class ChainError(Exception):
+    """The node could not be used (unreachable, wrong chain, timed out)."""
+
+
+class ChainRevert(Exception):
+    """A transaction or call was reverted; `reason` is the contract's message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What callers need of a mined transaction."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    contract_address: str | None
+    logs: list[Any]
+
+
+def revert_reason(exc: Exception) -> str:
+    """The contract's reason from a web3 revert error, without web3's prefixes."""
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(message, tuple):
+        message = message[0]
+    for prefix in ("execution reverted: ", "execution reverted"):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message.strip() or "reverted without a reason"
+
+
+class ChainGateway:
+    """A connection to one EVM JSON-RPC node."""
+
+    def __init__(self, rpc_url: str, request_timeout: float = 30.0) -> None:
+        self.rpc_url = rpc_url
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
+        self._nonces: dict[str, int] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._fees: tuple[float, int] | None = None  # (fetched at, max fee per gas)
+        self._chain_id: int | None = None
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self._rpc(lambda: self.w3.eth.chain_id)
+        return self._chain_id
+
+    def latest_block(self) -> int:
+        return self._rpc(lambda: self.w3.eth.block_number)
+
+    def is_reachable(self) -> bool:
+        try:
+            self.w3.eth.block_number
+        except Exception:
+            return False
+        return True
+
+    def codehash(self, address: str) -> str:
+        """keccak256 of the code at `address`, as EXTCODEHASH gives it ("0x" + 64 hex)."""
+        code = self._rpc(lambda: self.w3.eth.get_code(Web3.to_checksum_address(address)))
+        return "0x" + keccak(code).hex()
+
+    def has_code(self, address: str) -> bool:
+        return len(self._rpc(lambda: self.w3.eth.get_code(Web3.to_checksum_address(address)))) > 0
+
+    def contract(self, address: str, abi: list[dict[str, Any]]) -> Contract:
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+
+    def call(self, fn: ContractFunction) -> Any:
+        """Call a view function; a revert raises `ChainRevert`."""
+        try:
+            return fn.call()
+        except (ContractLogicError, ContractCustomError) as exc:
+            raise ChainRevert(revert_reason(exc)) from exc
+
+    # ------------------------------------------------------------------ writing
+
+    def transact(self, sender: LocalAccount, fn: ContractFunction, gas: int | None = None) -> Receipt:
+        """Send `fn` as a transaction from `sender` and wait for it to be mined."""
+        return self._send(sender, {"to": fn.address, "data": fn._encode_transaction_data()}, gas)
+
+    def deploy(self, sender: LocalAccount, artifact: Artifact, *args: Any) -> Receipt:
+        """Deploy `artifact` with constructor `args`; the receipt carries the address."""
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        data = factory.constructor(*args).data_in_transaction
+        receipt = self._send(sender, {"data": data}, None)
+        if receipt.contract_address is None:
+            raise ChainError(f"deploying {artifact.name} created no contract")
+        return receipt
+
+    def send_value(self, sender: LocalAccount, to: str, wei: int) -> Receipt:
+        return self._send(sender, {"to": Web3.to_checksum_address(to), "value": wei}, 21_000)
+
+    def _send(self, sender: LocalAccount, tx: dict[str, Any], gas: int | None) -> Receipt:
+        tx = {"from": sender.address, "chainId": self.chain_id, "value": 0, **tx}
+        if gas is None:
+            tx["gas"] = self._estimate_gas(tx)
+        else:
+            tx["gas"] = gas
+        tx["maxFeePerGas"] = self._max_fee()
+        tx["maxPriorityFeePerGas"] = min(PRIORITY_FEE_WEI, tx["maxFeePerGas"])
+        with self._sender_lock(sender.address):
+            tx_hash = self._send_with_nonce(sender, tx)
+        return self.wait_for_receipt(tx_hash, tx)
+
+    def _send_with_nonce(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
+        for attempt in range(2):
+            if sender.address not in self._nonces or attempt > 0:
+                self._nonces[sender.address] = self._rpc(
+                    lambda: self.w3.eth.get_transaction_count(sender.address, "pending")
+                )
+            tx["nonce"] = self._nonces[sender.address]
+            signed = sender.sign_transaction(tx)
+            try:
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except Web3RPCError as exc:
+                if "nonce" in str(exc).lower() and attempt == 0:
+                    continue  # another process used this sender: re-read the nonce once
+                raise ChainError(f"the node refused the transaction: {exc}") from exc
+            self._nonces[sender.address] += 1
+            return tx_hash
+        raise ChainError("could not find a usable nonce")  # pragma: no cover
+
+    def wait_for_receipt(self, tx_hash: HexBytes, tx: dict[str, Any] | None = None) -> Receipt:
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
+        while True:
+            receipt = self._rpc(lambda: self._receipt_or_none(tx_hash))
+            if receipt is not None:
+                break
+            if time.monotonic() > deadline:
+                raise ChainError(f"transaction {tx_hash.hex()} was not mined in time")
+            time.sleep(RECEIPT_POLL_SECONDS)
+        if receipt["status"] != 1:
+            raise ChainRevert(self._replay_reason(tx, receipt))
+        address = receipt.get("contractAddress")
+        return Receipt(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x"),
+            block_number=receipt["blockNumber"],
+            gas_used=receipt["gasUsed"],
+            contract_address=str(address) if address else None,
+            logs=list(receipt["logs"]),
+        )
+
+    def _receipt_or_none(self, tx_hash: HexBytes) -> Any:
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+        except Exception as exc:  # web3 raises TransactionNotFound until it is mined
+            if type(exc).__name__ == "TransactionNotFound":
+                return None
+            raise
+
+    def _replay_reason(self, tx: dict[str, Any] | None, receipt: Any) -> str:
+        # A mined transaction that reverted carries no reason; replaying it as a call at
+        # its block gives the contract's message.
+        if tx is None:
+            return "reverted"
+        call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+        try:
+            self.w3.eth.call(call, receipt["blockNumber"] - 1)
+        except (ContractLogicError, ContractCustomError) as exc:
+            return revert_reason(exc)
+        except Exception:
+            pass
+        return "reverted"
+
+    def _estimate_gas(self, tx: dict[str, Any]) -> int:
+        try:
+            estimate = self.w3.eth.estimate_gas(tx)
+        except (ContractLogicError, ContractCustomError) as exc:
+            raise ChainRevert(revert_reason(exc)) from exc
+        except Web3RPCError as exc:
+            raise ChainRevert(revert_reason(exc)) from exc
+        return estimate + estimate // 5  # 20 % headroom: state may move between estimate and mining
+
+    def _max_fee(self) -> int:
+        now = time.monotonic()
+        if self._fees is None or now - self._fees[0] > FEE_CACHE_SECONDS:
+            base = self._rpc(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas", 0)
+            self._fees = (now, 2 * base + PRIORITY_FEE_WEI)
+        return self._fees[1]
+
+    def _sender_lock(self, address: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(address, threading.Lock())
+
+    def _rpc(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except (ContractLogicError, ContractCustomError):
+            raise
+        except (OSError, ConnectionError) as exc:
+            raise ChainError(f"cannot reach the chain node at {self.rpc_url}: {exc}") from exc
+        except Exception as exc:
+            if "Connection" in type(exc).__name__ or "connect" in str(exc).lower():
+                raise ChainError(f"cannot reach the chain node at {self.rpc_url}") from exc
+            raise
+
+    # ------------------------------------------------------------------ local nodes only
+
+    def set_balance(self, address: str, wei: int) -> None:
+        """Fund an account on anvil (`anvil_setBalance`); real networks fund accounts for real."""
+        self._rpc(lambda: self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)]))
+
+    def increase_time(self, seconds: int) -> None:
+        """Move anvil's clock forward and mine a block (tests, never production)."""
+        self._rpc(lambda: self.w3.provider.make_request("evm_increaseTime", [seconds]))
+        self._rpc(lambda: self.w3.provider.make_request("evm_mine", []))

@@ -1,0 +1,132 @@
+"""The embedded chain node: anvil from node_modules, with its state in the data directory.
+
+Started when no `COOP_RPC_URL` is configured. Its state file is loaded at start, dumped
+every few seconds and on a clean stop, so a restart of the platform keeps the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from deployments.chain import ChainError, ChainGateway
+from deployments.paths import NODE_MODULES
+
+LOCAL_CHAIN_ID = 31337
+STATE_DUMP_INTERVAL_SECONDS = 5
+START_TIMEOUT_SECONDS = 20.0
+
+
+class NodeError(Exception):
+    """The embedded node cannot be started; the message says what to do."""
+
+
+def anvil_binary() -> Path:
+    """The anvil binary shipped by the @foundry-rs/anvil npm package for this platform."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    system = platform.system().lower()
+    candidate = NODE_MODULES / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
+    if candidate.exists():
+        return candidate
+    raise NodeError("anvil is not installed (node_modules/@foundry-rs/anvil): run `make run` to set up")
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check_state_file(path: Path) -> None:
+    """Refuse a state file anvil could not load, before anvil starts and dies on it."""
+    if not path.exists():
+        return
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise NodeError(
+            f"the chain state file {path} is unreadable ({type(exc).__name__}); "
+            "restore it from a backup, or move it away to start a new chain"
+        ) from exc
+    if not isinstance(state, dict) or "accounts" not in state:
+        raise NodeError(
+            f"the chain state file {path} is not an anvil state dump; "
+            "restore it from a backup, or move it away to start a new chain"
+        )
+
+
+class LocalNode:
+    """An anvil process on a free loopback port, stopped cleanly (state dumped) on `stop()`."""
+
+    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+        self.state_dir = state_dir
+        self.state_file = state_dir / "anvil-state.json"
+        self.log_file = state_dir / "anvil.log"
+        self.port = port or free_loopback_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ChainGateway:
+        binary = anvil_binary()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        check_state_file(self.state_file)
+        args = [
+            str(binary),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--chain-id", str(LOCAL_CHAIN_ID),
+            "--state", str(self.state_file),
+            "--state-interval", str(STATE_DUMP_INTERVAL_SECONDS),
+            "--preserve-historical-states",
+        ]  # fmt: skip
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        gateway = ChainGateway(self.rpc_url)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not gateway.is_reachable():
+            if self.process.poll() is not None:
+                tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+                raise NodeError(f"anvil exited at start: {' '.join(tail) or 'no output'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise NodeError(f"anvil did not answer on {self.rpc_url} within {START_TIMEOUT_SECONDS:.0f} s")
+            time.sleep(0.05)
+        return gateway
+
+    def stop(self) -> None:
+        """Stop anvil with SIGINT, which makes it dump its state before it exits."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> ChainGateway:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def ensure_tools() -> None:
+    """Fail early and clearly when the node toolchain is missing."""
+    if shutil.which("node") is None:
+        raise NodeError("node is not installed: run `make run` on a machine with Node.js")
+    anvil_binary()
+
+
+__all__ = ["ChainError", "LocalNode", "NodeError", "anvil_binary", "check_state_file"]
