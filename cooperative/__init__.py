@@ -1,0 +1,1 @@
+"""CarrierCoop: the platform — store, services, API and the `coop` command."""

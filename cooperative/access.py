@@ -1,0 +1,127 @@
+"""The data-access layer: the only way resolvers and services read records.
+
+The isolation rule lives here and nowhere else. A private record type declares
+`__parties__`, the columns naming the principals who may see a row; every read of such
+a type is filtered to rows where the viewer is one of them (default deny: a type that
+declares no parties cannot be read at all). A row the viewer may not see answers exactly
+as a missing one, `NotFound`, so existence does not leak.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from cooperative.errors import NotFound, ValidationFailed
+from cooperative.store.models import ApiKey, MemberProfile, Role
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+T = TypeVar("T", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: the principal behind an API key."""
+
+    principal: str  # a member's address, or "admin" / "auditor"
+    role: Role
+    key_id: str
+
+    @property
+    def member_address(self) -> str | None:
+        return self.principal if self.role is Role.MEMBER else None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except ValueError as exc:
+        raise ValidationFailed("`after` is not a cursor this API returned", field="after") from exc
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"`first` must be between 1 and {MAX_PAGE_SIZE}", field="first")
+    return first
+
+
+class DataAccess:
+    """Records as one viewer may see them, within one database session."""
+
+    def __init__(self, session: Session, viewer: Viewer) -> None:
+        self.session = session
+        self.viewer = viewer
+
+    # ------------------------------------------------------------------ the isolation rule
+
+    def _visible_to_viewer(self, model: type[T]) -> ColumnElement[bool]:
+        parties: tuple[str, ...] = getattr(model, "__parties__", ())
+        if not parties:
+            raise TypeError(f"{model.__name__} declares no __parties__: private reads are denied")
+        return or_(*(getattr(model, column) == self.viewer.principal for column in parties))
+
+    def private(self, model: type[T]) -> SelectOfScalar[T]:
+        """A query over the rows of `model` the viewer is a party to. Start every read of a
+        private record type here."""
+        return select(model).where(self._visible_to_viewer(model))
+
+    def get_private(self, model: type[T], record_id: Any, *, what: str) -> T:
+        """The row `record_id` of `model` if the viewer is a party to it, else NotFound."""
+        primary_key = next(iter(model.__table__.primary_key.columns))  # type: ignore[attr-defined]
+        row = self.session.exec(self.private(model).where(primary_key == record_id)).first()
+        if row is None:
+            raise NotFound(f"{what} {record_id} does not exist")
+        return row
+
+    def page(self, query: SelectOfScalar[T], order_column: Any, first: int | None, after: str | None) -> Page[T]:
+        """A Relay-style page of `query` ordered by a unique string column."""
+        size = page_size(first)
+        if after is not None:
+            query = query.where(col(order_column) > decode_cursor(after))
+        rows = list(self.session.exec(query.order_by(col(order_column)).limit(size + 1)).all())
+        has_next = len(rows) > size
+        rows = rows[:size]
+        end = encode_cursor(str(getattr(rows[-1], order_column.key))) if rows else None
+        return Page(items=rows, has_next_page=has_next, end_cursor=end)
+
+    # ------------------------------------------------------------------ public to members
+
+    def members(self, first: int | None, after: str | None, include_former: bool = False) -> Page[MemberProfile]:
+        query = select(MemberProfile)
+        if not include_former:
+            query = query.where(col(MemberProfile.left_block).is_(None))
+        return self.page(query, MemberProfile.address, first, after)
+
+    def member(self, address: str) -> MemberProfile:
+        row = self.session.get(MemberProfile, address)
+        if row is None:
+            raise NotFound(f"member {address} does not exist")
+        return row
+
+    # ------------------------------------------------------------------ private: API keys
+
+    def api_keys(self, first: int | None, after: str | None) -> Page[ApiKey]:
+        return self.page(self.private(ApiKey), ApiKey.id, first, after)
+
+    def api_key(self, key_id: str) -> ApiKey:
+        return self.get_private(ApiKey, key_id, what="API key")

@@ -1,0 +1,82 @@
+"""API keys: issue, authenticate, revoke.
+
+A key reads `coop_<id>_<secret>`. The id finds the row; only SHA-256 of the 32-byte
+random secret is stored (a slow hash adds nothing for a secret of that entropy, and
+authentication sits on every request's path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from cooperative.access import DataAccess, Viewer
+from cooperative.errors import InvalidState, Unauthenticated, ValidationFailed
+from cooperative.store.models import ApiKey, Role, utcnow
+
+PREFIX = "coop"
+# `last_used_at` is written at most this often per key, so reads stay reads.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_LABEL_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    record: ApiKey
+    secret: str  # the full key, shown once
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue(session: Session, *, owner: str, role: Role, label: str = "") -> IssuedKey:
+    """Create a key for `owner` (a member's address, or "admin" / "auditor")."""
+    label = label.strip()
+    if len(label) > MAX_LABEL_LENGTH:
+        raise ValidationFailed(f"a label has at most {MAX_LABEL_LENGTH} characters", field="label")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    record = ApiKey(id=key_id, owner=owner, role=role, label=label, secret_hash=_hash(secret))
+    session.add(record)
+    session.flush()
+    return IssuedKey(record=record, secret=f"{PREFIX}_{key_id}_{secret}")
+
+
+def authenticate(session: Session, authorization: str | None) -> Viewer:
+    """The viewer behind an `Authorization: Bearer <key>` header."""
+    if not authorization:
+        raise Unauthenticated("an API key is required: send `Authorization: Bearer <key>`")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must read `Bearer <key>`")
+    parts = token.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise Unauthenticated("this is not a CarrierCoop API key")
+    _, key_id, secret = parts
+    record = session.get(ApiKey, key_id)
+    if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):
+        raise Unauthenticated("this API key is not valid")
+    if record.revoked_at is not None:
+        raise Unauthenticated("this API key was revoked")
+    now = utcnow()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        record.last_used_at = now
+        session.add(record)
+    return Viewer(principal=record.owner, role=record.role, key_id=record.id)
+
+
+def revoke(access: DataAccess, key_id: str) -> ApiKey:
+    """Revoke one of the viewer's own keys (another principal's key is NotFound)."""
+    record = access.api_key(key_id)
+    if record.revoked_at is not None:
+        raise InvalidState(f"API key {key_id} is already revoked")
+    record.revoked_at = utcnow()
+    access.session.add(record)
+    access.session.flush()
+    return record

@@ -1,0 +1,228 @@
+"""The running platform: settings, store, keystore, chain, deployment — started in order.
+
+`Platform.start()` is what `coop serve` and the tests call: it opens the store, opens the
+keystore (a wrong secret fails here), connects to the chain (or starts the embedded
+node), deploys when nothing is recorded for the network (or checks what is recorded),
+and mirrors the member register. A second start on the same data directory reuses all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from cooperative import apikeys
+from cooperative.errors import CoopError
+from cooperative.indexer import sync_members
+from cooperative.settings import Settings
+from cooperative.store.database import create_schema, make_engine, session_scope
+from cooperative.store.keystore import Keystore, load_or_create_secret
+from cooperative.store.models import ApiKey, Role
+from deployments import records
+from deployments.chain import ChainError, ChainGateway
+from deployments.compiler import Compiler
+from deployments.deploy import Founder, contract, deploy_system, verify_deployment
+from deployments.node import LocalNode, NodeError
+from deployments.records import Deployment, RecordsError
+
+DEMO_MEMBERS = ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
+LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil_setBalance
+
+
+class StartupError(CoopError):
+    """The platform cannot start; the message says why and what to do."""
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    keystore: Keystore
+    gateway: ChainGateway
+    compiler: Compiler
+    deployment: Deployment
+    node: LocalNode | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        demo: bool = False,
+        founders: list[str] | None = None,
+        progress: Callable[[str], None] = lambda _msg: None,
+    ) -> Platform:
+        """Start everything; deploy when the network has no records yet. `founders` names
+        the founding members to create custodial keys for (demo mode: the three demo carriers)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        create_schema(engine)
+        secret = settings.secret.get_secret_value() if settings.secret else None
+        keystore = Keystore(engine, load_or_create_secret(settings.data_dir, secret))
+        keystore.check_secret()
+
+        node = None
+        try:
+            if settings.rpc_url:
+                gateway = ChainGateway(settings.rpc_url)
+                if not gateway.is_reachable():
+                    raise StartupError(f"cannot reach the chain node at {settings.rpc_url} (COOP_RPC_URL)")
+            else:
+                progress("starting the embedded chain node (anvil)")
+                node = LocalNode(settings.data_dir / "chain")
+                gateway = node.start()
+        except (NodeError, ChainError) as exc:
+            raise StartupError(str(exc)) from exc
+
+        try:
+            platform = cls._open_deployment(settings, engine, keystore, gateway, node, demo, founders, progress)
+        except BaseException:
+            if node is not None:
+                node.stop()
+            raise
+        return platform
+
+    @classmethod
+    def _open_deployment(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        keystore: Keystore,
+        gateway: ChainGateway,
+        node: LocalNode | None,
+        demo: bool,
+        founders: list[str] | None,
+        progress: Callable[[str], None],
+    ) -> Platform:
+        compiler = Compiler()
+        path = records.records_path(
+            settings.network_name, settings.data_dir if settings.records_in_data_dir else None
+        )
+        try:
+            deployment = records.load(path)
+            if deployment is not None:
+                verify_deployment(gateway, deployment)
+        except RecordsError as exc:
+            raise StartupError(str(exc)) from exc
+
+        if deployment is None:
+            names = DEMO_MEMBERS if demo else founders
+            if not names:
+                raise StartupError(
+                    f"nothing is deployed on network '{settings.network_name}' yet: run `coop deploy "
+                    "--founder NAME ...` first, or `coop serve --demo`"
+                )
+            progress("deploying the cooperative's contracts")
+            deployment = cls._deploy(settings, keystore, gateway, compiler, names, progress)
+            records.save(deployment, path)
+
+        platform = cls(settings, engine, keystore, gateway, compiler, deployment, node)
+        platform.sync()
+        return platform
+
+    @staticmethod
+    def _deploy(
+        settings: Settings,
+        keystore: Keystore,
+        gateway: ChainGateway,
+        compiler: Compiler,
+        names: list[str],
+        progress: Callable[[str], None],
+    ) -> Deployment:
+        operators = keystore.addresses("operator")
+        operator = keystore.account(operators[0]) if operators else keystore.create("operator")
+        members = [keystore.create("member") for _ in names]
+        if gateway.chain_id == 31337 and settings.rpc_url is None:
+            for account in [operator, *members]:
+                gateway.set_balance(account.address, LOCAL_FUNDING_WEI)
+        try:
+            return deploy_system(
+                gateway,
+                operator,
+                compiler,
+                network=settings.network_name,
+                founders=[Founder(m.address, n) for m, n in zip(members, names, strict=True)],
+                timelock=settings.timelock or operator.address,
+                operator=operator.address,
+                progress=progress,
+            )
+        except ChainError as exc:
+            raise StartupError(f"deployment failed: {exc}") from exc
+
+    def stop(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+
+    # ------------------------------------------------------------------ services
+
+    def sync(self) -> None:
+        """Bring the read models up to the chain's latest block."""
+        membership = contract(self.gateway, self.compiler, self.deployment, "Membership")
+        with session_scope(self.engine) as session:
+            sync_members(self.gateway, membership, session)
+
+    def operator(self) -> LocalAccount:
+        return self.keystore.account(self.deployment.operator)
+
+    def contracts_deployed(self) -> dict[str, str]:
+        return {name: item.address for name, item in self.deployment.contracts.items()}
+
+    # ------------------------------------------------------------------ demo credentials
+
+    def demo_credentials(self, graphql_url: str) -> Path:
+        """Write `<data-dir>/demo-credentials.json` (0600) with an admin key and one key per
+        member. Keys still valid from an earlier start are reused, not multiplied."""
+        path = self.settings.data_dir / "demo-credentials.json"
+        existing = self._read_credentials(path)
+        with session_scope(self.engine) as session:
+            admin_key = existing.get("admin", {}).get("apiKey")
+            if not self._key_is_valid(session, admin_key):
+                admin_key = apikeys.issue(session, owner="admin", role=Role.ADMIN, label="demo admin").secret
+            previous = {m.get("address"): m.get("apiKey") for m in existing.get("members", [])}
+            members = []
+            from cooperative.store.models import MemberProfile
+
+            for profile in session.exec(select(MemberProfile).order_by(MemberProfile.joined_block)).all():
+                if not profile.is_member:
+                    continue
+                key = previous.get(profile.address)
+                if not self._key_is_valid(session, key):
+                    key = apikeys.issue(session, owner=profile.address, role=Role.MEMBER, label="demo").secret
+                members.append({"name": profile.name, "address": profile.address, "apiKey": key})
+        document = {"graphql_url": graphql_url, "admin": {"apiKey": admin_key}, "members": members}
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(document, file, indent=2)
+        tmp.replace(path)
+        return path
+
+    @staticmethod
+    def _read_credentials(path: Path) -> dict:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    @staticmethod
+    def _key_is_valid(session: Session, key: str | None) -> bool:
+        if not key:
+            return False
+        try:
+            apikeys.authenticate(session, f"Bearer {key}")
+        except CoopError:
+            return False
+        return True
+
+
+def admin_keys(session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).where(ApiKey.role == Role.ADMIN)).all())

@@ -1,0 +1,52 @@
+"""Configuration, from `COOP_*` environment variables (or a `.env` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COOP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".coop-data")
+    """Chain state (embedded node), SQLite database, keystore secret, local deployment records."""
+
+    rpc_url: str | None = None
+    """An EVM JSON-RPC node; unset = start the embedded anvil node."""
+
+    network: str | None = None
+    """Name of a shared network; its records go to deployments/records/<network>.json."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; unset = SQLite (WAL) in the data directory."""
+
+    secret: SecretStr | None = None
+    """Encrypts the custodial keystore; unset = a secret generated into the data directory."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Literal["development", "production"] = "production"
+    """GraphiQL is served in development (and in demo mode) only."""
+
+    timelock: str | None = None
+    """The address owning membership, registry and beacons; unset = the operator account,
+    until the governance Timelock is deployed in its place."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'coop.db').resolve()}"
+
+    @property
+    def network_name(self) -> str:
+        return self.network or "local"
+
+    @property
+    def records_in_data_dir(self) -> bool:
+        """Throwaway chains keep their deployment records in the data directory."""
+        return self.network is None

@@ -1,0 +1,1 @@
+"""The SQL store: private documents, read models, API keys and the custodial keystore."""

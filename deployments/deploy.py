@@ -1,0 +1,144 @@
+"""Deploy a whole cooperative system to a network, and check a recorded one.
+
+Governance contracts (Membership, ModuleRegistry) are deployed directly. Cooperative
+modules each get an implementation, an OpenZeppelin 5 `UpgradeableBeacon` owned by the
+Timelock, and a `BeaconProxy` whose constructor calls the module's `initialize()`; only
+the Timelock can later point a beacon at a new implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+
+from deployments.chain import ChainGateway, Receipt
+from deployments.compiler import Compiler
+from deployments.records import ContractRecord, Deployment, RecordsError
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """A cooperative module: its contract, version and `initialize()` arguments."""
+
+    name: str
+    version: int
+    initialize_args: Callable[[Deployment], list[Any]]
+
+
+# The cooperative modules deployed behind beacon proxies, in deployment order.
+MODULES: list[ModuleSpec] = [
+    ModuleSpec("Anchor", version=1, initialize_args=lambda d: [d.operator]),
+]
+
+
+@dataclass(frozen=True)
+class Founder:
+    address: str
+    name: str
+
+
+def deploy_system(
+    gateway: ChainGateway,
+    deployer: LocalAccount,
+    compiler: Compiler,
+    *,
+    network: str,
+    founders: list[Founder],
+    timelock: str,
+    operator: str,
+    progress: Callable[[str], None] = lambda _step: None,
+) -> Deployment:
+    """Deploy Membership, every module (implementation, beacon, proxy) and the
+    ModuleRegistry; return the records (the caller saves them)."""
+    deployment = Deployment(network=network, chain_id=gateway.chain_id, timelock=timelock, operator=operator)
+
+    def record(name: str, artifact: str, receipt: Receipt, version: int) -> str:
+        address = receipt.contract_address
+        assert address is not None
+        deployment.contracts[name] = ContractRecord(
+            name=name,
+            artifact=artifact,
+            address=address,
+            codehash=gateway.codehash(address),
+            version=version,
+            tx_hash=receipt.tx_hash,
+            block=receipt.block_number,
+        )
+        return address
+
+    progress("Membership")
+    receipt = gateway.deploy(
+        deployer,
+        compiler.vyper("Membership"),
+        timelock,
+        [f.address for f in founders],
+        [f.name for f in founders],
+    )
+    record("Membership", "Membership", receipt, 1)
+
+    beacon_artifact = compiler.openzeppelin("UpgradeableBeacon")
+    proxy_artifact = compiler.openzeppelin("BeaconProxy")
+    registry_entries: list[tuple[str, str, str, int, bytes]] = []
+    for module in MODULES:
+        progress(module.name)
+        artifact = compiler.vyper(module.name)
+        implementation = record(
+            f"{module.name}.implementation", module.name, gateway.deploy(deployer, artifact), module.version
+        )
+        beacon = record(
+            f"{module.name}.beacon",
+            "UpgradeableBeacon",
+            gateway.deploy(deployer, beacon_artifact, implementation, timelock),
+            module.version,
+        )
+        init = gateway.contract(implementation, artifact.abi).functions.initialize(
+            *module.initialize_args(deployment)
+        )
+        init_data = init._encode_transaction_data()
+        receipt = gateway.deploy(deployer, proxy_artifact, beacon, init_data)
+        # The proxy's record carries the module's ABI: clients call the module through it.
+        record(module.name, module.name, receipt, module.version)
+        registry_entries.append((receipt.contract_address or "", beacon, implementation, module.version, b"\0" * 32))
+
+    progress("ModuleRegistry")
+    receipt = gateway.deploy(
+        deployer,
+        compiler.vyper("ModuleRegistry"),
+        timelock,
+        registry_entries,
+        [m.name for m in MODULES],
+    )
+    record("ModuleRegistry", "ModuleRegistry", receipt, 1)
+    return deployment
+
+
+def verify_deployment(gateway: ChainGateway, deployment: Deployment) -> None:
+    """Check that the chain still holds what the records say: same chain, same code."""
+    if gateway.chain_id != deployment.chain_id:
+        raise RecordsError(
+            f"the node at {gateway.rpc_url} is chain {gateway.chain_id}, "
+            f"but the {deployment.network} records are for chain {deployment.chain_id}"
+        )
+    for item in deployment.contracts.values():
+        actual = gateway.codehash(item.address)
+        if actual != item.codehash:
+            raise RecordsError(
+                f"{item.name} at {item.address} does not hold the recorded code "
+                "(was the chain reset?); move the records away to deploy afresh"
+            )
+
+
+def contract(gateway: ChainGateway, compiler: Compiler, deployment: Deployment, name: str) -> Contract:
+    """A web3 handle on the deployed contract `name`, with its ABI."""
+    if name not in deployment.contracts:
+        raise RecordsError(f"no contract named {name} in the {deployment.network} deployment")
+    item = deployment.contracts[name]
+    if item.artifact in ("UpgradeableBeacon", "BeaconProxy"):
+        abi = compiler.openzeppelin(item.artifact).abi
+    else:
+        abi = compiler.vyper(item.artifact).abi
+    return gateway.contract(item.address, abi)
