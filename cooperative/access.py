@@ -42,8 +42,12 @@ class Viewer:
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
+    cursors: list[str]  # one per item, in order
     has_next_page: bool
-    end_cursor: str | None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
 
 
 def encode_cursor(value: str) -> str:
@@ -101,8 +105,8 @@ class DataAccess:
         rows = list(self.session.exec(query.order_by(col(order_column)).limit(size + 1)).all())
         has_next = len(rows) > size
         rows = rows[:size]
-        end = encode_cursor(str(getattr(rows[-1], order_column.key))) if rows else None
-        return Page(items=rows, has_next_page=has_next, end_cursor=end)
+        cursors = [encode_cursor(str(getattr(row, order_column.key))) for row in rows]
+        return Page(items=rows, cursors=cursors, has_next_page=has_next)
 
     # ------------------------------------------------------------------ public to members
 

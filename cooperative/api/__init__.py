@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI with Strawberry GraphQL at /graphql and /health."""

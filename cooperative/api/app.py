@@ -1,0 +1,118 @@
+"""The FastAPI application: /graphql (Strawberry), /health.
+
+Every error leaves the server in one shape, `{"errors": [{"message", "extensions":
+{"code"}}]}`: transport errors (no or bad key, malformed JSON, wrong content type) as well
+as GraphQL validation errors (syntax, depth, aliases, tokens) and resolver errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cross_web import HTTPException
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from graphql import GraphQLError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
+
+from cooperative import apikeys
+from cooperative.api.context import Context
+from cooperative.api.schema import schema
+from cooperative.errors import CoopError, ErrorCode
+from cooperative.platform import Platform
+from cooperative.store.database import is_reachable, session_scope
+
+log = logging.getLogger("cooperative.api")
+
+
+def error_body(code: ErrorCode, message: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code.value}}]}
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """A GraphQL error with its machine-readable code; unexpected exceptions are masked."""
+    original = error.original_error
+    formatted = error.formatted
+    if isinstance(original, CoopError):
+        formatted["message"] = original.message
+        code = original.code
+    elif original is None:
+        code = ErrorCode.VALIDATION  # syntax, unknown field, depth/alias/token limits
+    else:
+        log.error("unexpected error in %s", error.path, exc_info=original)
+        formatted["message"] = "internal error; the operator's log has the details"
+        code = ErrorCode.INTERNAL
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code.value}
+    return formatted
+
+
+class CoopGraphQLRouter(GraphQLRouter[Context, None]):
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            code = ErrorCode.VALIDATION if exc.status_code in (400, 405, 415) else ErrorCode.NOT_FOUND
+            message = exc.reason
+            if "JSON" in message:
+                message = "the request body is not valid JSON"
+            elif "content type" in message.lower():
+                message = "send the request as `Content-Type: application/json`"
+            return JSONResponse(error_body(code, message), status_code=exc.status_code)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            data["errors"] = [format_error(error) for error in result.errors]
+        return data
+
+
+def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
+    app = FastAPI(title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def get_context(request: Request) -> Context:
+        authorization = request.headers.get("authorization")
+        if authorization is None and graphiql and request.method == "GET":
+            return Context(platform, None)  # the GraphiQL page itself; its queries carry a key
+        with session_scope(platform.engine) as session:
+            viewer = apikeys.authenticate(session, authorization)
+        return Context(platform, viewer)
+
+    router = CoopGraphQLRouter(
+        schema,
+        context_getter=get_context,
+        graphql_ide="graphiql" if graphiql else None,
+        allow_queries_via_get=graphiql,
+    )
+    app.include_router(router, prefix="/graphql")
+
+    @app.exception_handler(CoopError)
+    async def coop_error(_request: Request, exc: CoopError) -> JSONResponse:
+        status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAVAILABLE: 503}
+        headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHENTICATED else None
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status.get(exc.code, 400), headers=headers)
+
+    @app.get("/health")
+    def health() -> Response:
+        """Liveness and readiness: chain, database and the deployed contracts."""
+        database = is_reachable(platform.engine)
+        try:
+            chain_id: int | None = platform.gateway.chain_id
+            latest_block: int | None = platform.gateway.latest_block()
+        except Exception:
+            chain_id = latest_block = None
+        healthy = database and latest_block is not None
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "chainId": str(chain_id) if chain_id is not None else None,
+            "latestBlock": str(latest_block) if latest_block is not None else None,
+            "database": "ok" if database else "unreachable",
+            "network": platform.deployment.network,
+            "contracts": platform.contracts_deployed(),
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    return app

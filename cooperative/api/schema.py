@@ -1,0 +1,129 @@
+"""The GraphQL schema: queries, mutations and the limits that protect the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+from cooperative import apikeys
+from cooperative.access import DataAccess
+from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.types import ApiKey, Connection, Member, Role, UserError
+from cooperative.errors import CoopError, Forbidden, ValidationFailed
+from cooperative.store import models
+
+# Limits on what one request may ask (DESIGN: "query depth, token and alias limits").
+MAX_QUERY_DEPTH = 8
+MAX_ALIASES = 15
+MAX_TOKENS = 2_000
+
+
+@strawberry.type(description="The caller: the principal behind the API key.")
+class Me:
+    role: Role  # type: ignore[valid-type]
+    member: Member | None = strawberry.field(description="The member, for a member's key.")
+
+    @strawberry.field(description="The caller's own API keys.")
+    def api_keys(self, info: AppInfo, first: int | None = None, after: str | None = None) -> Connection[ApiKey]:
+        return query(info, lambda access: Connection.from_page(access.api_keys(first, after), ApiKey.from_row))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who the API key belongs to.")
+    def me(self, info: AppInfo) -> Me:
+        def work(access: DataAccess) -> Me:
+            address = access.viewer.member_address
+            member = Member.from_row(access.member(address)) if address else None
+            return Me(role=access.viewer.role, member=member)
+
+        return query(info, work)
+
+    @strawberry.field(description="The cooperative's members (visible to every member).")
+    def members(
+        self,
+        info: AppInfo,
+        first: int | None = None,
+        after: str | None = None,
+        include_former: bool = False,
+    ) -> Connection[Member]:
+        return query(
+            info, lambda access: Connection.from_page(access.members(first, after, include_former), Member.from_row)
+        )
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    label: str = ""
+    member_address: str | None = strawberry.field(
+        default=None, description="Admins only: issue the key to this member (e.g. a newly admitted one)."
+    )
+
+
+@strawberry.type
+class CreateApiKeyPayload:
+    api_key: ApiKey | None = None
+    secret: str | None = strawberry.field(default=None, description="The key itself; shown only here, once.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    id: str
+
+
+@strawberry.type
+class RevokeApiKeyPayload:
+    api_key: ApiKey | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an API key for the caller (admins may issue one to a member).")
+    def create_api_key(self, info: AppInfo, input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        def work(access: DataAccess) -> CreateApiKeyPayload:
+            viewer = access.viewer
+            owner, role = viewer.principal, viewer.role
+            if input.member_address is not None:
+                if viewer.role is not models.Role.ADMIN:
+                    raise Forbidden("only an admin may issue a key to another member", field="memberAddress")
+                profile = access.member(input.member_address)
+                if not profile.is_member:
+                    raise ValidationFailed(f"{profile.address} is no longer a member", field="memberAddress")
+                owner, role = profile.address, models.Role.MEMBER
+            issued = apikeys.issue(access.session, owner=owner, role=role, label=input.label)
+            return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.record), secret=issued.secret)
+
+        return mutate(info, CreateApiKeyPayload, work)
+
+    @strawberry.mutation(description="Revoke one of the caller's own API keys.")
+    def revoke_api_key(self, info: AppInfo, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+        return mutate(
+            info,
+            RevokeApiKeyPayload,
+            lambda access: RevokeApiKeyPayload(api_key=ApiKey.from_row(apikeys.revoke(access, input.id))),
+        )
+
+
+class CoopSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log only unexpected failures: a user's error (a CoopError, or a query that does
+        not validate) is answered with its code and is no news for the operator's log."""
+        unexpected = [e for e in errors if e.original_error is not None and not isinstance(e.original_error, CoopError)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = CoopSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ],
+)
