@@ -1,0 +1,230 @@
+"""`coop`: the platform's command line.
+
+Every failure a user can cause prints one line saying what is wrong and what to do, and
+exits with status 1; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cooperative import apikeys
+from cooperative.errors import CoopError
+from cooperative.settings import Settings
+from cooperative.store.models import ApiKey, MemberProfile, Role, utcnow
+
+app = typer.Typer(help="CarrierCoop: the carriers' digital cooperative.", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: $COOP_DATA_DIR or ./.coop-data).")
+]
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the platform's errors into one-line messages."""
+    try:
+        yield
+    except CoopError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+
+
+def load_settings(data_dir: Path | None, **overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic's ValidationError: say which setting is wrong
+        fail(f"invalid configuration: {exc}".splitlines()[0])
+        raise  # unreachable
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is in use; choose another with --port or COOP_PORT")
+            fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option("--demo", help="Deploy with three demo members and write their keys.")] = False,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Start the chain (embedded anvil unless COOP_RPC_URL is set), deploy if needed, serve the API."""
+    import uvicorn
+
+    from cooperative.api.app import create_app
+    from cooperative.platform import Platform
+
+    settings = load_settings(data_dir, host=host, port=port)
+    check_port_free(settings.host, settings.port)
+    with user_errors():
+        platform = Platform.start(settings, demo=demo, progress=lambda msg: err.print(f"[dim]{msg}…[/]"))
+    try:
+        graphql_url = f"http://{settings.host}:{settings.port}/graphql"
+        with user_errors():
+            credentials = platform.demo_credentials(graphql_url) if demo else None
+        graphiql = demo or settings.environment == "development"
+        console.print(f"[bold green]CarrierCoop is up[/] on chain {platform.gateway.chain_id} ({platform.deployment.network})")
+        console.print(f"GraphQL:     {graphql_url}{'  (GraphiQL in a browser)' if graphiql else ''}")
+        console.print(f"Health:      http://{settings.host}:{settings.port}/health")
+        if credentials is not None:
+            console.print(f"Credentials: {credentials}")
+        # SIGTERM stops like Ctrl-C, so the embedded node dumps its state on the way out.
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        config = uvicorn.Config(
+            create_app(platform, graphiql=graphiql),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        platform.stop()
+
+
+@app.command()
+def deploy(
+    founder: Annotated[list[str], typer.Option("--founder", help="A founding member's name (repeat).")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Deploy the cooperative's contracts to the configured network, with custodial keys for the founders."""
+    from cooperative.platform import Platform
+
+    settings = load_settings(data_dir)
+    with user_errors():
+        platform = Platform.start(settings, founders=founder, progress=lambda msg: err.print(f"[dim]{msg}…[/]"))
+    try:
+        table = Table(title=f"{platform.deployment.network} (chain {platform.deployment.chain_id})")
+        table.add_column("contract")
+        table.add_column("address")
+        table.add_column("version")
+        for item in platform.deployment.contracts.values():
+            table.add_row(item.name, item.address, str(item.version))
+        console.print(table)
+    finally:
+        platform.stop()
+
+
+def _engine(data_dir: Path | None):  # noqa: ANN202  (an Engine; imported lazily)
+    from cooperative.store.database import create_schema, make_engine
+
+    settings = load_settings(data_dir)
+    with user_errors():
+        engine = make_engine(settings.resolved_database_url)
+        create_schema(engine)
+    return engine
+
+
+@keys_app.command("create")
+def keys_create(
+    member: Annotated[str | None, typer.Option(help="The member's address (a member key).")] = None,
+    role: Annotated[Role, typer.Option(help="member, admin or auditor.")] = Role.MEMBER,
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an API key and print it (shown once)."""
+    from cooperative.store.database import session_scope
+
+    if role is Role.MEMBER and not member:
+        fail("a member key needs --member ADDRESS (or use --role admin / --role auditor)")
+    if role is not Role.MEMBER and member:
+        fail("--member is only for member keys")
+    engine = _engine(data_dir)
+    with user_errors(), session_scope(engine) as session:
+        owner = role.value
+        if member:
+            profile = session.get(MemberProfile, member)
+            if profile is None or not profile.is_member:
+                fail(f"{member} is not a member (see `members` in the API)")
+            owner = profile.address
+        issued = apikeys.issue(session, owner=owner, role=role, label=label)
+    console.print(f"key id {issued.record.id} for {owner} ({role.value})")
+    console.print(issued.secret, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDirOption = None) -> None:
+    """List API keys (never their secrets)."""
+    from sqlmodel import Session, select
+
+    engine = _engine(data_dir)
+    table = Table()
+    for column in ("id", "owner", "role", "label", "created", "last used", "revoked"):
+        table.add_column(column)
+    with Session(engine) as session:
+        for key in session.exec(select(ApiKey).order_by(ApiKey.created_at)).all():
+            table.add_row(
+                key.id, key.owner, key.role.value, key.label, f"{key.created_at:%Y-%m-%d %H:%M}",
+                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
+                f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "-",
+            )  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")], data_dir: DataDirOption = None) -> None:
+    """Revoke an API key."""
+    from cooperative.store.database import session_scope
+
+    engine = _engine(data_dir)
+    with user_errors(), session_scope(engine) as session:
+        key = session.get(ApiKey, key_id)
+        if key is None:
+            fail(f"no API key with id {key_id}")
+        assert key is not None
+        if key.revoked_at is not None:
+            fail(f"API key {key_id} is already revoked")
+        key.revoked_at = utcnow()
+        session.add(key)
+    console.print(f"revoked {key_id}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL); `make schema` writes it to graphql/schema.graphql."""
+    from cooperative.api.schema import schema as graphql_schema
+
+    sys.stdout.write(str(graphql_schema).rstrip("\n") + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
