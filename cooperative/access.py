@@ -97,7 +97,9 @@ class DataAccess:
             raise NotFound(f"{what} {record_id} does not exist")
         return row
 
-    def page(self, query: SelectOfScalar[T], order_column: Any, first: int | None, after: str | None) -> Page[T]:
+    def page(
+        self, query: SelectOfScalar[T], order_column: Any, first: int | None, after: str | None
+    ) -> Page[T]:
         """A Relay-style page of `query` ordered by a unique string column."""
         size = page_size(first)
         if after is not None:
@@ -110,7 +112,9 @@ class DataAccess:
 
     # ------------------------------------------------------------------ public to members
 
-    def members(self, first: int | None, after: str | None, include_former: bool = False) -> Page[MemberProfile]:
+    def members(
+        self, first: int | None, after: str | None, include_former: bool = False
+    ) -> Page[MemberProfile]:
         query = select(MemberProfile)
         if not include_former:
             query = query.where(col(MemberProfile.left_block).is_(None))

@@ -24,7 +24,11 @@ from cooperative.errors import CoopError
 from cooperative.settings import Settings
 from cooperative.store.models import ApiKey, MemberProfile, Role, utcnow
 
-app = typer.Typer(help="CarrierCoop: the carriers' digital cooperative.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="CarrierCoop: the carriers' digital cooperative.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -32,7 +36,8 @@ console = Console()
 err = Console(stderr=True)
 
 DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (default: $COOP_DATA_DIR or ./.coop-data).")
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $COOP_DATA_DIR or ./.coop-data)."),
 ]
 
 
@@ -76,7 +81,9 @@ def check_port_free(host: str, port: int) -> None:
 
 @app.command()
 def serve(
-    demo: Annotated[bool, typer.Option("--demo", help="Deploy with three demo members and write their keys.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Deploy with three demo members and write their keys.")
+    ] = False,
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data_dir: DataDirOption = None,
@@ -90,14 +97,20 @@ def serve(
     settings = load_settings(data_dir, host=host, port=port)
     check_port_free(settings.host, settings.port)
     with user_errors():
-        platform = Platform.start(settings, demo=demo, progress=lambda msg: err.print(f"[dim]{msg}…[/]"))
+        platform = Platform.start(
+            settings, demo=demo, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
+        )
     try:
         graphql_url = f"http://{settings.host}:{settings.port}/graphql"
         with user_errors():
             credentials = platform.demo_credentials(graphql_url) if demo else None
         graphiql = demo or settings.environment == "development"
-        console.print(f"[bold green]CarrierCoop is up[/] on chain {platform.gateway.chain_id} ({platform.deployment.network})")
-        console.print(f"GraphQL:     {graphql_url}{'  (GraphiQL in a browser)' if graphiql else ''}")
+        console.print(
+            f"[bold green]CarrierCoop is up[/] on chain {platform.gateway.chain_id} ({platform.deployment.network})"
+        )
+        console.print(
+            f"GraphQL:     {graphql_url}{'  (GraphiQL in a browser)' if graphiql else ''}"
+        )
         console.print(f"Health:      http://{settings.host}:{settings.port}/health")
         if credentials is not None:
             console.print(f"Credentials: {credentials}")
@@ -119,7 +132,9 @@ def serve(
 
 @app.command()
 def deploy(
-    founder: Annotated[list[str], typer.Option("--founder", help="A founding member's name (repeat).")],
+    founder: Annotated[
+        list[str], typer.Option("--founder", help="A founding member's name (repeat).")
+    ],
     data_dir: DataDirOption = None,
 ) -> None:
     """Deploy the cooperative's contracts to the configured network, with custodial keys for the founders."""
@@ -127,7 +142,9 @@ def deploy(
 
     settings = load_settings(data_dir)
     with user_errors():
-        platform = Platform.start(settings, founders=founder, progress=lambda msg: err.print(f"[dim]{msg}…[/]"))
+        platform = Platform.start(
+            settings, founders=founder, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
+        )
     try:
         table = Table(title=f"{platform.deployment.network} (chain {platform.deployment.chain_id})")
         table.add_column("contract")
@@ -197,7 +214,9 @@ def keys_list(data_dir: DataDirOption = None) -> None:
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")], data_dir: DataDirOption = None) -> None:
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id.")], data_dir: DataDirOption = None
+) -> None:
     """Revoke an API key."""
     from cooperative.store.database import session_scope
 

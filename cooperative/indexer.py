@@ -15,10 +15,14 @@ from cooperative.store.models import ChainCursor, MemberProfile, utcnow
 from deployments.chain import ChainGateway
 
 
-def _ordered_logs(contract: Contract, event_names: list[str], from_block: int, to_block: int) -> list[Any]:
+def _ordered_logs(
+    contract: Contract, event_names: list[str], from_block: int, to_block: int
+) -> list[Any]:
     logs: list[Any] = []
     for name in event_names:
-        logs.extend(getattr(contract.events, name).get_logs(from_block=from_block, to_block=to_block))
+        logs.extend(
+            getattr(contract.events, name).get_logs(from_block=from_block, to_block=to_block)
+        )
     return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
 
 

@@ -8,11 +8,13 @@ and mirrors the member register. A second start on the same data directory reuse
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
@@ -24,7 +26,7 @@ from cooperative.indexer import sync_members
 from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, load_or_create_secret
-from cooperative.store.models import ApiKey, Role
+from cooperative.store.models import MemberProfile, Role
 from deployments import records
 from deployments.chain import ChainError, ChainGateway
 from deployments.compiler import Compiler
@@ -40,6 +42,18 @@ class StartupError(CoopError):
     """The platform cannot start; the message says why and what to do."""
 
 
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold an exclusive lock on the data directory for the life of the process: two
+    platforms on one directory would run two nodes on one chain state file."""
+    handle = (data_dir / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StartupError(f"another coop process is using the data directory {data_dir}") from None
+    return handle
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -49,6 +63,7 @@ class Platform:
     compiler: Compiler
     deployment: Deployment
     node: LocalNode | None = None
+    lock: IO[str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -64,6 +79,23 @@ class Platform:
         """Start everything; deploy when the network has no records yet. `founders` names
         the founding members to create custodial keys for (demo mode: the three demo carriers)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = lock_data_dir(settings.data_dir)
+        try:
+            platform = cls._start(settings, demo, founders, progress)
+        except BaseException:
+            lock.close()
+            raise
+        platform.lock = lock
+        return platform
+
+    @classmethod
+    def _start(
+        cls,
+        settings: Settings,
+        demo: bool,
+        founders: list[str] | None,
+        progress: Callable[[str], None],
+    ) -> Platform:
         engine = make_engine(settings.resolved_database_url)
         create_schema(engine)
         secret = settings.secret.get_secret_value() if settings.secret else None
@@ -75,7 +107,9 @@ class Platform:
             if settings.rpc_url:
                 gateway = ChainGateway(settings.rpc_url)
                 if not gateway.is_reachable():
-                    raise StartupError(f"cannot reach the chain node at {settings.rpc_url} (COOP_RPC_URL)")
+                    raise StartupError(
+                        f"cannot reach the chain node at {settings.rpc_url} (COOP_RPC_URL)"
+                    )
             else:
                 progress("starting the embedded chain node (anvil)")
                 node = LocalNode(settings.data_dir / "chain")
@@ -84,7 +118,9 @@ class Platform:
             raise StartupError(str(exc)) from exc
 
         try:
-            platform = cls._open_deployment(settings, engine, keystore, gateway, node, demo, founders, progress)
+            platform = cls._open_deployment(
+                settings, engine, keystore, gateway, node, demo, founders, progress
+            )
         except BaseException:
             if node is not None:
                 node.stop()
@@ -161,6 +197,9 @@ class Platform:
     def stop(self) -> None:
         if self.node is not None:
             self.node.stop()
+        self.engine.dispose()
+        if self.lock is not None:
+            self.lock.close()  # releases the data directory's lock
 
     # ------------------------------------------------------------------ services
 
@@ -186,17 +225,21 @@ class Platform:
         with session_scope(self.engine) as session:
             admin_key = existing.get("admin", {}).get("apiKey")
             if not self._key_is_valid(session, admin_key):
-                admin_key = apikeys.issue(session, owner="admin", role=Role.ADMIN, label="demo admin").secret
+                admin_key = apikeys.issue(
+                    session, owner="admin", role=Role.ADMIN, label="demo admin"
+                ).secret
             previous = {m.get("address"): m.get("apiKey") for m in existing.get("members", [])}
             members = []
-            from cooperative.store.models import MemberProfile
-
-            for profile in session.exec(select(MemberProfile).order_by(MemberProfile.joined_block)).all():
+            for profile in session.exec(
+                select(MemberProfile).order_by(MemberProfile.joined_block)
+            ).all():
                 if not profile.is_member:
                     continue
                 key = previous.get(profile.address)
                 if not self._key_is_valid(session, key):
-                    key = apikeys.issue(session, owner=profile.address, role=Role.MEMBER, label="demo").secret
+                    key = apikeys.issue(
+                        session, owner=profile.address, role=Role.MEMBER, label="demo"
+                    ).secret
                 members.append({"name": profile.name, "address": profile.address, "apiKey": key})
         document = {"graphql_url": graphql_url, "admin": {"apiKey": admin_key}, "members": members}
         tmp = path.with_suffix(".tmp")
@@ -222,7 +265,3 @@ class Platform:
         except CoopError:
             return False
         return True
-
-
-def admin_keys(session: Session) -> list[ApiKey]:
-    return list(session.exec(select(ApiKey).where(ApiKey.role == Role.ADMIN)).all())

@@ -88,10 +88,9 @@ class ChainGateway:
 
     def is_reachable(self) -> bool:
         try:
-            self.w3.eth.block_number
+            return self.w3.eth.block_number >= 0
         except Exception:
             return False
-        return True
 
     def codehash(self, address: str) -> str:
         """keccak256 of the code at `address`, as EXTCODEHASH gives it ("0x" + 64 hex)."""
@@ -113,7 +112,9 @@ class ChainGateway:
 
     # ------------------------------------------------------------------ writing
 
-    def transact(self, sender: LocalAccount, fn: ContractFunction, gas: int | None = None) -> Receipt:
+    def transact(
+        self, sender: LocalAccount, fn: ContractFunction, gas: int | None = None
+    ) -> Receipt:
         """Send `fn` as a transaction from `sender` and wait for it to be mined."""
         return self._send(sender, {"to": fn.address, "data": fn._encode_transaction_data()}, gas)
 

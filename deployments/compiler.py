@@ -48,7 +48,6 @@ class Artifact:
     storage_layout: dict[str, Any] = field(default_factory=dict)
 
 
-
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "carriercoop" / "artifacts"
@@ -59,7 +58,9 @@ def vyper_sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in sorted(contracts_dir.rglob("*.vy")):
         if path.stem in found:
-            raise CompilationError(f"two contracts are named {path.stem}: {found[path.stem]} and {path}")
+            raise CompilationError(
+                f"two contracts are named {path.stem}: {found[path.stem]} and {path}"
+            )
         found[path.stem] = path
     return found
 
@@ -186,4 +187,6 @@ def _npm_version(package: str) -> str:
     try:
         return json.loads(manifest.read_text())["version"]
     except FileNotFoundError as exc:
-        raise CompilationError(f"{package} is not installed in node_modules; run `make run`") from exc
+        raise CompilationError(
+            f"{package} is not installed in node_modules; run `make run`"
+        ) from exc

@@ -54,7 +54,9 @@ def deploy_system(
 ) -> Deployment:
     """Deploy Membership, every module (implementation, beacon, proxy) and the
     ModuleRegistry; return the records (the caller saves them)."""
-    deployment = Deployment(network=network, chain_id=gateway.chain_id, timelock=timelock, operator=operator)
+    deployment = Deployment(
+        network=network, chain_id=gateway.chain_id, timelock=timelock, operator=operator
+    )
 
     def record(name: str, artifact: str, receipt: Receipt, version: int) -> str:
         address = receipt.contract_address
@@ -87,7 +89,10 @@ def deploy_system(
         progress(module.name)
         artifact = compiler.vyper(module.name)
         implementation = record(
-            f"{module.name}.implementation", module.name, gateway.deploy(deployer, artifact), module.version
+            f"{module.name}.implementation",
+            module.name,
+            gateway.deploy(deployer, artifact),
+            module.version,
         )
         beacon = record(
             f"{module.name}.beacon",
@@ -102,7 +107,9 @@ def deploy_system(
         receipt = gateway.deploy(deployer, proxy_artifact, beacon, init_data)
         # The proxy's record carries the module's ABI: clients call the module through it.
         record(module.name, module.name, receipt, module.version)
-        registry_entries.append((receipt.contract_address or "", beacon, implementation, module.version, b"\0" * 32))
+        registry_entries.append(
+            (receipt.contract_address or "", beacon, implementation, module.version, b"\0" * 32)
+        )
 
     progress("ModuleRegistry")
     receipt = gateway.deploy(
@@ -132,7 +139,9 @@ def verify_deployment(gateway: ChainGateway, deployment: Deployment) -> None:
             )
 
 
-def contract(gateway: ChainGateway, compiler: Compiler, deployment: Deployment, name: str) -> Contract:
+def contract(
+    gateway: ChainGateway, compiler: Compiler, deployment: Deployment, name: str
+) -> Contract:
     """A web3 handle on the deployed contract `name`, with its ABI."""
     if name not in deployment.contracts:
         raise RecordsError(f"no contract named {name} in the {deployment.network} deployment")

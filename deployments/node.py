@@ -36,7 +36,9 @@ def anvil_binary() -> Path:
     candidate = NODE_MODULES / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
     if candidate.exists():
         return candidate
-    raise NodeError("anvil is not installed (node_modules/@foundry-rs/anvil): run `make run` to set up")
+    raise NodeError(
+        "anvil is not installed (node_modules/@foundry-rs/anvil): run `make run` to set up"
+    )
 
 
 def free_loopback_port() -> int:
@@ -100,7 +102,9 @@ class LocalNode:
                 raise NodeError(f"anvil exited at start: {' '.join(tail) or 'no output'}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise NodeError(f"anvil did not answer on {self.rpc_url} within {START_TIMEOUT_SECONDS:.0f} s")
+                raise NodeError(
+                    f"anvil did not answer on {self.rpc_url} within {START_TIMEOUT_SECONDS:.0f} s"
+                )
             time.sleep(0.05)
         return gateway
 

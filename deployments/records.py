@@ -47,7 +47,9 @@ class Deployment:
         try:
             return self.contracts[name].address
         except KeyError:
-            raise RecordsError(f"no contract named {name} in the {self.network} deployment") from None
+            raise RecordsError(
+                f"no contract named {name} in the {self.network} deployment"
+            ) from None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

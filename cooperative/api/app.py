@@ -13,7 +13,6 @@ from typing import Any
 from cross_web import HTTPException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -25,6 +24,7 @@ from cooperative.api.schema import schema
 from cooperative.errors import CoopError, ErrorCode
 from cooperative.platform import Platform
 from cooperative.store.database import is_reachable, session_scope
+from graphql import GraphQLError
 
 log = logging.getLogger("cooperative.api")
 
@@ -55,7 +55,9 @@ class CoopGraphQLRouter(GraphQLRouter[Context, None]):
         try:
             return await super().run(request, context, root_value)
         except HTTPException as exc:
-            code = ErrorCode.VALIDATION if exc.status_code in (400, 405, 415) else ErrorCode.NOT_FOUND
+            code = (
+                ErrorCode.VALIDATION if exc.status_code in (400, 405, 415) else ErrorCode.NOT_FOUND
+            )
             message = exc.reason
             if "JSON" in message:
                 message = "the request body is not valid JSON"
@@ -63,7 +65,9 @@ class CoopGraphQLRouter(GraphQLRouter[Context, None]):
                 message = "send the request as `Content-Type: application/json`"
             return JSONResponse(error_body(code, message), status_code=exc.status_code)
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             data["errors"] = [format_error(error) for error in result.errors]
@@ -91,9 +95,17 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
 
     @app.exception_handler(CoopError)
     async def coop_error(_request: Request, exc: CoopError) -> JSONResponse:
-        status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAVAILABLE: 503}
+        status = {
+            ErrorCode.UNAUTHENTICATED: 401,
+            ErrorCode.FORBIDDEN: 403,
+            ErrorCode.UNAVAILABLE: 503,
+        }
         headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHENTICATED else None
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status.get(exc.code, 400), headers=headers)
+        return JSONResponse(
+            error_body(exc.code, exc.message),
+            status_code=status.get(exc.code, 400),
+            headers=headers,
+        )
 
     @app.get("/health")
     def health() -> Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from cooperative import apikeys
@@ -14,6 +13,7 @@ from cooperative.api.context import AppInfo, mutate, query
 from cooperative.api.types import ApiKey, Connection, Member, Role, UserError
 from cooperative.errors import CoopError, Forbidden, ValidationFailed
 from cooperative.store import models
+from graphql import GraphQLError
 
 # Limits on what one request may ask (DESIGN: "query depth, token and alias limits").
 MAX_QUERY_DEPTH = 8
@@ -27,8 +27,13 @@ class Me:
     member: Member | None = strawberry.field(description="The member, for a member's key.")
 
     @strawberry.field(description="The caller's own API keys.")
-    def api_keys(self, info: AppInfo, first: int | None = None, after: str | None = None) -> Connection[ApiKey]:
-        return query(info, lambda access: Connection.from_page(access.api_keys(first, after), ApiKey.from_row))
+    def api_keys(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[ApiKey]:
+        return query(
+            info,
+            lambda access: Connection.from_page(access.api_keys(first, after), ApiKey.from_row),
+        )
 
 
 @strawberry.type
@@ -51,7 +56,10 @@ class Query:
         include_former: bool = False,
     ) -> Connection[Member]:
         return query(
-            info, lambda access: Connection.from_page(access.members(first, after, include_former), Member.from_row)
+            info,
+            lambda access: Connection.from_page(
+                access.members(first, after, include_former), Member.from_row
+            ),
         )
 
 
@@ -59,14 +67,17 @@ class Query:
 class CreateApiKeyInput:
     label: str = ""
     member_address: str | None = strawberry.field(
-        default=None, description="Admins only: issue the key to this member (e.g. a newly admitted one)."
+        default=None,
+        description="Admins only: issue the key to this member (e.g. a newly admitted one).",
     )
 
 
 @strawberry.type
 class CreateApiKeyPayload:
     api_key: ApiKey | None = None
-    secret: str | None = strawberry.field(default=None, description="The key itself; shown only here, once.")
+    secret: str | None = strawberry.field(
+        default=None, description="The key itself; shown only here, once."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -83,17 +94,23 @@ class RevokeApiKeyPayload:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create an API key for the caller (admins may issue one to a member).")
+    @strawberry.mutation(
+        description="Create an API key for the caller (admins may issue one to a member)."
+    )
     def create_api_key(self, info: AppInfo, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         def work(access: DataAccess) -> CreateApiKeyPayload:
             viewer = access.viewer
             owner, role = viewer.principal, viewer.role
             if input.member_address is not None:
                 if viewer.role is not models.Role.ADMIN:
-                    raise Forbidden("only an admin may issue a key to another member", field="memberAddress")
+                    raise Forbidden(
+                        "only an admin may issue a key to another member", field="memberAddress"
+                    )
                 profile = access.member(input.member_address)
                 if not profile.is_member:
-                    raise ValidationFailed(f"{profile.address} is no longer a member", field="memberAddress")
+                    raise ValidationFailed(
+                        f"{profile.address} is no longer a member", field="memberAddress"
+                    )
                 owner, role = profile.address, models.Role.MEMBER
             issued = apikeys.issue(access.session, owner=owner, role=role, label=input.label)
             return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.record), secret=issued.secret)
@@ -105,7 +122,9 @@ class Mutation:
         return mutate(
             info,
             RevokeApiKeyPayload,
-            lambda access: RevokeApiKeyPayload(api_key=ApiKey.from_row(apikeys.revoke(access, input.id))),
+            lambda access: RevokeApiKeyPayload(
+                api_key=ApiKey.from_row(apikeys.revoke(access, input.id))
+            ),
         )
 
 
@@ -113,7 +132,11 @@ class CoopSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only unexpected failures: a user's error (a CoopError, or a query that does
         not validate) is answered with its code and is no news for the operator's log."""
-        unexpected = [e for e in errors if e.original_error is not None and not isinstance(e.original_error, CoopError)]
+        unexpected = [
+            e
+            for e in errors
+            if e.original_error is not None and not isinstance(e.original_error, CoopError)
+        ]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from cooperative import errors
 from cooperative.access import Page
 from cooperative.api.scalars import BigInt
-from cooperative import errors
 from cooperative.errors import CoopError
 from cooperative.store import models
 
@@ -51,8 +51,14 @@ class Connection(Generic[NodeT]):
 
     @classmethod
     def from_page(cls, page: Page[Any], convert: Callable[[Any], NodeT]) -> Connection[NodeT]:
-        edges = [Edge(cursor=cursor, node=convert(row)) for cursor, row in zip(page.cursors, page.items, strict=True)]
-        return cls(edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor))
+        edges = [
+            Edge(cursor=cursor, node=convert(row))
+            for cursor, row in zip(page.cursors, page.items, strict=True)
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
 
 
 @strawberry.type(description="A carrier that is (or was) a member of the cooperative.")

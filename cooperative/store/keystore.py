@@ -54,7 +54,11 @@ class Keystore:
         account: LocalAccount = Account.create()
         encrypted = Account.encrypt(account.key, self._secret, kdf="scrypt", iterations=SCRYPT_N)
         with Session(self.engine) as session:
-            session.add(CustodialKey(address=account.address, purpose=purpose, keystore_json=json.dumps(encrypted)))
+            session.add(
+                CustodialKey(
+                    address=account.address, purpose=purpose, keystore_json=json.dumps(encrypted)
+                )
+            )
             session.commit()
         self._unlocked[account.address] = account
         return account
@@ -81,7 +85,9 @@ class Keystore:
     def addresses(self, purpose: str) -> list[str]:
         with Session(self.engine) as session:
             rows = session.exec(
-                select(CustodialKey).where(CustodialKey.purpose == purpose).order_by(CustodialKey.created_at)
+                select(CustodialKey)
+                .where(CustodialKey.purpose == purpose)
+                .order_by(CustodialKey.created_at)
             ).all()
         return [row.address for row in rows]
 
