@@ -56,8 +56,8 @@ def encode_cursor(value: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except ValueError as exc:
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise ValidationFailed("`after` is not a cursor this API returned", field="after") from exc
 
 

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real anvil node, a started platform, API clients, databases."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from cooperative.api.app import create_app
+from cooperative.platform import Platform
+from cooperative.settings import Settings
+from cooperative.store.database import create_schema, make_engine
+from deployments.chain import ChainGateway
+from deployments.compiler import Compiler
+from deployments.node import LocalNode
+
+
+@pytest.fixture(scope="session")
+def compiler() -> Compiler:
+    return Compiler()
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainGateway]:
+    """A real anvil node for the session, in its own state directory."""
+    with LocalNode(tmp_path_factory.mktemp("anvil")) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The platform as `coop serve --demo` starts it: embedded anvil, SQLite, three members."""
+    started = Platform.start(Settings(data_dir=tmp_path_factory.mktemp("platform")), demo=True)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def credentials(platform: Platform) -> dict[str, Any]:
+    return json.loads(platform.demo_credentials("http://testserver/graphql").read_text())
+
+
+@pytest.fixture(scope="module")
+def client(platform: Platform) -> TestClient:
+    return TestClient(create_app(platform))
+
+
+class Api:
+    """GraphQL over the test client, as one API key."""
+
+    def __init__(self, client: TestClient, key: str | None) -> None:
+        self.client = client
+        self.key = key
+
+    def post(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        return self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.post(query, variables)
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+
+@pytest.fixture(scope="module")
+def as_member(client: TestClient, credentials: dict[str, Any]) -> list[Api]:
+    """One API client per demo member, in the credentials file's order."""
+    return [Api(client, m["apiKey"]) for m in credentials["members"]]
+
+
+@pytest.fixture(scope="module")
+def as_admin(client: TestClient, credentials: dict[str, Any]) -> Api:
+    return Api(client, credentials["admin"]["apiKey"])
+
+
+# ---------------------------------------------------------------- databases
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("COOP_TEST_DATABASE_URL")
+    if not url and os.environ.get("CI"):
+        pytest.fail("COOP_TEST_DATABASE_URL is not set: run the suite with `make test`")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty store on SQLite and on a real PostgreSQL server (started by `make test`)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'coop.db'}"
+    else:
+        url = postgres_url()
+        if url is None:
+            pytest.skip("COOP_TEST_DATABASE_URL is not set (make test starts PostgreSQL)")
+    created = make_engine(url)
+    SQLModel.metadata.drop_all(created)
+    create_schema(created)
+    yield created
+    SQLModel.metadata.drop_all(created)
+    created.dispose()

@@ -1,0 +1,141 @@
+"""Fixtures for the titanoboa contract tests.
+
+Every test runs inside `boa.env.anchor()`, so the chain state it creates is rolled back
+afterwards. Vyper contracts are loaded from their sources under contracts/ (boa compiles
+them with the same vyper 0.4.3 as `deployments.compiler`); the OpenZeppelin proxies come
+from the project's compiler.
+"""
+
+from pathlib import Path
+
+import boa
+import pytest
+
+from deployments.compiler import Compiler
+from deployments.paths import CONTRACTS_DIR
+
+from .helpers import ZERO_ADDRESS, ZERO_BYTES32, deploy_solidity, vyper_at
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+FOUNDER_NAMES = ["Alpha Telecom", "Beta Networks", "Gamma Carrier"]
+
+boa.interpret.set_search_paths([str(CONTRACTS_DIR)])
+
+
+@pytest.fixture(autouse=True)
+def _isolated_chain():
+    with boa.env.anchor():
+        yield
+
+
+# ------------------------------------------------------------------ compiled contracts
+
+
+@pytest.fixture(scope="session")
+def compiler():
+    return Compiler()
+
+
+@pytest.fixture(scope="session")
+def membership_contract():
+    return boa.load_partial(str(CONTRACTS_DIR / "governance" / "Membership.vy"))
+
+
+@pytest.fixture(scope="session")
+def registry_contract():
+    return boa.load_partial(str(CONTRACTS_DIR / "governance" / "ModuleRegistry.vy"))
+
+
+@pytest.fixture(scope="session")
+def anchor_contract():
+    return boa.load_partial(str(CONTRACTS_DIR / "cooperative" / "Anchor.vy"))
+
+
+@pytest.fixture(scope="session")
+def anchor_v2_contract():
+    return boa.load_partial(str(FIXTURES_DIR / "AnchorV2.vy"))
+
+
+# ------------------------------------------------------------------ accounts
+
+
+@pytest.fixture(scope="session")
+def timelock():
+    return boa.env.generate_address("timelock")
+
+
+@pytest.fixture(scope="session")
+def operator():
+    return boa.env.generate_address("operator")
+
+
+@pytest.fixture(scope="session")
+def founders():
+    return [boa.env.generate_address(name) for name in FOUNDER_NAMES]
+
+
+@pytest.fixture(scope="session")
+def stranger():
+    return boa.env.generate_address("stranger")
+
+
+@pytest.fixture(scope="session")
+def newcomer():
+    return boa.env.generate_address("newcomer")
+
+
+# ------------------------------------------------------------------ deployed contracts
+
+
+@pytest.fixture
+def membership(membership_contract, timelock, founders):
+    return membership_contract.deploy(timelock, founders, FOUNDER_NAMES)
+
+
+@pytest.fixture
+def deploy_anchor_module(compiler, anchor_contract, timelock):
+    """Deploy an Anchor implementation, an UpgradeableBeacon owned by the timelock and a
+    BeaconProxy initialized for `operator`; return (implementation, beacon, module at proxy)."""
+
+    def deploy(operator):
+        implementation = anchor_contract.deploy()
+        beacon = deploy_solidity(
+            compiler.openzeppelin("UpgradeableBeacon"),
+            ["address", "address"],
+            [implementation.address, timelock],
+        )
+        init = implementation.initialize.prepare_calldata(operator)
+        proxy = deploy_solidity(
+            compiler.openzeppelin("BeaconProxy"), ["address", "bytes"], [beacon.address, init]
+        )
+        return implementation, beacon, vyper_at(anchor_contract, proxy.address)
+
+    return deploy
+
+
+@pytest.fixture
+def anchor_module(deploy_anchor_module, operator):
+    return deploy_anchor_module(operator)
+
+
+@pytest.fixture
+def anchor_implementation(anchor_module):
+    return anchor_module[0]
+
+
+@pytest.fixture
+def beacon(anchor_module):
+    return anchor_module[1]
+
+
+@pytest.fixture
+def anchor(anchor_module):
+    """The Anchor module as clients use it: through its BeaconProxy."""
+    return anchor_module[2]
+
+
+@pytest.fixture
+def registry(registry_contract, timelock, anchor, beacon):
+    # implementation and codehash are placeholders: the registry reads them from chain
+    initial = [(anchor.address, beacon.address, ZERO_ADDRESS, 1, ZERO_BYTES32)]
+    return registry_contract.deploy(timelock, initial, ["Anchor"])

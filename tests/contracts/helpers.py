@@ -1,0 +1,69 @@
+"""Small helpers shared by the contract tests: deploying OpenZeppelin bytecode, reading
+events, and matching Solidity custom errors (which `boa.reverts` cannot name)."""
+
+import contextlib
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import boa
+from boa.contracts.base_evm_contract import BoaError
+from eth_abi import encode
+from eth_utils import keccak
+
+from deployments.compiler import Artifact
+
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO_BYTES32 = b"\x00" * 32
+
+
+def deploy_solidity(artifact: Artifact, types: list[str], args: list[Any]) -> Any:
+    """Deploy a compiled Solidity artifact with ABI-encoded constructor arguments."""
+    initcode = bytes.fromhex(artifact.bytecode.removeprefix("0x")) + encode(types, args)
+    address, _ = boa.env.deploy_code(bytecode=initcode)
+    return at_abi(artifact, address)
+
+
+def at_abi(artifact: Artifact, address: str) -> Any:
+    return boa.loads_abi(json.dumps(artifact.abi), name=artifact.name).at(address)
+
+
+def vyper_at(deployer: Any, address: str) -> Any:
+    """Wrap `address` (e.g. a BeaconProxy) with a Vyper module's ABI and source.
+
+    boa warns that the proxy's bytecode is not the module's; that is the point of a proxy.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="casted bytecode does not match")
+        return deployer.at(address)
+
+
+def codehash(address: str) -> bytes:
+    return keccak(boa.env.get_code(address))
+
+
+def events(contract: Any, name: str) -> list[dict[str, Any]]:
+    """The fields of the `name` events logged by `contract`'s last call (emitter dropped)."""
+    found = []
+    for log in contract.get_logs():
+        if type(log).__name__ == name:
+            fields = log._asdict()
+            fields.pop("address")
+            found.append(fields)
+    return found
+
+
+@contextlib.contextmanager
+def reverts_with_custom_error(signature: str, *args: Any) -> Iterator[None]:
+    """Expect a revert whose data is the Solidity custom error `signature` with `args`,
+    e.g. `reverts_with_custom_error("OwnableUnauthorizedAccount(address)", stranger)`."""
+    types = signature[signature.index("(") + 1 : -1]
+    expected = keccak(text=signature)[:4] + encode(types.split(",") if types else [], args)
+    try:
+        yield
+    except BoaError as error:
+        output = bytes(error.call_trace.output)
+        assert output == expected, f"reverted with 0x{output.hex()}, expected {signature}{args}"
+    else:
+        raise AssertionError(f"did not revert (expected {signature})")

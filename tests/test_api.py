@@ -1,0 +1,180 @@
+"""The GraphQL API on a real platform (embedded anvil + SQLite): queries, key management,
+and bad input — each a clear error with its code, and nothing changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from cooperative.platform import Platform
+from cooperative.store.models import ApiKey
+from tests.conftest import Api
+
+ME = "{ me { role member { address name isMember } } }"
+CREATE_KEY = "mutation($label: String!) { createApiKey(input: {label: $label}) { apiKey { id label role revokedAt } secret errors { code message field } } }"
+REVOKE_KEY = "mutation($id: String!) { revokeApiKey(input: {id: $id}) { apiKey { id revokedAt } errors { code message } } }"
+
+
+def key_rows(platform: Platform) -> list[tuple[str, Any]]:
+    with Session(platform.engine) as session:
+        return [(k.id, k.revoked_at) for k in session.exec(select(ApiKey).order_by(ApiKey.id)).all()]
+
+
+def error_code(body: dict[str, Any]) -> str:
+    return body["errors"][0]["extensions"]["code"]
+
+
+def test_me_is_the_member_behind_the_key(as_member: list[Api], credentials: dict[str, Any]) -> None:
+    for api, member in zip(as_member, credentials["members"], strict=True):
+        me = api(ME)["me"]
+        assert me == {
+            "role": "MEMBER",
+            "member": {"address": member["address"], "name": member["name"], "isMember": True},
+        }
+
+
+def test_admin_is_no_member(as_admin: Api) -> None:
+    assert as_admin(ME)["me"] == {"role": "ADMIN", "member": None}
+
+
+def test_members_lists_the_founders_from_the_chain(as_member: list[Api], platform: Platform) -> None:
+    data = as_member[1]("{ members { edges { node { address name joinedBlock } } pageInfo { hasNextPage } } }")
+    names = sorted(edge["node"]["name"] for edge in data["members"]["edges"])
+    assert names == ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
+    membership = platform.gateway.contract(
+        platform.deployment.address("Membership"), platform.compiler.vyper("Membership").abi
+    )
+    for edge in data["members"]["edges"]:
+        assert membership.functions.is_member(edge["node"]["address"]).call()
+        assert int(edge["node"]["joinedBlock"]) > 0
+
+
+def test_members_pages_with_cursors(as_member: list[Api]) -> None:
+    query = "query($after: String) { members(first: 2, after: $after) { edges { node { address } } pageInfo { hasNextPage endCursor } } }"
+    first = as_member[0](query)["members"]
+    assert len(first["edges"]) == 2 and first["pageInfo"]["hasNextPage"] is True
+    second = as_member[0](query, {"after": first["pageInfo"]["endCursor"]})["members"]
+    assert len(second["edges"]) == 1 and second["pageInfo"]["hasNextPage"] is False
+    seen = [e["node"]["address"] for e in first["edges"] + second["edges"]]
+    assert len(set(seen)) == 3
+
+
+def test_create_use_and_revoke_an_own_key(as_member: list[Api], client: TestClient) -> None:
+    created = as_member[0](CREATE_KEY, {"label": "erp-sync"})["createApiKey"]
+    assert created["errors"] == [] and created["apiKey"]["label"] == "erp-sync"
+    new = Api(client, created["secret"])
+    assert new(ME)["me"]["member"]["name"] == "Aurora Telecom"
+    listed = as_member[0]("{ me { apiKeys(first: 50) { edges { node { id } } } } }")
+    assert created["apiKey"]["id"] in {e["node"]["id"] for e in listed["me"]["apiKeys"]["edges"]}
+
+    revoked = as_member[0](REVOKE_KEY, {"id": created["apiKey"]["id"]})["revokeApiKey"]
+    assert revoked["errors"] == [] and revoked["apiKey"]["revokedAt"] is not None
+    response = new.post(ME)
+    assert response.status_code == 401 and error_code(response.json()) == "UNAUTHENTICATED"
+    again = as_member[0](REVOKE_KEY, {"id": created["apiKey"]["id"]})["revokeApiKey"]
+    assert again["errors"][0]["code"] == "INVALID_STATE"
+
+
+def test_key_lists_are_private(as_member: list[Api]) -> None:
+    aurora_ids = {e["node"]["id"] for e in as_member[0]("{ me { apiKeys { edges { node { id } } } } }")["me"]["apiKeys"]["edges"]}
+    borealis_ids = {e["node"]["id"] for e in as_member[1]("{ me { apiKeys { edges { node { id } } } } }")["me"]["apiKeys"]["edges"]}
+    assert aurora_ids and borealis_ids and not aurora_ids & borealis_ids
+
+
+def test_admin_issues_a_key_to_a_member_but_a_member_cannot(
+    as_admin: Api, as_member: list[Api], credentials: dict[str, Any], client: TestClient
+) -> None:
+    query = "mutation($m: String) { createApiKey(input: {memberAddress: $m}) { secret errors { code field } } }"
+    cirrus = credentials["members"][2]["address"]
+    issued = as_admin(query, {"m": cirrus})["createApiKey"]
+    assert issued["errors"] == []
+    assert Api(client, issued["secret"])(ME)["me"]["member"]["address"] == cirrus
+    refused = as_member[0](query, {"m": cirrus})["createApiKey"]
+    assert refused == {"secret": None, "errors": [{"code": "FORBIDDEN", "field": "memberAddress"}]}
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_no_unknown_or_malformed_key_is_unauthenticated(client: TestClient, platform: Platform) -> None:
+    before = key_rows(platform)
+    for headers in [
+        {},
+        {"Authorization": "Bearer coop_deadbeefdeadbeef_nope"},
+        {"Authorization": "Token abc"},
+        {"Authorization": "Bearer "},
+    ]:
+        response = client.post("/graphql", json={"query": CREATE_KEY, "variables": {"label": "x"}}, headers=headers)
+        assert response.status_code == 401, headers
+        assert error_code(response.json()) == "UNAUTHENTICATED"
+        assert response.json()["errors"][0]["message"]
+    assert key_rows(platform) == before
+
+
+def test_revoking_another_members_key_is_not_found(as_member: list[Api], platform: Platform) -> None:
+    borealis_key = as_member[1](CREATE_KEY, {"label": "borealis-erp"})["createApiKey"]["apiKey"]["id"]
+    before = key_rows(platform)
+    for api in (as_member[0], as_member[2]):
+        result = api(REVOKE_KEY, {"id": borealis_key})["revokeApiKey"]
+        assert result["apiKey"] is None
+        assert result["errors"] == [{"code": "NOT_FOUND", "message": f"API key {borealis_key} does not exist"}]
+    missing = as_member[0](REVOKE_KEY, {"id": "0000000000000000"})["revokeApiKey"]["errors"][0]
+    assert missing["message"] == "API key 0000000000000000 does not exist"  # same words: existence does not leak
+    assert key_rows(platform) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("{ me { member { name } " + "me { role } " * 0 + "} }", None),  # a valid query (control)
+        ("{ " + " ".join(f"a{i}: me {{ role }}" for i in range(16)) + " }", "aliases"),
+        (
+            "fragment F on Query { " + " ".join(f"a{i}: me {{ role }}" for i in range(16)) + " } { ...F }",
+            "aliases",
+        ),
+        ("{ me { role " + "role " * 2500 + "} }", "token"),
+        ("{ me { role }", "Syntax Error"),
+        ("{ me { secretHash } }", "Cannot query field"),
+        ("{ members(first: 101) { edges { node { name } } } }", "between 1 and 100"),
+        ('{ members(after: "%%%") { edges { node { name } } } }', "cursor"),
+    ],
+)
+def test_bad_queries_get_a_code_and_a_sentence(as_member: list[Api], query: str, reason: str | None) -> None:
+    body = as_member[0].post(query).json()
+    if reason is None:
+        assert "errors" not in body
+        return
+    assert error_code(body) == "VALIDATION", body
+    assert reason in body["errors"][0]["message"]
+
+
+def test_over_deep_queries_are_refused(as_member: list[Api]) -> None:
+    too_deep = "{ " + "me { member { " * 6 + "name" + " } }" * 6 + " }"
+    body = as_member[0].post(too_deep).json()
+    assert body["data"] is None
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"VALIDATION"}
+    assert any("exceeds maximum operation depth" in e["message"] for e in body["errors"])
+
+
+def test_malformed_json_and_wrong_content_type(client: TestClient, credentials: dict[str, Any], platform: Platform) -> None:
+    headers = {"Authorization": f"Bearer {credentials['members'][0]['apiKey']}"}
+    before = key_rows(platform)
+    response = client.post("/graphql", content=b'{"query": "mutation {', headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "the request body is not valid JSON", "extensions": {"code": "VALIDATION"}}]}
+    response = client.post("/graphql", content=b"query=me", headers={**headers, "Content-Type": "text/plain"})
+    assert response.status_code == 400 and error_code(response.json()) == "VALIDATION"
+    assert "application/json" in response.json()["errors"][0]["message"]
+    assert key_rows(platform) == before
+
+
+def test_health_reports_chain_database_and_contracts(client: TestClient, platform: Platform) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["chainId"] == "31337"
+    assert int(body["latestBlock"]) >= platform.deployment.contracts["ModuleRegistry"].block
+    assert body["contracts"]["Membership"] == platform.deployment.address("Membership")
+    assert set(body["contracts"]) >= {"Membership", "ModuleRegistry", "Anchor", "Anchor.beacon"}
