@@ -112,4 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # The servers are already stopped by then (their `finally`); no figures were valid.
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 from benchmarks.config import BenchConfig, BenchResult
@@ -102,7 +103,8 @@ def run(config: BenchConfig) -> BenchResult:
     # Errors during the warm-up count too: they mean the server misbehaves under this load.
     errors = sum(r["errors"] + r["warmup_errors"] for r in results)
     for r in results:
-        for kind, count in {**r["warmup_error_samples"], **r["error_samples"]}.items():
+        kinds = Counter(r["warmup_error_samples"]) + Counter(r["error_samples"])
+        for kind, count in kinds.items():
             print(f"  {r['scenario']}: {count} x {kind}", file=sys.stderr)
     data = {"clients": config.clients, "scenarios": results}
     return BenchResult(

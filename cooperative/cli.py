@@ -32,8 +32,9 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-console = Console()
-err = Console(stderr=True)
+# One message, one line, and tables at full width when piped: scripts and logs grep them.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
+err = Console(stderr=True, soft_wrap=True)
 
 DataDirOption = Annotated[
     Path | None,

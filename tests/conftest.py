@@ -61,7 +61,9 @@ class Api:
 
     def post(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
-        return self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
     def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.post(query, variables)

@@ -20,7 +20,9 @@ REVOKE_KEY = "mutation($id: String!) { revokeApiKey(input: {id: $id}) { apiKey {
 
 def key_rows(platform: Platform) -> list[tuple[str, Any]]:
     with Session(platform.engine) as session:
-        return [(k.id, k.revoked_at) for k in session.exec(select(ApiKey).order_by(ApiKey.id)).all()]
+        return [
+            (k.id, k.revoked_at) for k in session.exec(select(ApiKey).order_by(ApiKey.id)).all()
+        ]
 
 
 def error_code(body: dict[str, Any]) -> str:
@@ -40,8 +42,12 @@ def test_admin_is_no_member(as_admin: Api) -> None:
     assert as_admin(ME)["me"] == {"role": "ADMIN", "member": None}
 
 
-def test_members_lists_the_founders_from_the_chain(as_member: list[Api], platform: Platform) -> None:
-    data = as_member[1]("{ members { edges { node { address name joinedBlock } } pageInfo { hasNextPage } } }")
+def test_members_lists_the_founders_from_the_chain(
+    as_member: list[Api], platform: Platform
+) -> None:
+    data = as_member[1](
+        "{ members { edges { node { address name joinedBlock } } pageInfo { hasNextPage } } }"
+    )
     names = sorted(edge["node"]["name"] for edge in data["members"]["edges"])
     assert names == ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
     membership = platform.gateway.contract(
@@ -79,8 +85,18 @@ def test_create_use_and_revoke_an_own_key(as_member: list[Api], client: TestClie
 
 
 def test_key_lists_are_private(as_member: list[Api]) -> None:
-    aurora_ids = {e["node"]["id"] for e in as_member[0]("{ me { apiKeys { edges { node { id } } } } }")["me"]["apiKeys"]["edges"]}
-    borealis_ids = {e["node"]["id"] for e in as_member[1]("{ me { apiKeys { edges { node { id } } } } }")["me"]["apiKeys"]["edges"]}
+    aurora_ids = {
+        e["node"]["id"]
+        for e in as_member[0]("{ me { apiKeys { edges { node { id } } } } }")["me"]["apiKeys"][
+            "edges"
+        ]
+    }
+    borealis_ids = {
+        e["node"]["id"]
+        for e in as_member[1]("{ me { apiKeys { edges { node { id } } } } }")["me"]["apiKeys"][
+            "edges"
+        ]
+    }
     assert aurora_ids and borealis_ids and not aurora_ids & borealis_ids
 
 
@@ -99,7 +115,9 @@ def test_admin_issues_a_key_to_a_member_but_a_member_cannot(
 # ---------------------------------------------------------------- bad input
 
 
-def test_no_unknown_or_malformed_key_is_unauthenticated(client: TestClient, platform: Platform) -> None:
+def test_no_unknown_or_malformed_key_is_unauthenticated(
+    client: TestClient, platform: Platform
+) -> None:
     before = key_rows(platform)
     for headers in [
         {},
@@ -107,22 +125,32 @@ def test_no_unknown_or_malformed_key_is_unauthenticated(client: TestClient, plat
         {"Authorization": "Token abc"},
         {"Authorization": "Bearer "},
     ]:
-        response = client.post("/graphql", json={"query": CREATE_KEY, "variables": {"label": "x"}}, headers=headers)
+        response = client.post(
+            "/graphql", json={"query": CREATE_KEY, "variables": {"label": "x"}}, headers=headers
+        )
         assert response.status_code == 401, headers
         assert error_code(response.json()) == "UNAUTHENTICATED"
         assert response.json()["errors"][0]["message"]
     assert key_rows(platform) == before
 
 
-def test_revoking_another_members_key_is_not_found(as_member: list[Api], platform: Platform) -> None:
-    borealis_key = as_member[1](CREATE_KEY, {"label": "borealis-erp"})["createApiKey"]["apiKey"]["id"]
+def test_revoking_another_members_key_is_not_found(
+    as_member: list[Api], platform: Platform
+) -> None:
+    borealis_key = as_member[1](CREATE_KEY, {"label": "borealis-erp"})["createApiKey"]["apiKey"][
+        "id"
+    ]
     before = key_rows(platform)
     for api in (as_member[0], as_member[2]):
         result = api(REVOKE_KEY, {"id": borealis_key})["revokeApiKey"]
         assert result["apiKey"] is None
-        assert result["errors"] == [{"code": "NOT_FOUND", "message": f"API key {borealis_key} does not exist"}]
+        assert result["errors"] == [
+            {"code": "NOT_FOUND", "message": f"API key {borealis_key} does not exist"}
+        ]
     missing = as_member[0](REVOKE_KEY, {"id": "0000000000000000"})["revokeApiKey"]["errors"][0]
-    assert missing["message"] == "API key 0000000000000000 does not exist"  # same words: existence does not leak
+    assert (
+        missing["message"] == "API key 0000000000000000 does not exist"
+    )  # same words: existence does not leak
     assert key_rows(platform) == before
 
 
@@ -132,7 +160,9 @@ def test_revoking_another_members_key_is_not_found(as_member: list[Api], platfor
         ("{ me { member { name } " + "me { role } " * 0 + "} }", None),  # a valid query (control)
         ("{ " + " ".join(f"a{i}: me {{ role }}" for i in range(16)) + " }", "aliases"),
         (
-            "fragment F on Query { " + " ".join(f"a{i}: me {{ role }}" for i in range(16)) + " } { ...F }",
+            "fragment F on Query { "
+            + " ".join(f"a{i}: me {{ role }}" for i in range(16))
+            + " } { ...F }",
             "aliases",
         ),
         ("{ me { role " + "role " * 2500 + "} }", "token"),
@@ -142,7 +172,9 @@ def test_revoking_another_members_key_is_not_found(as_member: list[Api], platfor
         ('{ members(after: "%%%") { edges { node { name } } } }', "cursor"),
     ],
 )
-def test_bad_queries_get_a_code_and_a_sentence(as_member: list[Api], query: str, reason: str | None) -> None:
+def test_bad_queries_get_a_code_and_a_sentence(
+    as_member: list[Api], query: str, reason: str | None
+) -> None:
     body = as_member[0].post(query).json()
     if reason is None:
         assert "errors" not in body
@@ -159,19 +191,33 @@ def test_over_deep_queries_are_refused(as_member: list[Api]) -> None:
     assert any("exceeds maximum operation depth" in e["message"] for e in body["errors"])
 
 
-def test_malformed_json_and_wrong_content_type(client: TestClient, credentials: dict[str, Any], platform: Platform) -> None:
+def test_malformed_json_and_wrong_content_type(
+    client: TestClient, credentials: dict[str, Any], platform: Platform
+) -> None:
     headers = {"Authorization": f"Bearer {credentials['members'][0]['apiKey']}"}
     before = key_rows(platform)
-    response = client.post("/graphql", content=b'{"query": "mutation {', headers={**headers, "Content-Type": "application/json"})
+    response = client.post(
+        "/graphql",
+        content=b'{"query": "mutation {',
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": "the request body is not valid JSON", "extensions": {"code": "VALIDATION"}}]}
-    response = client.post("/graphql", content=b"query=me", headers={**headers, "Content-Type": "text/plain"})
+    assert response.json() == {
+        "errors": [
+            {"message": "the request body is not valid JSON", "extensions": {"code": "VALIDATION"}}
+        ]
+    }
+    response = client.post(
+        "/graphql", content=b"query=me", headers={**headers, "Content-Type": "text/plain"}
+    )
     assert response.status_code == 400 and error_code(response.json()) == "VALIDATION"
     assert "application/json" in response.json()["errors"][0]["message"]
     assert key_rows(platform) == before
 
 
-def test_health_reports_chain_database_and_contracts(client: TestClient, platform: Platform) -> None:
+def test_health_reports_chain_database_and_contracts(
+    client: TestClient, platform: Platform
+) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["chainId"] == "31337"

@@ -18,10 +18,13 @@ ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_BYTES32 = b"\x00" * 32
 
 
+def solidity_initcode(artifact: Artifact, types: list[str], args: list[Any]) -> bytes:
+    return bytes.fromhex(artifact.bytecode.removeprefix("0x")) + encode(types, args)
+
+
 def deploy_solidity(artifact: Artifact, types: list[str], args: list[Any]) -> Any:
     """Deploy a compiled Solidity artifact with ABI-encoded constructor arguments."""
-    initcode = bytes.fromhex(artifact.bytecode.removeprefix("0x")) + encode(types, args)
-    address, _ = boa.env.deploy_code(bytecode=initcode)
+    address, _ = boa.env.deploy_code(bytecode=solidity_initcode(artifact, types, args))
     return at_abi(artifact, address)
 
 
@@ -43,15 +46,21 @@ def codehash(address: str) -> bytes:
     return keccak(boa.env.get_code(address))
 
 
-def events(contract: Any, name: str) -> list[dict[str, Any]]:
-    """The fields of the `name` events logged by `contract`'s last call (emitter dropped)."""
+def events(contract: Any, name: str, computation: Any = None) -> list[dict[str, Any]]:
+    """The fields of the `name` events logged by `contract`'s last call (or by
+    `computation`), without the emitter's address."""
     found = []
-    for log in contract.get_logs():
+    for log in contract.get_logs(computation, strict=False):
         if type(log).__name__ == name:
             fields = log._asdict()
             fields.pop("address")
             found.append(fields)
     return found
+
+
+def revert_reason_data(reason: str) -> bytes:
+    """The revert data of a Vyper `assert ..., reason`: the ABI encoding of Error(string)."""
+    return keccak(text="Error(string)")[:4] + encode(["string"], [reason])
 
 
 @contextlib.contextmanager

@@ -1,0 +1,174 @@
+"""The `coop` command: one clear line, exit status 1 and no traceback for every failure a
+user can cause at start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cooperative import cli
+from cooperative.platform import Platform
+from cooperative.settings import Settings
+from deployments import node as node_module
+from deployments.node import free_loopback_port
+
+COOP = [sys.executable, "-m", "cooperative.cli"]
+
+
+def coop(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COOP_")}
+    return subprocess.run(
+        [*COOP, *args], capture_output=True, text=True, env={**base, **(env or {})}, timeout=timeout
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr + result.stdout
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("error: ")
+    for phrase in phrases:
+        assert phrase in message, message
+
+
+@pytest.fixture(scope="module")
+def deployed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with a demo deployment, stopped."""
+    data_dir = tmp_path_factory.mktemp("deployed")
+    platform = Platform.start(Settings(data_dir=data_dir), demo=True)
+    platform.demo_credentials("http://127.0.0.1:8000/graphql")
+    platform.stop()
+    return data_dir
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = coop("serve", "--demo", "--data-dir", str(tmp_path), "--port", str(port))
+    assert_one_line_error(result, f"port {port}", "in use", "--port")
+
+
+def test_anvil_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(node_module, "NODE_MODULES", tmp_path / "node_modules")
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "serve",
+            "--demo",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            str(free_loopback_port()),
+        ],
+    )
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "anvil is not installed" in result.output and "make run" in result.output
+
+
+def test_rpc_unreachable(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_loopback_port()}"
+    result = coop(
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        "--port",
+        str(free_loopback_port()),
+        env={"COOP_RPC_URL": url},
+    )
+    assert_one_line_error(result, "cannot reach the chain node", url)
+
+
+def test_records_of_another_chain(tmp_path: Path, deployed_dir: Path) -> None:
+    data_dir = tmp_path / "data"
+    subprocess.run(["cp", "-r", str(deployed_dir), str(data_dir)], check=True)
+    records = data_dir / "deployments" / "local.json"
+    content = json.loads(records.read_text())
+    records.write_text(json.dumps({**content, "chain_id": 59141}))
+    result = coop("serve", "--data-dir", str(data_dir), "--port", str(free_loopback_port()))
+    assert_one_line_error(result, "chain 31337", "chain 59141")
+
+
+def test_unreadable_state_file(tmp_path: Path, deployed_dir: Path) -> None:
+    data_dir = tmp_path / "data"
+    subprocess.run(["cp", "-r", str(deployed_dir), str(data_dir)], check=True)
+    (data_dir / "chain" / "anvil-state.json").write_text("\x00garbage")
+    result = coop("serve", "--data-dir", str(data_dir), "--port", str(free_loopback_port()))
+    assert_one_line_error(result, "state file", "unreadable")
+
+
+def test_wrong_secret(tmp_path: Path, deployed_dir: Path) -> None:
+    data_dir = tmp_path / "data"
+    subprocess.run(["cp", "-r", str(deployed_dir), str(data_dir)], check=True)
+    result = coop(
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(free_loopback_port()),
+        env={"COOP_SECRET": "not the secret"},
+    )
+    assert_one_line_error(result, "secret does not open the keystore", "COOP_SECRET")
+
+
+def test_nothing_deployed_says_what_to_run(tmp_path: Path) -> None:
+    result = coop("serve", "--data-dir", str(tmp_path), "--port", str(free_loopback_port()))
+    assert_one_line_error(result, "nothing is deployed", "coop deploy", "--demo")
+
+
+def test_keys_create_list_revoke(deployed_dir: Path) -> None:
+    members = json.loads((deployed_dir / "demo-credentials.json").read_text())["members"]
+    created = coop(
+        "keys",
+        "create",
+        "--member",
+        members[0]["address"],
+        "--label",
+        "cli",
+        "--data-dir",
+        str(deployed_dir),
+    )
+    assert created.returncode == 0, created.stderr
+    key_id = created.stdout.split()[2]
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith(f"coop_{key_id}_")
+    listed = coop("keys", "list", "--data-dir", str(deployed_dir))
+    assert key_id in listed.stdout and secret not in listed.stdout
+    assert coop("keys", "revoke", key_id, "--data-dir", str(deployed_dir)).returncode == 0
+    assert_one_line_error(
+        coop("keys", "revoke", key_id, "--data-dir", str(deployed_dir)), "already revoked"
+    )
+    assert_one_line_error(
+        coop("keys", "revoke", "nope", "--data-dir", str(deployed_dir)), "no API key with id nope"
+    )
+    assert_one_line_error(
+        coop(
+            "keys",
+            "create",
+            "--member",
+            "0x0000000000000000000000000000000000000001",
+            "--data-dir",
+            str(deployed_dir),
+        ),
+        "is not a member",
+    )
+
+
+def test_schema_file_matches_the_code() -> None:
+    from cooperative.api.schema import schema
+
+    exported = (Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql").read_text()
+    assert exported == str(schema).rstrip("\n") + "\n", (
+        "graphql/schema.graphql drifted: run `make schema`"
+    )
