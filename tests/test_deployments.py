@@ -65,7 +65,7 @@ def test_an_edited_source_is_compiled_again(tmp_path: Path) -> None:
 
 def test_a_contract_that_does_not_compile_says_where(tmp_path: Path) -> None:
     (tmp_path / "Broken.vy").write_text("# pragma version 0.4.3\nx: public(uint257)\n")
-    with pytest.raises(compiler_module.CompilationError, match="Broken.vy"):
+    with pytest.raises(compiler_module.CompilationError, match=r"Broken\.vy"):
         Compiler(cache_dir=tmp_path / "cache", contracts_dir=tmp_path).vyper("Broken")
 
 

@@ -1,4 +1,4 @@
-"""The isolation rule as a matrix: every private record type × every principal who is
+"""The isolation rule as a matrix: every private record type by every principal who is
 not a party must see nothing and change nothing, and a hidden record answers exactly
 as a missing one.
 
