@@ -47,7 +47,9 @@ $(STAMPS)/python: pyproject.toml
 
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS)
-	npm ci --no-audit --no-fund --loglevel=error
+	@# `npm install`, not `npm ci`: the lock file records only the anvil binary package of the
+	@# platform it was made on, which `npm ci` refuses on another; versions are pinned exactly.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 clean:

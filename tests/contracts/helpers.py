@@ -47,11 +47,11 @@ def codehash(address: str) -> bytes:
 
 
 def events(contract: Any, name: str, computation: Any = None) -> list[dict[str, Any]]:
-    """The fields of the `name` events logged by `contract`'s last call (or by
+    """The fields of the `name` events that `contract` logged in its last call (or in
     `computation`), without the emitter's address."""
     found = []
     for log in contract.get_logs(computation, strict=False):
-        if type(log).__name__ == name:
+        if type(log).__name__ == name and log.address == contract.address:
             fields = log._asdict()
             fields.pop("address")
             found.append(fields)

@@ -68,9 +68,7 @@ def test_proxy_refuses_a_second_initialize(anchor, operator, stranger, caller):
     assert anchor.operator() == operator
 
 
-def test_proxy_with_zero_operator_cannot_be_deployed(
-    compiler, anchor_implementation, beacon
-):
+def test_proxy_with_zero_operator_cannot_be_deployed(compiler, anchor_implementation, beacon):
     init = anchor_implementation.initialize.prepare_calldata(ZERO_ADDRESS)
     _, computation = boa.env.deploy(bytecode=proxy_initcode(compiler, beacon, init))
     # the proxy's constructor bubbles up the module's revert

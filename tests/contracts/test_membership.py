@@ -39,34 +39,38 @@ def test_strangers_and_timelock_are_not_members(membership, stranger, timelock):
     assert membership.members(stranger) == ("", 0, 0)
 
 
-@pytest.mark.parametrize(
-    ("use_zero_timelock", "accounts", "names", "reason"),
-    [
-        (True, [0], ["Alpha"], "Membership: zero timelock"),
-        (False, [], [], "Membership: no founders"),
-        (False, [0, 1], ["Alpha"], "Membership: founders and names differ in length"),
-        (False, [0], ["Alpha", "Beta"], "Membership: founders and names differ in length"),
-        (False, [0, 1, 0], ["Alpha", "Beta", "Alpha"], "Membership: already a member"),
-        (False, [0, None], ["Alpha", "Beta"], "Membership: zero address"),
-        (False, [0, 1], ["Alpha", ""], "Membership: empty name"),
-    ],
-    ids=[
-        "zero-timelock",
-        "no-founders",
-        "more-founders-than-names",
-        "more-names-than-founders",
-        "duplicate-founder",
-        "zero-address-founder",
-        "empty-founder-name",
-    ],
-)
-def test_constructor_rejects(
-    membership_contract, timelock, founders, use_zero_timelock, accounts, names, reason
+def test_constructor_rejects_a_zero_timelock(membership_contract, founders):
+    with boa.reverts("Membership: zero timelock"):
+        membership_contract.deploy(ZERO_ADDRESS, founders, FOUNDER_NAMES)
+
+
+def test_constructor_rejects_no_founders(membership_contract, timelock):
+    with boa.reverts("Membership: no founders"):
+        membership_contract.deploy(timelock, [], [])
+
+
+@pytest.mark.parametrize("n_names", [2, 4], ids=["fewer-names", "more-names"])
+def test_constructor_rejects_founders_and_names_of_different_length(
+    membership_contract, timelock, founders, n_names
 ):
-    owner = ZERO_ADDRESS if use_zero_timelock else timelock
-    founder_list = [ZERO_ADDRESS if i is None else founders[i] for i in accounts]
-    with boa.reverts(reason):
-        membership_contract.deploy(owner, founder_list, names)
+    names = [f"Carrier {i}" for i in range(n_names)]
+    with boa.reverts("Membership: founders and names differ in length"):
+        membership_contract.deploy(timelock, founders, names)
+
+
+def test_constructor_rejects_a_duplicate_founder(membership_contract, timelock, founders):
+    with boa.reverts("Membership: already a member"):
+        membership_contract.deploy(timelock, [*founders, founders[0]], [*FOUNDER_NAMES, "Again"])
+
+
+def test_constructor_rejects_a_zero_address_founder(membership_contract, timelock, founders):
+    with boa.reverts("Membership: zero address"):
+        membership_contract.deploy(timelock, [founders[0], ZERO_ADDRESS], ["Alpha", "Nobody"])
+
+
+def test_constructor_rejects_an_empty_founder_name(membership_contract, timelock, founders):
+    with boa.reverts("Membership: empty name"):
+        membership_contract.deploy(timelock, founders[:2], ["Alpha", ""])
 
 
 # ------------------------------------------------------------------ admit
@@ -170,15 +174,17 @@ def test_the_last_member_can_be_removed(membership, timelock, founders):
 # ------------------------------------------------------------------ re-admission
 
 
-def test_a_removed_member_can_be_admitted_again_with_a_fresh_record(
-    membership, timelock, founders
-):
+def test_a_removed_member_can_be_admitted_again_with_a_fresh_record(membership, timelock, founders):
     membership.remove(founders[0], sender=timelock)
     boa.env.time_travel(blocks=3)
     membership.admit(founders[0], "Alpha Telecom (new entity)", sender=timelock)
 
     assert events(membership, "MemberAdmitted") == [
-        {"member": founders[0], "name": "Alpha Telecom (new entity)", "joined_block": block_number()}
+        {
+            "member": founders[0],
+            "name": "Alpha Telecom (new entity)",
+            "joined_block": block_number(),
+        }
     ]
     assert membership.is_member(founders[0])
     assert membership.member_count() == len(founders)

@@ -73,9 +73,7 @@ def test_proxy_wiring_beacon_owned_by_timelock_and_proxy_initialized(
 # ------------------------------------------------------------------ register
 
 
-def test_timelock_registers_a_second_module(
-    registry, deploy_anchor_module, operator, timelock
-):
+def test_timelock_registers_a_second_module(registry, deploy_anchor_module, operator, timelock):
     implementation, beacon, proxy = deploy_anchor_module(operator)
     registry.register("Anchor2", proxy.address, beacon.address, 3, sender=timelock)
 
@@ -184,9 +182,7 @@ def test_beacon_refuses_an_implementation_without_code(beacon, timelock, strange
         beacon.upgradeTo(stranger, sender=timelock)
 
 
-def test_timelock_upgrades_the_beacon_and_it_logs_upgraded(
-    beacon, anchor_v2_contract, timelock
-):
+def test_timelock_upgrades_the_beacon_and_it_logs_upgraded(beacon, anchor_v2_contract, timelock):
     v2 = anchor_v2_contract.deploy()
     beacon.upgradeTo(v2.address, sender=timelock)
     assert events(beacon, "Upgraded") == [{"implementation": v2.address}]

@@ -3,7 +3,6 @@ recorded in the ModuleRegistry; the data posted under v1 survives and v2 works o
 
 import boa
 import pytest
-
 from eth_utils import keccak
 
 from deployments.compiler import Compiler
@@ -107,7 +106,12 @@ def test_v2_appends_new_checkpoints_after_the_v1_ones(v1_checkpoints, upgraded, 
 
     assert index == len(V1_ROOTS)
     assert events(upgraded, "CheckpointPosted") == [
-        {"index": index, "root": new_root, "source_block": 99, "source_block_hash": SOURCE_BLOCK_HASH}
+        {
+            "index": index,
+            "root": new_root,
+            "source_block": 99,
+            "source_block_hash": SOURCE_BLOCK_HASH,
+        }
     ]
     assert upgraded.checkpoint_count() == len(V1_ROOTS) + 1
     assert upgraded.latest_checkpoint() == upgraded.checkpoints(index)
@@ -126,7 +130,9 @@ def test_v2_new_functions_work_on_v1_data(v1_checkpoints, upgraded, operator):
     assert upgraded.checkpoints(1) == v1_checkpoints[1]  # revoking keeps the record
 
 
-def test_v2_new_function_checks_its_callers_and_arguments(v1_checkpoints, upgraded, operator, stranger):
+def test_v2_new_function_checks_its_callers_and_arguments(
+    v1_checkpoints, upgraded, operator, stranger
+):
     with boa.reverts("Anchor: only the operator"):
         upgraded.revoke(0, sender=stranger)
     with boa.reverts("Anchor: no such checkpoint"):
