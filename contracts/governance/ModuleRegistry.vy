@@ -12,6 +12,8 @@
 
 # @dev The beacon is OpenZeppelin's UpgradeableBeacon; only its `implementation()` is read.
 from interfaces import IUpgradeableBeacon
+# @dev Every module implementation reports its own version; a record must agree with it.
+from interfaces import IModule
 
 # @dev Module names are short identifiers such as "Anchor" or "Ordering".
 MAX_NAME_LENGTH: constant(uint256) = 32
@@ -57,7 +59,8 @@ def __init__(_owner: address, initial: DynArray[Module, MAX_MODULES], names: Dyn
     @dev The deployer registers the initial modules here because it never owns the
          registry: ownership is the Timelock's from the first block.
     @param _owner The Timelock.
-    @param initial The initial modules (their `codehash` field is ignored and read from chain).
+    @param initial The initial modules (their implementation and codehash fields are
+                   ignored: both are read from chain, through the beacon).
     @param names Their names, in the same order.
     """
     assert _owner != empty(address), "ModuleRegistry: zero owner"
@@ -94,6 +97,7 @@ def record_upgrade(name: String[MAX_NAME_LENGTH], version: uint256):
     assert version > module.version, "ModuleRegistry: version must increase"
     implementation: address = staticcall IUpgradeableBeacon(module.beacon).implementation()
     assert implementation != module.implementation, "ModuleRegistry: beacon not upgraded"
+    assert staticcall IModule(implementation).version() == version, "ModuleRegistry: not the implementation's version"
     module.implementation = implementation
     module.version = version
     module.codehash = implementation.codehash
@@ -118,6 +122,7 @@ def _register(name: String[MAX_NAME_LENGTH], proxy: address, beacon: address, ve
     assert proxy != empty(address) and beacon != empty(address), "ModuleRegistry: zero address"
     assert version > 0, "ModuleRegistry: zero version"
     implementation: address = staticcall IUpgradeableBeacon(beacon).implementation()
+    assert staticcall IModule(implementation).version() == version, "ModuleRegistry: not the implementation's version"
     self.modules[name] = Module(
         proxy=proxy, beacon=beacon, implementation=implementation, version=version,
         codehash=implementation.codehash,

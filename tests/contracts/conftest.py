@@ -1,9 +1,14 @@
 """Fixtures for the titanoboa contract tests.
 
-Every test runs inside `boa.env.anchor()`, so the chain state it creates is rolled back
-afterwards. Vyper contracts are loaded from their sources under contracts/ (boa compiles
-them with the same vyper 0.4.3 as `deployments.compiler`); the OpenZeppelin proxies come
-from the project's compiler.
+Isolation comes from titanoboa's pytest plugin (registered by the titanoboa package): every
+fixture and every test runs inside its own `boa.env.anchor()`, so the chain state a test
+creates is rolled back afterwards. (A hand-written autouse anchor fixture, or
+`request.getfixturevalue` in a test body, would interleave with the plugin's anchors and
+break their order.)
+
+Vyper contracts are loaded from their sources under contracts/ (boa compiles them with the
+same vyper 0.4.3 as `deployments.compiler`; test_artifacts.py checks the bytecode is the
+same); the OpenZeppelin proxies come from the project's compiler.
 """
 
 from pathlib import Path
@@ -20,12 +25,6 @@ FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 FOUNDER_NAMES = ["Alpha Telecom", "Beta Networks", "Gamma Carrier"]
 
 boa.interpret.set_search_paths([str(CONTRACTS_DIR)])
-
-
-@pytest.fixture(autouse=True)
-def _isolated_chain():
-    with boa.env.anchor():
-        yield
 
 
 # ------------------------------------------------------------------ compiled contracts

@@ -6,7 +6,6 @@ import pytest
 
 from .helpers import (
     ZERO_ADDRESS,
-    codehash,
     events,
     revert_reason_data,
     solidity_initcode,
@@ -15,12 +14,6 @@ from .helpers import (
 
 ROOT = b"\x11" * 32
 SOURCE_BLOCK_HASH = b"\x22" * 32
-
-
-def test_implementation_is_the_projects_compiled_artifact(compiler, anchor_implementation):
-    artifact = compiler.vyper("Anchor")
-    assert "0x" + boa.env.get_code(anchor_implementation.address).hex() == artifact.runtime_bytecode
-    assert codehash(anchor_implementation.address) != b"\x00" * 32
 
 
 # ------------------------------------------------------------------ initialization

@@ -46,7 +46,6 @@ def test_member_register_matches_a_set_model(membership, timelock, founders, str
         members = set(founders)
         for op, account_index, name, caller_index in operations:
             account, caller = accounts[account_index], callers[caller_index]
-            before = {a: membership.members(a) for a in accounts}
             reason = expected_revert(op, account, name, caller, members, timelock)
             call = membership.admit if op == "admit" else membership.remove
             args = (account, name) if op == "admit" else (account,)
@@ -60,6 +59,7 @@ def test_member_register_matches_a_set_model(membership, timelock, founders, str
                 else:
                     assert record.left_block == boa.env.evm.patch.block_number
             else:
+                before = {a: membership.members(a) for a in accounts}
                 with boa.reverts(reason):
                     call(*args, sender=caller)
                 assert {a: membership.members(a) for a in accounts} == before

@@ -75,7 +75,7 @@ def test_proxy_wiring_beacon_owned_by_timelock_and_proxy_initialized(
 
 def test_timelock_registers_a_second_module(registry, deploy_anchor_module, operator, timelock):
     implementation, beacon, proxy = deploy_anchor_module(operator)
-    registry.register("Anchor2", proxy.address, beacon.address, 3, sender=timelock)
+    registry.register("Anchor2", proxy.address, beacon.address, 1, sender=timelock)
 
     expected_codehash = codehash(implementation.address)
     assert events(registry, "ModuleRegistered") == [
@@ -84,7 +84,7 @@ def test_timelock_registers_a_second_module(registry, deploy_anchor_module, oper
             "proxy": proxy.address,
             "beacon": beacon.address,
             "implementation": implementation.address,
-            "version": 3,
+            "version": 1,
             "codehash": expected_codehash,
         }
     ]
@@ -94,7 +94,7 @@ def test_timelock_registers_a_second_module(registry, deploy_anchor_module, oper
         proxy.address,
         beacon.address,
         implementation.address,
-        3,
+        1,
         expected_codehash,
     )
 
@@ -130,6 +130,15 @@ def test_register_rejects(
 
 
 # ------------------------------------------------------------------ record_upgrade
+
+
+def test_a_version_other_than_the_implementations_is_refused(
+    registry, deploy_anchor_module, operator, timelock
+):
+    _, beacon, proxy = deploy_anchor_module(operator)
+    with boa.reverts("ModuleRegistry: not the implementation's version"):
+        registry.register("Anchor2", proxy.address, beacon.address, 3, sender=timelock)
+    assert registry.module_count() == 1
 
 
 def test_record_upgrade_refuses_while_the_beacon_has_not_moved(registry, timelock):

@@ -156,3 +156,12 @@ def test_without_the_timelock_the_module_stays_on_v1(
     computation = boa.env.execute_code(to_address=anchor.address, data=selector)
     assert computation.is_error
     assert computation.output == b""
+
+
+def test_record_upgrade_refuses_a_version_the_implementation_does_not_report(
+    registry, beacon, anchor_v2_implementation, timelock
+):
+    beacon.upgradeTo(anchor_v2_implementation.address, sender=timelock)
+    with boa.reverts("ModuleRegistry: not the implementation's version"):
+        registry.record_upgrade("Anchor", 7, sender=timelock)
+    assert registry.modules("Anchor").version == 1
