@@ -6,12 +6,14 @@ every few seconds and on a clean stop, so a restart of the platform keeps the ch
 
 from __future__ import annotations
 
+import ctypes
 import json
 import platform
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from deployments.paths import NODE_MODULES
 LOCAL_CHAIN_ID = 31337
 STATE_DUMP_INTERVAL_SECONDS = 5
 START_TIMEOUT_SECONDS = 20.0
+PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 
 
 class NodeError(Exception):
@@ -93,7 +96,9 @@ class LocalNode:
             "--preserve-historical-states",
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent
+            )
         gateway = ChainGateway(self.rpc_url)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not gateway.is_reachable():
@@ -124,6 +129,15 @@ class LocalNode:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: on Linux, have the kernel send anvil SIGINT (which makes
+    it dump its state and exit) if the platform process dies without stopping it. (The
+    signal follows the thread that started the node: start it from the main thread.)"""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 def ensure_tools() -> None:
