@@ -78,7 +78,8 @@ class Platform:
     ) -> Platform:
         """Start everything; deploy when the network has no records yet. `founders` names
         the founding members to create custodial keys for (demo mode: the three demo carriers)."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The data directory holds the database and the keystore: the operator's alone.
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = lock_data_dir(settings.data_dir)
         try:
             platform = cls._start(settings, demo, founders, progress)
