@@ -41,10 +41,10 @@ def sync_members(gateway: ChainGateway, membership: Contract, session: Session) 
             if profile is None:
                 profile = MemberProfile(address=address, name=log["args"]["name"], joined_block=0)
             profile.name = log["args"]["name"]
-            profile.joined_block = log["args"]["joined_block"]
+            profile.joined_block = log["blockNumber"]
             profile.left_block = None
         elif profile is not None:
-            profile.left_block = log["args"]["left_block"]
+            profile.left_block = log["blockNumber"]
         if profile is not None:
             profile.updated_at = utcnow()
             session.add(profile)

@@ -28,6 +28,7 @@ from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, load_or_create_secret
 from cooperative.store.models import MemberProfile, Role
 from deployments import records
+from governance.rules import DEFAULT_MINIMUM_DELAY, DEFAULT_RULES, rules_in_kind_order, short_rules
 from deployments.chain import ChainError, ChainGateway
 from deployments.compiler import Compiler
 from deployments.deploy import Founder, contract, deploy_system, verify_deployment
@@ -159,7 +160,7 @@ class Platform:
                     "--founder NAME ...` first, or `coop serve --demo`"
                 )
             progress("deploying the cooperative's contracts")
-            deployment = cls._deploy(settings, keystore, gateway, compiler, names, progress)
+            deployment = cls._deploy(settings, keystore, gateway, compiler, names, progress, demo)
             records.save(deployment, path)
 
         platform = cls(settings, engine, keystore, gateway, compiler, deployment, node)
@@ -174,7 +175,9 @@ class Platform:
         compiler: Compiler,
         names: list[str],
         progress: Callable[[str], None],
+        demo: bool,
     ) -> Deployment:
+        rules = short_rules(settings.demo_voting_period, settings.demo_timelock_delay) if demo else DEFAULT_RULES
         operators = keystore.addresses("operator")
         operator = keystore.account(operators[0]) if operators else keystore.create("operator")
         members = [keystore.create("member") for _ in names]
@@ -188,8 +191,10 @@ class Platform:
                 compiler,
                 network=settings.network_name,
                 founders=[Founder(m.address, n) for m, n in zip(members, names, strict=True)],
-                timelock=settings.timelock or operator.address,
                 operator=operator.address,
+                governor_rules=rules_in_kind_order(rules),
+                minimum_delay=min(DEFAULT_MINIMUM_DELAY, *(r.timelock_delay for r in rules.values())),
+                guardian=operator.address,
                 progress=progress,
             )
         except ChainError as exc:

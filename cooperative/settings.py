@@ -32,9 +32,11 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "production"
     """GraphiQL is served in development (and in demo mode) only."""
 
-    timelock: str | None = None
-    """The address owning membership, registry and beacons; unset = the operator account,
-    until the governance Timelock is deployed in its place."""
+    demo_voting_period: int = 60
+    """Seconds of voting in demo mode (`coop serve --demo`)."""
+
+    demo_timelock_delay: int = 30
+    """Seconds between queueing and execution in demo mode."""
 
     @property
     def resolved_database_url(self) -> str:

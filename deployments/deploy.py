@@ -1,6 +1,8 @@
 """Deploy a whole cooperative system to a network, and check a recorded one.
 
-Governance contracts (Membership, ModuleRegistry) are deployed directly. Cooperative
+Governance contracts (Timelock, Membership, SlaTemplates, ModuleRegistry, Governor) are
+deployed directly; the Timelock owns every privileged role and the deployer's only
+remaining power, wiring the Governor into the Timelock, ends with the deployment. Cooperative
 modules each get an implementation, an OpenZeppelin 5 `UpgradeableBeacon` owned by the
 Timelock, and a `BeaconProxy` whose constructor calls the module's `initialize()`; only
 the Timelock can later point a beacon at a new implementation.
@@ -48,12 +50,18 @@ def deploy_system(
     *,
     network: str,
     founders: list[Founder],
-    timelock: str,
     operator: str,
+    governor_rules: list[tuple[int | bool, ...]],
+    minimum_delay: int,
+    guardian: str | None = None,
     progress: Callable[[str], None] = lambda _step: None,
 ) -> Deployment:
-    """Deploy Membership, every module (implementation, beacon, proxy) and the
-    ModuleRegistry; return the records (the caller saves them)."""
+    """Deploy the governance contracts, every module (implementation, beacon, proxy) and
+    the ModuleRegistry, and wire the Governor into the Timelock; return the records (the
+    caller saves them). `governor_rules` are the six kinds' rules in kind order."""
+    progress("Timelock")
+    timelock_receipt = gateway.deploy(deployer, compiler.vyper("Timelock"), minimum_delay)
+    timelock = timelock_receipt.contract_address or ""
     deployment = Deployment(
         network=network, chain_id=gateway.chain_id, timelock=timelock, operator=operator
     )
@@ -72,6 +80,8 @@ def deploy_system(
         )
         return address
 
+    record("Timelock", "Timelock", timelock_receipt, 1)
+
     progress("Membership")
     receipt = gateway.deploy(
         deployer,
@@ -81,6 +91,8 @@ def deploy_system(
         [f.name for f in founders],
     )
     record("Membership", "Membership", receipt, 1)
+    progress("SlaTemplates")
+    record("SlaTemplates", "SlaTemplates", gateway.deploy(deployer, compiler.vyper("SlaTemplates"), timelock), 1)
 
     beacon_artifact = compiler.openzeppelin("UpgradeableBeacon")
     proxy_artifact = compiler.openzeppelin("BeaconProxy")
@@ -120,6 +132,21 @@ def deploy_system(
         [m.name for m in MODULES],
     )
     record("ModuleRegistry", "ModuleRegistry", receipt, 1)
+
+    progress("Governor")
+    receipt = gateway.deploy(
+        deployer,
+        compiler.vyper("Governor"),
+        deployment.address("Membership"),
+        timelock,
+        deployment.address("SlaTemplates"),
+        deployment.address("ModuleRegistry"),
+        guardian or "0x" + "00" * 20,
+        governor_rules,
+    )
+    governor = record("Governor", "Governor", receipt, 1)
+    timelock_contract = gateway.contract(timelock, compiler.vyper("Timelock").abi)
+    gateway.transact(deployer, timelock_contract.functions.set_governor(governor))
     return deployment
 
 

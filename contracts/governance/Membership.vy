@@ -7,43 +7,64 @@
         until when. Membership is the voting power of the cooperative (one member, one
         vote), so it is not a token: it cannot be transferred, only granted and withdrawn
         by the members' own decision, executed through the Timelock.
-@dev First version (platform foundation): founders at deployment, `is_member`, the member
-     count, admission and removal by the Timelock. Block numbers of joining and leaving
-     are kept per member so the Governor can later ask who was eligible at a snapshot.
+@dev Eligibility at a snapshot. Every admission and removal advances the register's
+     `epoch` by one; a proposal snapshots the epoch when it is created. A member is
+     eligible at snapshot `s` when it joined at an epoch <= s and had not left by then
+     (left epoch > s, or never). So a member admitted after a proposal was created cannot
+     vote on it, and a member removed cannot vote on proposals created after the removal,
+     even within one block. The member count after every epoch is kept, so the number of
+     eligible voters at a snapshot is one read.
+     Each member also gets a permanent `index` (1, 2, ...) at its first admission; the
+     Governor records votes in a bitmap by index, one storage word per 256 members.
 """
 
 # @dev A name is a carrier's legal or trading name, as shown to the other members.
 MAX_NAME_LENGTH: constant(uint256) = 64
 # @dev Founders are a handful of carriers; a bound keeps the constructor's gas bounded.
 MAX_FOUNDERS: constant(uint256) = 64
+# @dev How many earlier membership periods are kept per member (left and re-admitted).
+MAX_PAST_PERIODS: constant(uint256) = 16
+
+
+struct Period:
+    joined_epoch: uint256
+    left_epoch: uint256  # 0 = still a member
 
 
 struct Member:
     name: String[MAX_NAME_LENGTH]
-    joined_block: uint256  # 0 = never a member
-    left_block: uint256  # 0 = still a member
+    index: uint256  # 0 = never admitted
+    current: Period  # the latest period of membership
 
 
 event MemberAdmitted:
     member: indexed(address)
     name: String[MAX_NAME_LENGTH]
-    joined_block: uint256
+    index: uint256
+    epoch: uint256
 
 
 event MemberRemoved:
     member: indexed(address)
-    left_block: uint256
+    epoch: uint256
 
 
 # @notice The only address that may admit or remove members: the cooperative's Timelock,
 #         which executes what the members voted for.
 timelock: public(immutable(address))
 
-# @notice The register, by member address; a removed member keeps its record with `left_block` set.
 members: public(HashMap[address, Member])
+# @notice Periods before the current one, for members that left and were admitted again.
+past_periods: public(HashMap[address, DynArray[Period, MAX_PAST_PERIODS]])
 
 # @notice How many members the cooperative has now.
 member_count: public(uint256)
+# @notice How many admissions and removals have happened: the register's version.
+epoch: public(uint256)
+# @notice The member count right after each epoch.
+member_count_at: public(HashMap[uint256, uint256])
+# @notice How many member indexes were handed out.
+last_index: public(uint256)
 
 
 @deploy
@@ -66,6 +87,9 @@ def __init__(
         self._admit(founders[i], founder_names[i])
 
 
+# ------------------------------------------------------------------ views
+
+
 @external
 @view
 def is_member(account: address) -> bool:
@@ -78,10 +102,52 @@ def is_member(account: address) -> bool:
 
 
 @external
+@view
+def was_member_at(account: address, snapshot: uint256) -> bool:
+    """
+    @notice Whether `account` was a member at register epoch `snapshot`.
+    @param account The address to check.
+    @param snapshot A register epoch, as a proposal snapshotted it.
+    @return True when eligible at that snapshot.
+    """
+    return self._was_member_at(account, snapshot)
+
+
+@external
+@view
+def voter_at(account: address, snapshot: uint256) -> uint256:
+    """
+    @notice The member index of `account` if it was a member at `snapshot`; reverts otherwise.
+    @dev The Governor's one call per vote: eligibility and the bitmap position together.
+    @param account The voter.
+    @param snapshot The proposal's register epoch.
+    @return The member's permanent index (>= 1).
+    """
+    assert self._was_member_at(account, snapshot), "Membership: not a member at the snapshot"
+    return self.members[account].index
+
+
+@external
+@view
+def snapshot_for(proposer: address) -> (uint256, uint256):
+    """
+    @notice The register's epoch and member count now, for a proposal by `proposer`;
+            reverts when the proposer is not a member.
+    @param proposer Who is creating the proposal.
+    @return (epoch, member count at that epoch).
+    """
+    assert self._is_member(proposer), "Membership: proposer is not a member"
+    return self.epoch, self.member_count
+
+
+# ------------------------------------------------------------------ changes (Timelock only)
+
+
+@external
 def admit(account: address, name: String[MAX_NAME_LENGTH]):
     """
     @notice Admit a carrier as a member. Only the Timelock, after the members' vote.
-    @dev A former member may be admitted again; its record starts anew.
+    @dev A former member may be admitted again; its earlier periods are kept.
     @param account The carrier's address.
     @param name The carrier's name.
     """
@@ -97,16 +163,43 @@ def remove(account: address):
     """
     assert msg.sender == timelock, "Membership: only the timelock"
     assert self._is_member(account), "Membership: not a member"
-    self.members[account].left_block = block.number
-    self.member_count -= 1
-    log MemberRemoved(member=account, left_block=block.number)
+    epoch: uint256 = self._advance_epoch(self.member_count - 1)
+    self.members[account].current.left_epoch = epoch
+    log MemberRemoved(member=account, epoch=epoch)
+
+
+# ------------------------------------------------------------------ internals
 
 
 @internal
 @view
 def _is_member(account: address) -> bool:
-    record: Member = self.members[account]
-    return record.joined_block != 0 and record.left_block == 0
+    current: Period = self.members[account].current
+    return current.joined_epoch != 0 and current.left_epoch == 0
+
+
+@internal
+@view
+def _was_member_at(account: address, snapshot: uint256) -> bool:
+    current: Period = self.members[account].current
+    if current.joined_epoch == 0:
+        return False
+    if current.joined_epoch <= snapshot:
+        return current.left_epoch == 0 or current.left_epoch > snapshot
+    # Admitted again after the snapshot: was an earlier period open at the snapshot?
+    for period: Period in self.past_periods[account]:
+        if period.joined_epoch <= snapshot and period.left_epoch > snapshot:
+            return True
+    return False
+
+
+@internal
+def _advance_epoch(new_count: uint256) -> uint256:
+    epoch: uint256 = self.epoch + 1
+    self.epoch = epoch
+    self.member_count = new_count
+    self.member_count_at[epoch] = new_count
+    return epoch
 
 
 @internal
@@ -114,6 +207,15 @@ def _admit(account: address, name: String[MAX_NAME_LENGTH]):
     assert account != empty(address), "Membership: zero address"
     assert len(name) > 0, "Membership: empty name"
     assert not self._is_member(account), "Membership: already a member"
-    self.members[account] = Member(name=name, joined_block=block.number, left_block=0)
-    self.member_count += 1
-    log MemberAdmitted(member=account, name=name, joined_block=block.number)
+    record: Member = self.members[account]
+    if record.index == 0:
+        self.last_index += 1
+        record.index = self.last_index
+    else:
+        assert len(self.past_periods[account]) < MAX_PAST_PERIODS, "Membership: too many re-admissions"
+        self.past_periods[account].append(record.current)
+    epoch: uint256 = self._advance_epoch(self.member_count + 1)
+    record.name = name
+    record.current = Period(joined_epoch=epoch, left_epoch=0)
+    self.members[account] = record
+    log MemberAdmitted(member=account, name=name, index=record.index, epoch=epoch)
