@@ -15,12 +15,13 @@ from deployments.compiler import Compiler
 from deployments.deploy import MODULES, Founder, contract, deploy_system, verify_deployment
 from deployments.node import free_loopback_port
 from deployments.records import RecordsError
+from governance.rules import DEFAULT_RULES, Kind, Rules, rules_in_kind_order, short_rules
 
 
 @pytest.fixture(scope="module")
 def system(anvil: ChainGateway, compiler: Compiler):
-    deployer, timelock, aurora = Account.create(), Account.create(), Account.create()
-    for account in (deployer, timelock, aurora):
+    deployer, aurora = Account.create(), Account.create()
+    for account in (deployer, aurora):
         anvil.set_balance(account.address, 10**21)
     deployment = deploy_system(
         anvil,
@@ -28,10 +29,12 @@ def system(anvil: ChainGateway, compiler: Compiler):
         compiler,
         network="local",
         founders=[Founder(aurora.address, "Aurora Telecom")],
-        timelock=timelock.address,
+        governor_rules=rules_in_kind_order(short_rules(voting_period=600, timelock_delay=60)),
+        minimum_delay=60,
+        guardian=deployer.address,
         operator=deployer.address,
     )
-    return deployment, deployer, timelock, aurora
+    return deployment, deployer, deployment.timelock, aurora
 
 
 def test_second_compile_comes_from_the_cache(
@@ -74,12 +77,12 @@ def test_the_system_is_wired_to_the_timelock(
 ) -> None:
     deployment, deployer, timelock, aurora = system
     membership = contract(anvil, compiler, deployment, "Membership")
-    assert membership.functions.timelock().call() == timelock.address
+    assert membership.functions.timelock().call() == timelock
     assert membership.functions.is_member(aurora.address).call()
     assert membership.functions.member_count().call() == 1
 
     registry = contract(anvil, compiler, deployment, "ModuleRegistry")
-    assert registry.functions.owner().call() == timelock.address
+    assert registry.functions.owner().call() == timelock
     assert registry.functions.module_count().call() == len(MODULES)
     for module in MODULES:
         proxy, beacon, implementation, version, codehash = registry.functions.modules(
@@ -93,7 +96,7 @@ def test_the_system_is_wired_to_the_timelock(
             "0x" + codehash.hex() == deployment.contracts[f"{module.name}.implementation"].codehash
         )
         beacon_handle = contract(anvil, compiler, deployment, f"{module.name}.beacon")
-        assert beacon_handle.functions.owner().call() == timelock.address
+        assert beacon_handle.functions.owner().call() == timelock
         assert beacon_handle.functions.implementation().call() == implementation
 
     anchor = contract(anvil, compiler, deployment, "Anchor")
@@ -101,20 +104,38 @@ def test_the_system_is_wired_to_the_timelock(
     assert anchor.functions.operator().call() == deployer.address
 
 
-def test_only_the_timelock_upgrades_a_beacon(
+def test_nobody_but_the_timelock_upgrades_a_beacon(
+    anvil: ChainGateway, compiler: Compiler, system
+) -> None:
+    deployment, deployer, _, aurora = system
+    beacon = contract(anvil, compiler, deployment, "Anchor.beacon")
+    new_implementation = anvil.deploy(deployer, compiler.vyper("Anchor")).contract_address
+    for outsider in (deployer, aurora):
+        with pytest.raises(ChainRevert):
+            anvil.transact(outsider, beacon.functions.upgradeTo(new_implementation))
+    assert beacon.functions.implementation().call() == deployment.address("Anchor.implementation")
+
+
+def test_the_governor_is_wired_and_the_deployer_keeps_no_power(
     anvil: ChainGateway, compiler: Compiler, system
 ) -> None:
     deployment, deployer, timelock, _ = system
-    beacon = contract(anvil, compiler, deployment, "Anchor.beacon")
-    new_implementation = anvil.deploy(deployer, compiler.vyper("Anchor")).contract_address
-    with pytest.raises(ChainRevert):
-        anvil.transact(deployer, beacon.functions.upgradeTo(new_implementation))
-    assert beacon.functions.implementation().call() == deployment.address("Anchor.implementation")
-    anvil.transact(timelock, beacon.functions.upgradeTo(new_implementation))
-    assert beacon.functions.implementation().call() == new_implementation
-    anvil.transact(
-        timelock, beacon.functions.upgradeTo(deployment.address("Anchor.implementation"))
-    )
+    timelock_contract = contract(anvil, compiler, deployment, "Timelock")
+    governor = contract(anvil, compiler, deployment, "Governor")
+    assert timelock_contract.functions.governor().call() == deployment.address("Governor")
+    assert timelock_contract.functions.deployer().call() == "0x" + "00" * 20
+    with pytest.raises(ChainRevert, match="only the deployer, once"):
+        anvil.transact(deployer, timelock_contract.functions.set_governor(deployer.address))
+    assert governor.functions.timelock().call() == timelock
+    assert governor.functions.membership().call() == deployment.address("Membership")
+    assert governor.functions.guardian().call() == deployer.address
+    for kind in Kind:
+        assert (
+            Rules.from_tuple(governor.functions.rules(kind).call()).quorum_denominator
+            == DEFAULT_RULES[kind].quorum_denominator
+        )
+    with pytest.raises(ChainRevert, match="only the timelock"):
+        anvil.transact(deployer, governor.functions.set_guardian(deployer.address))
 
 
 def test_records_round_trip_and_verify(tmp_path: Path, anvil: ChainGateway, system) -> None:
@@ -172,26 +193,24 @@ def test_a_revert_comes_back_with_the_contracts_reason(
 def test_concurrent_transactions_from_one_sender_get_distinct_nonces(
     anvil: ChainGateway, compiler: Compiler, system
 ) -> None:
-    deployment, _, timelock, _ = system
-    membership = contract(anvil, compiler, deployment, "Membership")
-    newcomers = [Account.create().address for _ in range(12)]
+    deployer = system[1]
+    addresses: list[str] = []
     failures: list[Exception] = []
 
-    def admit(address: str) -> None:
+    def deploy_one() -> None:
         try:
-            anvil.transact(timelock, membership.functions.admit(address, "Carrier"))
+            addresses.append(anvil.deploy(deployer, compiler.vyper("Anchor")).contract_address)
         except Exception as exc:  # collected: the assertion below names them
             failures.append(exc)
 
-    threads = [threading.Thread(target=admit, args=(a,)) for a in newcomers]
+    threads = [threading.Thread(target=deploy_one) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert failures == []
-    assert all(membership.functions.is_member(a).call() for a in newcomers)
-    for address in newcomers:
-        anvil.transact(timelock, membership.functions.remove(address))
+    assert len(set(addresses)) == 12
+    assert all(anvil.has_code(address) for address in addresses)
 
 
 def test_an_unreachable_node_is_a_chain_error() -> None:
