@@ -28,12 +28,12 @@ from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, load_or_create_secret
 from cooperative.store.models import MemberProfile, Role
 from deployments import records
-from governance.rules import DEFAULT_MINIMUM_DELAY, DEFAULT_RULES, rules_in_kind_order, short_rules
 from deployments.chain import ChainError, ChainGateway
 from deployments.compiler import Compiler
 from deployments.deploy import Founder, contract, deploy_system, verify_deployment
 from deployments.node import LocalNode, NodeError
 from deployments.records import Deployment, RecordsError
+from governance.rules import DEFAULT_MINIMUM_DELAY, DEFAULT_RULES, rules_in_kind_order, short_rules
 
 DEMO_MEMBERS = ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
 LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil_setBalance
@@ -177,7 +177,11 @@ class Platform:
         progress: Callable[[str], None],
         demo: bool,
     ) -> Deployment:
-        rules = short_rules(settings.demo_voting_period, settings.demo_timelock_delay) if demo else DEFAULT_RULES
+        rules = (
+            short_rules(settings.demo_voting_period, settings.demo_timelock_delay)
+            if demo
+            else DEFAULT_RULES
+        )
         operators = keystore.addresses("operator")
         operator = keystore.account(operators[0]) if operators else keystore.create("operator")
         members = [keystore.create("member") for _ in names]
@@ -193,7 +197,9 @@ class Platform:
                 founders=[Founder(m.address, n) for m, n in zip(members, names, strict=True)],
                 operator=operator.address,
                 governor_rules=rules_in_kind_order(rules),
-                minimum_delay=min(DEFAULT_MINIMUM_DELAY, *(r.timelock_delay for r in rules.values())),
+                minimum_delay=min(
+                    DEFAULT_MINIMUM_DELAY, *(r.timelock_delay for r in rules.values())
+                ),
                 guardian=operator.address,
                 progress=progress,
             )

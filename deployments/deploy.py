@@ -92,7 +92,12 @@ def deploy_system(
     )
     record("Membership", "Membership", receipt, 1)
     progress("SlaTemplates")
-    record("SlaTemplates", "SlaTemplates", gateway.deploy(deployer, compiler.vyper("SlaTemplates"), timelock), 1)
+    record(
+        "SlaTemplates",
+        "SlaTemplates",
+        gateway.deploy(deployer, compiler.vyper("SlaTemplates"), timelock),
+        1,
+    )
 
     beacon_artifact = compiler.openzeppelin("UpgradeableBeacon")
     proxy_artifact = compiler.openzeppelin("BeaconProxy")
