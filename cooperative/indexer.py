@@ -1,40 +1,113 @@
 """The indexer: follows contract events into read-model tables, from a stored cursor.
 
-The read models can always be rebuilt from the chain: drop them and the cursor, and the
-next sync replays every event.
+The read models can always be rebuilt from the chain: drop them and the cursors, and the
+next sync replays every event. One sync runs at a time per process (a lock), and the
+tables' unique keys make a replay by a second process harmless.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlmodel import Session
+from web3 import Web3
 from web3.contract import Contract
 
-from cooperative.store.models import ChainCursor, MemberProfile, utcnow
+from cooperative.store.models import (
+    ChainCursor,
+    MemberProfile,
+    ProposalEvent,
+    ProposalRecord,
+    VoteRecord,
+    utcnow,
+)
 from deployments.chain import ChainGateway
+from deployments.compiler import Compiler
+from deployments.deploy import contract
+from deployments.records import Deployment
+from governance.actions import decode_action
+
+MEMBERSHIP_EVENTS = ["MemberAdmitted", "MemberRemoved"]
+GOVERNOR_EVENTS = [
+    "ProposalCreated",
+    "VoteCast",
+    "VotingExtended",
+    "ProposalQueued",
+    "ProposalExecuted",
+    "ProposalCanceled",
+]
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
 
 
 def _ordered_logs(
-    contract: Contract, event_names: list[str], from_block: int, to_block: int
+    handle: Contract, event_names: list[str], from_block: int, to_block: int
 ) -> list[Any]:
     logs: list[Any] = []
     for name in event_names:
-        logs.extend(
-            getattr(contract.events, name).get_logs(from_block=from_block, to_block=to_block)
-        )
+        logs.extend(getattr(handle.events, name).get_logs(from_block=from_block, to_block=to_block))
     return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
 
 
-def sync_members(gateway: ChainGateway, membership: Contract, session: Session) -> int:
-    """Mirror Membership's admissions and removals into `member_profile`; returns how many
-    events were applied. Off-chain profile fields (country, contact) are kept."""
-    cursor = session.get(ChainCursor, "Membership") or ChainCursor(name="Membership", block=-1)
-    latest = gateway.latest_block()
-    if latest <= cursor.block:
-        return 0
-    logs = _ordered_logs(membership, ["MemberAdmitted", "MemberRemoved"], cursor.block + 1, latest)
-    for log in logs:
+class Indexer:
+    def __init__(self, gateway: ChainGateway, compiler: Compiler, deployment: Deployment) -> None:
+        self.gateway = gateway
+        self.membership = contract(gateway, compiler, deployment, "Membership")
+        self.governor = contract(gateway, compiler, deployment, "Governor")
+        self.known_contracts = {
+            Web3.to_checksum_address(item.address): (
+                name,
+                contract(gateway, compiler, deployment, name),
+            )
+            for name, item in deployment.contracts.items()
+            if not name.endswith(".implementation")
+        }
+        self._lock = threading.Lock()
+        self._timestamps: dict[int, int] = {}
+
+    def sync(self, session: Session) -> int:
+        """Apply every event up to the latest block; returns how many were applied."""
+        with self._lock:
+            latest = self.gateway.latest_block()
+            applied = self._follow(
+                session,
+                "Membership",
+                self.membership,
+                MEMBERSHIP_EVENTS,
+                latest,
+                self._member_event,
+            )
+            applied += self._follow(
+                session, "Governor", self.governor, GOVERNOR_EVENTS, latest, self._governor_event
+            )
+            return applied
+
+    def _follow(
+        self,
+        session: Session,
+        name: str,
+        handle: Contract,
+        events: list[str],
+        latest: int,
+        apply: Any,
+    ) -> int:
+        cursor = session.get(ChainCursor, name) or ChainCursor(name=name, block=-1)
+        if latest <= cursor.block:
+            return 0
+        logs = _ordered_logs(handle, events, cursor.block + 1, latest)
+        for log in logs:
+            apply(session, log)
+        cursor.block = latest
+        session.add(cursor)
+        session.flush()
+        return len(logs)
+
+    # ------------------------------------------------------------------ membership
+
+    def _member_event(self, session: Session, log: Any) -> None:
         address = log["args"]["member"]
         profile = session.get(MemberProfile, address)
         if log["event"] == "MemberAdmitted":
@@ -48,6 +121,74 @@ def sync_members(gateway: ChainGateway, membership: Contract, session: Session) 
         if profile is not None:
             profile.updated_at = utcnow()
             session.add(profile)
-    cursor.block = latest
-    session.add(cursor)
-    return len(logs)
+
+    # ------------------------------------------------------------------ governance
+
+    def _governor_event(self, session: Session, log: Any) -> None:
+        args = log["args"]
+        proposal_id = _hex(args["proposal_id"])
+        tx = _hex(log["transactionHash"])
+        if log["event"] == "ProposalCreated":
+            calldatas = [bytes(c) for c in args["calldatas"]]
+            session.add(
+                ProposalRecord(
+                    id=proposal_id,
+                    proposer=args["proposer"],
+                    kind=args["kind"],
+                    targets=list(args["targets"]),
+                    values=[str(v) for v in args["values"]],
+                    calldatas=[_hex(c) for c in calldatas],
+                    actions=[
+                        decode_action(self.known_contracts, t, c)
+                        for t, c in zip(args["targets"], calldatas, strict=True)
+                    ],
+                    description=args["description"],
+                    snapshot=args["snapshot"],
+                    eligible=args["eligible"],
+                    vote_start=args["vote_start"],
+                    vote_end=args["vote_end"],
+                    created_block=log["blockNumber"],
+                    created_tx=tx,
+                )
+            )
+            detail: dict[str, Any] = {"voteStart": args["vote_start"], "voteEnd": args["vote_end"]}
+        elif log["event"] == "VoteCast":
+            session.add(
+                VoteRecord(
+                    proposal_id=proposal_id,
+                    voter=args["voter"],
+                    support=args["support"],
+                    reason=args["reason"],
+                    block=log["blockNumber"],
+                    tx=tx,
+                )
+            )
+            return
+        elif log["event"] == "VotingExtended":
+            detail = {"voteEnd": args["vote_end"]}
+            record = session.get(ProposalRecord, proposal_id)
+            if record is not None:
+                record.vote_end = args["vote_end"]
+                session.add(record)
+        elif log["event"] == "ProposalQueued":
+            detail = {"eta": args["eta"]}
+        elif log["event"] == "ProposalCanceled":
+            detail = {"by": args["by"]}
+        else:
+            detail = {}
+        session.add(
+            ProposalEvent(
+                proposal_id=proposal_id,
+                name=log["event"],
+                block=log["blockNumber"],
+                timestamp=self._timestamp(log["blockNumber"]),
+                tx=tx,
+                log_index=log["logIndex"],
+                detail=detail,
+            )
+        )
+
+    def _timestamp(self, block: int) -> int:
+        if block not in self._timestamps:
+            self._timestamps[block] = self.gateway.w3.eth.get_block(block)["timestamp"]
+        return self._timestamps[block]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -21,19 +22,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from cooperative import apikeys
-from cooperative.errors import CoopError
-from cooperative.indexer import sync_members
+from cooperative.errors import CoopError, ValidationFailed
+from cooperative.indexer import Indexer
 from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, load_or_create_secret
 from cooperative.store.models import MemberProfile, Role
-from deployments import records
+from deployments import records, upgrades
 from deployments.chain import ChainError, ChainGateway
 from deployments.compiler import Compiler
-from deployments.deploy import Founder, contract, deploy_system, verify_deployment
+from deployments.deploy import Founder, deploy_system, verify_deployment
 from deployments.node import LocalNode, NodeError
-from deployments.records import Deployment, RecordsError
+from deployments.records import ContractRecord, Deployment, RecordsError
 from governance.rules import DEFAULT_MINIMUM_DELAY, DEFAULT_RULES, rules_in_kind_order, short_rules
+from governance.service import Governance
 
 DEMO_MEMBERS = ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
 LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil_setBalance
@@ -41,6 +43,14 @@ LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil
 
 class StartupError(CoopError):
     """The platform cannot start; the message says why and what to do."""
+
+
+@contextmanager
+def chain_errors_as_startup() -> Iterator[None]:
+    try:
+        yield
+    except ChainError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 def lock_data_dir(data_dir: Path) -> IO[str]:
@@ -65,6 +75,38 @@ class Platform:
     deployment: Deployment
     node: LocalNode | None = None
     lock: IO[str] | None = None
+    indexer: Indexer = field(init=False)
+    governance: Governance = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.indexer = Indexer(self.gateway, self.compiler, self.deployment)
+        self.governance = Governance(self.gateway, self.compiler, self.deployment)
+
+    @property
+    def records_path(self) -> Path:
+        return records.records_path(
+            self.settings.network_name,
+            self.settings.data_dir if self.settings.records_in_data_dir else None,
+        )
+
+    def deploy_module_implementation(self, module: str) -> ContractRecord:
+        """Deploy a new implementation of `module` from today's source and record it."""
+        with chain_errors_as_startup():
+            record = upgrades.deploy_implementation(
+                self.gateway, self.operator(), self.compiler, self.deployment, module
+            )
+        records.save(self.deployment, self.records_path)
+        return record
+
+    def check_module_upgrade(self, module: str, implementation: str) -> ContractRecord:
+        """The candidate's record if its storage layout can replace the module's current one."""
+        current = self.governance.handle("ModuleRegistry").functions.modules(module).call()[2]
+        if int(current, 16) == 0:
+            raise ValidationFailed(f"no module named {module}", field="module")
+        try:
+            return upgrades.check_upgrade(self.deployment, module, current, implementation)
+        except (upgrades.LayoutIncompatible, RecordsError) as exc:
+            raise ValidationFailed(str(exc), field="implementation") from exc
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -215,11 +257,10 @@ class Platform:
 
     # ------------------------------------------------------------------ services
 
-    def sync(self) -> None:
-        """Bring the read models up to the chain's latest block."""
-        membership = contract(self.gateway, self.compiler, self.deployment, "Membership")
+    def sync(self) -> int:
+        """Bring the read models up to the chain's latest block; returns events applied."""
         with session_scope(self.engine) as session:
-            sync_members(self.gateway, membership, session)
+            return self.indexer.sync(session)
 
     def operator(self) -> LocalAccount:
         return self.keystore.account(self.deployment.operator)

@@ -66,7 +66,13 @@ def deploy_system(
         network=network, chain_id=gateway.chain_id, timelock=timelock, operator=operator
     )
 
-    def record(name: str, artifact: str, receipt: Receipt, version: int) -> str:
+    def record(
+        name: str,
+        artifact: str,
+        receipt: Receipt,
+        version: int,
+        layout: dict[str, Any] | None = None,
+    ) -> str:
         address = receipt.contract_address
         assert address is not None
         deployment.contracts[name] = ContractRecord(
@@ -77,6 +83,7 @@ def deploy_system(
             version=version,
             tx_hash=receipt.tx_hash,
             block=receipt.block_number,
+            storage_layout=layout or {},
         )
         return address
 
@@ -110,6 +117,7 @@ def deploy_system(
             module.name,
             gateway.deploy(deployer, artifact),
             module.version,
+            artifact.storage_layout,
         )
         beacon = record(
             f"{module.name}.beacon",

@@ -31,6 +31,7 @@ class ContractRecord:
     version: int
     tx_hash: str
     block: int
+    storage_layout: dict[str, Any] = field(default_factory=dict)  # implementations only
 
 
 @dataclass

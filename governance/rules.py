@@ -113,3 +113,21 @@ def short_rules(voting_period: int, timelock_delay: int) -> dict[Kind, Rules]:
 
 def rules_in_kind_order(rules: dict[Kind, Rules]) -> list[tuple[int | bool, ...]]:
     return [rules[kind].as_tuple() for kind in Kind]
+
+
+def rules_problem(rules: Rules) -> str | None:
+    """Why the Governor would refuse these rules (its `set_rules` checks), or None.
+    Checked when proposing, so a rule change cannot pass the vote and fail at execution."""
+    if not 0 < rules.quorum_denominator < 256:
+        return "the quorum denominator must be between 1 and 255"
+    if not 0 < rules.quorum_numerator <= rules.quorum_denominator:
+        return "the quorum must be a fraction in (0, 1]"
+    if not 0 < rules.approval_denominator < 256:
+        return "the approval denominator must be between 1 and 255"
+    if not 0 < rules.approval_numerator < rules.approval_denominator:
+        return "the approval threshold must be a fraction in (0, 1)"
+    if rules.voting_period <= 0:
+        return "the voting period must be positive"
+    if rules.late_quorum_extension > rules.voting_period:
+        return "the late-quorum extension cannot be longer than the voting period"
+    return None

@@ -156,7 +156,9 @@ class Governance:
         except Exception as exc:
             from deployments.chain import revert_reason
 
-            raise GovernanceError(revert_reason(exc).removeprefix("SlaTemplates: "), field="template") from exc
+            raise GovernanceError(
+                revert_reason(exc).removeprefix("SlaTemplates: "), field="template"
+            ) from exc
         return self._one(templates, "adopt", *spec.as_args())
 
     def retire_sla_template(self, template_id: int) -> Actions:
@@ -175,10 +177,14 @@ class Governance:
         if _checksum(implementation) == current:
             raise GovernanceError(f"{module} already runs {implementation}", field="implementation")
         if version <= current_version:
-            raise GovernanceError(f"version must be above the current {current_version}", field="version")
+            raise GovernanceError(
+                f"version must be above the current {current_version}", field="version"
+            )
         if not self.gateway.has_code(implementation):
             raise GovernanceError(f"no contract at {implementation}", field="implementation")
-        beacon_contract = self.gateway.contract(beacon, self.compiler.openzeppelin("UpgradeableBeacon").abi)
+        beacon_contract = self.gateway.contract(
+            beacon, self.compiler.openzeppelin("UpgradeableBeacon").abi
+        )
         first = self._one(beacon_contract, "upgradeTo", _checksum(implementation))
         second = self._one(registry, "record_upgrade", module, version)
         return Actions(first.targets + second.targets, [0, 0], first.calldatas + second.calldatas)
@@ -192,16 +198,22 @@ class Governance:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def propose(self, proposer: LocalAccount, kind: Kind, actions: Actions, description: str) -> tuple[str, Receipt]:
+    def propose(
+        self, proposer: LocalAccount, kind: Kind, actions: Actions, description: str
+    ) -> tuple[str, Receipt]:
         fn = self.governor.functions.propose(int(kind), *actions.as_args(), description)
         receipt = self.gateway.transact(proposer, fn)
         created = self.governor.events.ProposalCreated().process_receipt(_web3_receipt(receipt))
         return "0x" + bytes(created[0]["args"]["proposal_id"]).hex(), receipt
 
-    def cast_vote(self, voter: LocalAccount, proposal_id: str, support: Support, reason: str = "") -> Receipt:
+    def cast_vote(
+        self, voter: LocalAccount, proposal_id: str, support: Support, reason: str = ""
+    ) -> Receipt:
         pid = _bytes32(proposal_id)
         if reason:
-            return self.gateway.transact(voter, self.governor.functions.castVoteWithReason(pid, int(support), reason))
+            return self.gateway.transact(
+                voter, self.governor.functions.castVoteWithReason(pid, int(support), reason)
+            )
         return self.gateway.transact(voter, self.governor.functions.castVote(pid, int(support)))
 
     def ballot(self, proposal_id: str, support: Support, voter: str) -> dict[str, Any]:
@@ -238,21 +250,34 @@ class Governance:
         return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
     def cast_vote_by_sig(
-        self, relayer: LocalAccount, proposal_id: str, support: Support, voter: str, signature: bytes
+        self,
+        relayer: LocalAccount,
+        proposal_id: str,
+        support: Support,
+        voter: str,
+        signature: bytes,
     ) -> Receipt:
         if len(signature) != 65:
             raise GovernanceError("a signature is 65 bytes (r, s, v)", field="signature")
-        fn = self.governor.functions.castVoteBySig(_bytes32(proposal_id), int(support), _checksum(voter), signature)
+        fn = self.governor.functions.castVoteBySig(
+            _bytes32(proposal_id), int(support), _checksum(voter), signature
+        )
         return self.gateway.transact(relayer, fn)
 
     def queue(self, sender: LocalAccount, payload: ProposalPayload) -> Receipt:
-        return self.gateway.transact(sender, self.governor.functions.queue(*self._identity(payload)))
+        return self.gateway.transact(
+            sender, self.governor.functions.queue(*self._identity(payload))
+        )
 
     def execute(self, sender: LocalAccount, payload: ProposalPayload) -> Receipt:
-        return self.gateway.transact(sender, self.governor.functions.execute(*self._identity(payload)))
+        return self.gateway.transact(
+            sender, self.governor.functions.execute(*self._identity(payload))
+        )
 
     def cancel(self, sender: LocalAccount, payload: ProposalPayload) -> Receipt:
-        return self.gateway.transact(sender, self.governor.functions.cancel(*self._identity(payload)))
+        return self.gateway.transact(
+            sender, self.governor.functions.cancel(*self._identity(payload))
+        )
 
     @staticmethod
     def _identity(payload: ProposalPayload) -> tuple[Any, ...]:
@@ -272,8 +297,21 @@ class Governance:
 
     def tally(self, proposal_id: str) -> Tally:
         p = self.governor.functions.proposal(_bytes32(proposal_id)).call()
-        vote_start, vote_end, _snapshot, eligible, for_v, against_v, abstain_v, _kind, flags, eta = p
-        return Tally(for_v, against_v, abstain_v, eligible, vote_start, vote_end, eta, bool(flags & 8))
+        (
+            vote_start,
+            vote_end,
+            _snapshot,
+            eligible,
+            for_v,
+            against_v,
+            abstain_v,
+            _kind,
+            flags,
+            eta,
+        ) = p
+        return Tally(
+            for_v, against_v, abstain_v, eligible, vote_start, vote_end, eta, bool(flags & 8)
+        )
 
     def rules(self, kind: Kind) -> Rules:
         return Rules.from_tuple(self.governor.functions.rules(int(kind)).call())
@@ -302,3 +340,65 @@ def _web3_receipt(receipt: Receipt) -> dict[str, Any]:
 def tiers_from_percent(pairs: list[tuple[float, float]]) -> list[Tier]:
     """[(availability %, credit % of MRC)] -> tiers in ppm and basis points."""
     return [Tier(round(a * PPM / 100), round(c * MAX_CREDIT_BPS / 100)) for a, c in pairs]
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    name: str
+    version: int
+    document: bytes
+    metric: int
+    objective_ppm: int
+    measurement_period: int
+    tiers: list[Tier]
+    resolution_window: int
+    exclude_planned_maintenance: bool
+    adopted_at: int
+    retired_at: int
+
+
+@dataclass(frozen=True)
+class ModuleView:
+    name: str
+    proxy: str
+    beacon: str
+    implementation: str
+    version: int
+    codehash: bytes
+
+
+def sla_templates(governance: Governance) -> list[TemplateView]:
+    """Every adopted template, in force or retired, oldest first."""
+    handle = governance.handle("SlaTemplates")
+    views = []
+    for template_id in range(1, handle.functions.template_count().call() + 1):
+        t = handle.functions.template(template_id).call()
+        views.append(
+            TemplateView(
+                id=template_id,
+                name=t[0],
+                version=t[1],
+                document=t[2],
+                metric=t[3],
+                objective_ppm=t[4],
+                measurement_period=t[5],
+                tiers=[Tier(floor, credit) for floor, credit in t[6]],
+                resolution_window=t[7],
+                exclude_planned_maintenance=t[8],
+                adopted_at=t[9],
+                retired_at=t[10],
+            )
+        )
+    return views
+
+
+def modules(governance: Governance) -> list[ModuleView]:
+    """The ModuleRegistry's modules, in registration order."""
+    registry = governance.handle("ModuleRegistry")
+    views = []
+    for index in range(registry.functions.module_count().call()):
+        name = registry.functions.module_names(index).call()
+        proxy, beacon, implementation, version, codehash = registry.functions.modules(name).call()
+        views.append(ModuleView(name, proxy, beacon, implementation, version, codehash))
+    return views

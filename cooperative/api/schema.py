@@ -12,10 +12,12 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.tools import merge_types
 
 from cooperative import apikeys
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.governance import GovernanceMutation, GovernanceQuery
 from cooperative.api.types import ApiKey, Connection, Member, Role, UserError
 from cooperative.errors import CoopError, Forbidden, ValidationFailed
 from cooperative.store import models
@@ -149,8 +151,8 @@ class CoopSchema(strawberry.Schema):
 
 
 schema = CoopSchema(
-    query=Query,
-    mutation=Mutation,
+    query=merge_types("Query", (Query, GovernanceQuery)),
+    mutation=merge_types("Mutation", (Mutation, GovernanceMutation)),
     extensions=[
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -82,6 +82,15 @@ class Keystore:
         self._unlocked[address] = account
         return account
 
+    def delete(self, address: str) -> None:
+        """Forget a key that was never used (e.g. its member's admission was not proposed)."""
+        with Session(self.engine) as session:
+            row = session.get(CustodialKey, address)
+            if row is not None:
+                session.delete(row)
+                session.commit()
+        self._unlocked.pop(address, None)
+
     def addresses(self, purpose: str) -> list[str]:
         with Session(self.engine) as session:
             rows = session.exec(

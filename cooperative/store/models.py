@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -80,3 +81,56 @@ class ChainCursor(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     block: int
+
+
+class ProposalRecord(SQLModel, table=True):
+    """A governance proposal as ProposalCreated emitted it: the full payload the chain
+    keeps only by hash, decoded actions, and the vote window. Public to members."""
+
+    __tablename__ = "proposal"
+
+    id: str = Field(primary_key=True, max_length=66)
+    proposer: str = Field(index=True, max_length=42)
+    kind: int = Field(index=True)
+    targets: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    values: list[str] = Field(sa_column=Column(JSON, nullable=False))  # wei, as decimal strings
+    calldatas: list[str] = Field(sa_column=Column(JSON, nullable=False))  # 0x-hex
+    actions: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))  # decoded
+    description: str
+    snapshot: int
+    eligible: int
+    vote_start: int
+    vote_end: int
+    created_block: int = Field(index=True)
+    created_tx: str = Field(max_length=66)
+
+
+class VoteRecord(SQLModel, table=True):
+    """One member's vote on a proposal, with its reason."""
+
+    __tablename__ = "vote"
+    __table_args__ = (UniqueConstraint("proposal_id", "voter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: str = Field(index=True, max_length=66)
+    voter: str = Field(index=True, max_length=42)
+    support: int
+    reason: str = ""
+    block: int
+    tx: str = Field(max_length=66)
+
+
+class ProposalEvent(SQLModel, table=True):
+    """A proposal's state history: created, extended, queued, executed, canceled."""
+
+    __tablename__ = "proposal_event"
+    __table_args__ = (UniqueConstraint("tx", "log_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: str = Field(index=True, max_length=66)
+    name: str = Field(max_length=32)
+    block: int
+    timestamp: int
+    tx: str = Field(max_length=66)
+    log_index: int
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

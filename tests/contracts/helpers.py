@@ -76,3 +76,14 @@ def reverts_with_custom_error(signature: str, *args: Any) -> Iterator[None]:
         assert output == expected, f"reverted with 0x{output.hex()}, expected {signature}{args}"
     else:
         raise AssertionError(f"did not revert (expected {signature})")
+
+
+def past_periods(membership: Any, account: str) -> list[tuple[int, int]]:
+    """Membership's `past_periods(account)`: the public getter takes an array index and
+    there is no length view, so read until the index is out of range."""
+    found = []
+    while True:
+        try:
+            found.append(tuple(membership.past_periods(account, len(found))))
+        except BoaError:
+            return found

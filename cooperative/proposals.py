@@ -1,0 +1,254 @@
+"""Governance for the platform's users: who acts with which key, and the read model.
+
+Members act with their own custodial key; an admin acts as the operator (who may queue
+and execute any succeeded proposal, as anyone may, and cancels as the guardian);
+auditors only read. After every transaction the indexer runs, so the answer already
+shows the new state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from sqlmodel import col, select
+
+from cooperative.access import DataAccess, Page, Viewer
+from cooperative.errors import (
+    ChainReverted,
+    CoopError,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+)
+from cooperative.platform import Platform
+from cooperative.store.keystore import KeystoreError
+from cooperative.store.models import ProposalEvent, ProposalRecord, Role, VoteRecord
+from deployments.chain import ChainError, ChainRevert
+from governance.rules import Kind, ProposalState, Support
+from governance.service import Actions, GovernanceError, ProposalPayload, Tally
+
+MAX_DESCRIPTION = 4096
+MAX_REASON = 1024
+
+# Contract reasons that mean "not now" or "not you" rather than a failed transaction.
+_INVALID_STATE_REASONS = (
+    "voting is closed",
+    "proposal not successful",
+    "proposal not queued",
+    "timelock delay not over",
+    "proposal is final",
+    "votes were cast",
+    "voting is over",
+    "already voted",
+    "proposal exists",
+    "operation not ready",
+    "operation expired",
+)
+_FORBIDDEN_REASONS = (
+    "not a member at the snapshot",
+    "proposer is not a member",
+    "only the proposer or the guardian",
+)
+
+
+@contextmanager
+def chain_errors() -> Iterator[None]:
+    """Translate the chain's and the governance layer's refusals into the error vocabulary."""
+    try:
+        yield
+    except GovernanceError as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from exc
+    except ChainRevert as exc:
+        reason = exc.reason
+        if any(r in reason for r in _INVALID_STATE_REASONS):
+            raise InvalidState(f"refused by the contract: {reason}") from exc
+        if any(r in reason for r in _FORBIDDEN_REASONS):
+            raise Forbidden(f"refused by the contract: {reason}") from exc
+        raise ChainReverted(f"the transaction reverted: {reason}") from exc
+    except ChainError as exc:
+        raise Unavailable(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A proposal as the API shows it: the read model plus state and tally from the chain."""
+
+    record: ProposalRecord
+    state: ProposalState
+    tally: Tally
+
+
+class Proposals:
+    def __init__(self, platform: Platform, access: DataAccess) -> None:
+        self.platform = platform
+        self.access = access
+        self.gov = platform.governance
+
+    # ------------------------------------------------------------------ who acts
+
+    def _member_account(self) -> LocalAccount:
+        viewer: Viewer = self.access.viewer
+        if viewer.role is not Role.MEMBER or viewer.member_address is None:
+            raise Forbidden("only a member may do this (with its own key)")
+        try:
+            return self.platform.keystore.account(viewer.member_address)
+        except KeystoreError as exc:
+            raise Forbidden(
+                "the platform holds no key for this member: sign a ballot and use castVoteBySig"
+            ) from exc
+
+    def _relayer(self) -> LocalAccount:
+        """Who sends a transaction anyone may send: the member itself, or the operator."""
+        if self.access.viewer.role is Role.MEMBER:
+            return self._member_account()
+        if self.access.viewer.role is Role.ADMIN:
+            return self.platform.operator()
+        raise Forbidden("auditors read; they do not act")
+
+    # ------------------------------------------------------------------ proposing
+
+    def propose(self, kind: Kind, actions: Actions, description: str) -> ProposalView:
+        description = description.strip()
+        if not 1 <= len(description) <= MAX_DESCRIPTION:
+            raise ValidationFailed(
+                f"a description has 1 to {MAX_DESCRIPTION} characters", field="description"
+            )
+        proposer = self._member_account()
+        with chain_errors():
+            proposal_id, _ = self.gov.propose(proposer, kind, actions, description)
+        return self._after_transaction(proposal_id)
+
+    def admit_member(self, name: str, address: str | None, description: str) -> ProposalView:
+        """Propose a new member. Without an address, the platform makes the carrier a
+        custodial key (kept only if the proposal is created)."""
+        self._member_account()  # refuse non-members before making a key
+        created = None
+        if address is None:
+            created = self.platform.keystore.create("member")
+            address = created.address
+        try:
+            with chain_errors():
+                actions = self.gov.admit_member(address, name)
+            return self.propose(Kind.ADMIT_MEMBER, actions, description)
+        except CoopError:
+            if created is not None:
+                self.platform.keystore.delete(created.address)
+            raise
+
+    # ------------------------------------------------------------------ voting
+
+    def vote(self, proposal_id: str, support: Support, reason: str) -> ProposalView:
+        if len(reason) > MAX_REASON:
+            raise ValidationFailed(f"a reason has at most {MAX_REASON} characters", field="reason")
+        self._record(proposal_id)
+        voter = self._member_account()
+        with chain_errors():
+            self.gov.cast_vote(voter, proposal_id, support, reason)
+        return self._after_transaction(proposal_id)
+
+    def vote_by_signature(
+        self, proposal_id: str, support: Support, voter: str, signature: str
+    ) -> ProposalView:
+        self._record(proposal_id)
+        try:
+            raw = bytes.fromhex(signature.removeprefix("0x"))
+        except ValueError as exc:
+            raise ValidationFailed("the signature is not hex", field="signature") from exc
+        with chain_errors():
+            self.gov.cast_vote_by_sig(self._relayer(), proposal_id, support, voter, raw)
+        return self._after_transaction(proposal_id)
+
+    # ------------------------------------------------------------------ queue, execute, cancel
+
+    def queue(self, proposal_id: str) -> ProposalView:
+        payload = self._payload(proposal_id)
+        with chain_errors():
+            self.gov.queue(self._relayer(), payload)
+        return self._after_transaction(proposal_id)
+
+    def execute(self, proposal_id: str) -> ProposalView:
+        payload = self._payload(proposal_id)
+        with chain_errors():
+            self.gov.execute(self._relayer(), payload)
+        return self._after_transaction(proposal_id)
+
+    def cancel(self, proposal_id: str) -> ProposalView:
+        """A member cancels its own proposal (before any vote); an admin as guardian."""
+        payload = self._payload(proposal_id)
+        with chain_errors():
+            self.gov.cancel(self._relayer(), payload)
+        return self._after_transaction(proposal_id)
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, proposal_id: str) -> ProposalView:
+        record = self._record(proposal_id)
+        with chain_errors():
+            return ProposalView(record, self.gov.state(record.id), self.gov.tally(record.id))
+
+    def list(
+        self, first: int | None, after: str | None, kind: Kind | None, state: ProposalState | None
+    ) -> tuple[Page[ProposalRecord], list[ProposalView]]:
+        """Proposals newest first (by creation block, then id). A state filter is applied
+        to the page, since state depends on the clock."""
+        query = select(ProposalRecord)
+        if kind is not None:
+            query = query.where(ProposalRecord.kind == int(kind))
+        page = self.access.page(query, ProposalRecord.id, first, after)
+        with chain_errors():
+            views = [
+                ProposalView(r, self.gov.state(r.id), self.gov.tally(r.id)) for r in page.items
+            ]
+        if state is not None:
+            views = [v for v in views if v.state is state]
+        return page, views
+
+    def votes(self, proposal_id: str, first: int | None, after: str | None) -> Page[VoteRecord]:
+        query = select(VoteRecord).where(VoteRecord.proposal_id == proposal_id)
+        return self.access.page(query, VoteRecord.voter, first, after)
+
+    def viewer_vote(self, proposal_id: str) -> VoteRecord | None:
+        member = self.access.viewer.member_address
+        if member is None:
+            return None
+        return self.access.session.exec(
+            select(VoteRecord).where(
+                VoteRecord.proposal_id == proposal_id, VoteRecord.voter == member
+            )
+        ).first()
+
+    def history(self, proposal_id: str) -> list[ProposalEvent]:
+        return list(
+            self.access.session.exec(
+                select(ProposalEvent)
+                .where(ProposalEvent.proposal_id == proposal_id)
+                .order_by(col(ProposalEvent.block), col(ProposalEvent.log_index))
+            ).all()
+        )
+
+    def _record(self, proposal_id: str) -> ProposalRecord:
+        record = self.access.session.get(ProposalRecord, proposal_id.lower())
+        if record is None:
+            raise NotFound(f"proposal {proposal_id} does not exist")
+        return record
+
+    def _payload(self, proposal_id: str) -> ProposalPayload:
+        record = self._record(proposal_id)
+        actions = Actions(
+            targets=list(record.targets),
+            values=[int(v) for v in record.values],
+            calldatas=[bytes.fromhex(c.removeprefix("0x")) for c in record.calldatas],
+        )
+        return ProposalPayload(record.proposer, actions, record.description)
+
+    def _after_transaction(self, proposal_id: str) -> ProposalView:
+        # The indexer commits in its own transaction; ending this session's transaction
+        # lets it see those rows (SQLite reads from the snapshot a transaction started with).
+        self.platform.sync()
+        self.access.session.commit()
+        return self.get(proposal_id)
