@@ -32,7 +32,7 @@ from deployments.chain import ChainError, ChainRevert
 from governance.rules import Kind, ProposalState, Support
 from governance.service import Actions, GovernanceError, ProposalPayload, Tally
 
-MAX_DESCRIPTION = 4096
+MAX_DESCRIPTION = 2048  # the Governor's bound
 MAX_REASON = 1024
 
 # Contract reasons that mean "not now" or "not you" rather than a failed transaction.

@@ -32,6 +32,7 @@ BALLOT_TYPES = [
     {"name": "nonce", "type": "uint256"},
 ]
 PPM = 1_000_000
+FLAG_EXTENDED = 8  # the Governor's flag for a late-quorum extension
 MAX_CREDIT_BPS = 10_000
 
 
@@ -107,6 +108,7 @@ class Tally:
     against_votes: int
     abstain_votes: int
     eligible: int
+    quorum_votes: int
     vote_start: int
     vote_end: int
     eta: int
@@ -296,22 +298,11 @@ class Governance:
             raise ChainRevert(revert_reason(exc)) from exc
 
     def tally(self, proposal_id: str) -> Tally:
-        p = self.governor.functions.proposal(_bytes32(proposal_id)).call()
-        (
-            vote_start,
-            vote_end,
-            _snapshot,
-            eligible,
-            for_v,
-            against_v,
-            abstain_v,
-            _kind,
-            flags,
-            eta,
-        ) = p
-        return Tally(
-            for_v, against_v, abstain_v, eligible, vote_start, vote_end, eta, bool(flags & 8)
+        # the Governor's Proposal struct, in field order
+        (start, end, _snapshot, eligible, for_v, against_v, abstain_v, quorum, _num, _den, _kind, flags, eta) = (
+            self.governor.functions.proposal(_bytes32(proposal_id)).call()
         )
+        return Tally(for_v, against_v, abstain_v, eligible, quorum, start, end, eta, bool(flags & FLAG_EXTENDED))
 
     def rules(self, kind: Kind) -> Rules:
         return Rules.from_tuple(self.governor.functions.rules(int(kind)).call())

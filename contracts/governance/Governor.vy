@@ -13,12 +13,20 @@
      its proposals may call, so nobody gets a lower quorum by mislabelling an upgrade as
      an admission: only CHANGE_RULES may call anything.
 
-     Gas. A proposal is ONE storage word (times, snapshot, eligible count, tallies, kind,
-     flags and eta packed), and a member's vote is one bit in a per-proposal bitmap
-     indexed by the member's permanent index. Its actions are not stored: the proposal id
-     is the hash of the proposer, the actions and the description, so queue, execute and
-     cancel take the actions again and the id proves them. The full payload is emitted in
-     ProposalCreated for the indexer.
+     A proposal is counted by the rules in force when it was created: its quorum (as a
+     number of votes) and approval fraction are fixed in the proposal then, so a later
+     rule change never moves the goalposts of a running vote. The timelock delay and the
+     late-quorum extension are read when they apply.
+
+     Gas. A proposal is ONE storage word (times, snapshot, eligible count, tallies,
+     quorum, approval fraction, kind, flags and eta packed), and a member's vote is one
+     bit in a per-proposal bitmap indexed by the member's permanent index. Its actions are
+     not stored: the proposal id is keccak256(proposer, actions_hash, description_hash),
+     so queue, execute and cancel take the actions again and the id proves them. The
+     full payload is emitted in ProposalCreated for the indexer. Arrays are never passed
+     to internal functions (each call would copy them into fresh memory) and their
+     bounds are small, because Vyper reserves memory for the largest possible value and
+     memory costs gas quadratically.
 
      Proposal ids bind the proposer, so a proposal cannot be front-run by copying it.
 """
@@ -55,16 +63,23 @@ FLAG_CANCELED: constant(uint256) = 1
 FLAG_QUEUED: constant(uint256) = 2
 FLAG_EXECUTED: constant(uint256) = 4
 FLAG_EXTENDED: constant(uint256) = 8
+FLAG_APPROVAL_INCLUSIVE: constant(uint256) = 16
 
-# @dev Must equal the Timelock's bounds (the actions pass through unchanged).
-MAX_ACTIONS: constant(uint256) = 16
-MAX_CALLDATA: constant(uint256) = 2048
-MAX_DESCRIPTION: constant(uint256) = 4096
+# @dev Must equal the Timelock's bounds (the actions pass through unchanged). 1 KiB holds
+#      an SLA template with 8 tiers; 8 calls hold a rule change of several kinds.
+MAX_ACTIONS: constant(uint256) = 8
+MAX_CALLDATA: constant(uint256) = 1024
+MAX_DESCRIPTION: constant(uint256) = 2048
 MAX_REASON: constant(uint256) = 1024
 # @dev Matches the Timelock: a queued proposal not executed within it expires.
 GRACE_PERIOD: constant(uint256) = 14 * 86400
 # @dev Votes are counted in 16 bits of the proposal word.
 MAX_ELIGIBLE: constant(uint256) = 65_535
+MASK_8: constant(uint256) = 2**8 - 1
+MASK_16: constant(uint256) = 2**16 - 1
+MASK_24: constant(uint256) = 2**24 - 1
+MASK_32: constant(uint256) = 2**32 - 1
+MASK_40: constant(uint256) = 2**40 - 1
 
 # @dev secp256k1n / 2: higher `s` values are the malleable twins of valid signatures.
 HALF_CURVE_ORDER: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
@@ -108,8 +123,11 @@ struct Proposal:
     for_votes: uint256
     against_votes: uint256
     abstain_votes: uint256
+    quorum_votes: uint256  # participation needed, from the rules at creation
+    approval_numerator: uint256  # approval fraction, from the rules at creation
+    approval_denominator: uint256
     kind: uint256
-    flags: uint256
+    flags: uint256  # canceled 1, queued 2, executed 4, extended 8, approval inclusive 16
     eta: uint256  # when queued: earliest execution time
 
 
@@ -179,8 +197,8 @@ packed_rules: HashMap[uint256, uint256]
 packed_proposals: HashMap[bytes32, uint256]
 # @dev proposal id -> word (member index / 256) -> bit per member index: voted
 voted: HashMap[bytes32, HashMap[uint256, uint256]]
-# @notice Signature nonces, per voter (castVoteBySig).
-nonces: public(HashMap[address, uint256])
+# @dev member index / 8 -> eight 32-bit signature nonces (castVoteBySig)
+nonce_words: HashMap[uint256, uint256]
 
 _cached_chain_id: immutable(uint256)
 _cached_domain_separator: immutable(bytes32)
@@ -238,15 +256,22 @@ def propose(
     assert kind < KIND_COUNT, "Governor: unknown kind"
     assert len(targets) > 0, "Governor: no actions"
     assert len(targets) == len(values) and len(targets) == len(calldatas), "Governor: actions differ in length"
-    self._check_actions(kind, targets, calldatas)
+    if kind != CHANGE_RULES:
+        for i: uint256 in range(len(targets), bound=MAX_ACTIONS):
+            assert len(calldatas[i]) >= 4, "Governor: action without a function"
+            assert self._action_allowed(kind, targets[i], convert(slice(calldatas[i], 0, 4), bytes4)), "Governor: action not allowed for this kind"
     snapshot: uint256 = 0
     eligible: uint256 = 0
     snapshot, eligible = staticcall IMembership(membership).snapshot_for(msg.sender)
-    proposal_id: bytes32 = self._proposal_id(msg.sender, targets, values, calldatas, keccak256(description))
+    actions_hash: bytes32 = keccak256(abi_encode(targets, values, calldatas))
+    proposal_id: bytes32 = keccak256(abi_encode(msg.sender, actions_hash, keccak256(description)))
     assert self.packed_proposals[proposal_id] == 0, "Governor: proposal exists"
     rules: Rules = self._rules(kind)
     vote_start: uint256 = block.timestamp + rules.voting_delay
     vote_end: uint256 = vote_start + rules.voting_period
+    flags: uint256 = 0
+    if rules.approval_inclusive:
+        flags = FLAG_APPROVAL_INCLUSIVE
     self.packed_proposals[proposal_id] = self._pack(
         Proposal(
             vote_start=vote_start,
@@ -256,8 +281,12 @@ def propose(
             for_votes=0,
             against_votes=0,
             abstain_votes=0,
+            # ceil(numerator * eligible / denominator): participation * den >= num * eligible
+            quorum_votes=(rules.quorum_numerator * eligible + rules.quorum_denominator - 1) // rules.quorum_denominator,
+            approval_numerator=rules.approval_numerator,
+            approval_denominator=rules.approval_denominator,
             kind=kind,
-            flags=0,
+            flags=flags,
             eta=0,
         )
     )
@@ -290,7 +319,7 @@ def hash_proposal(
     @notice The id a proposal by `proposer` with these actions and description has.
     @return The proposal id.
     """
-    return self._proposal_id(proposer, targets, values, calldatas, description_hash)
+    return keccak256(abi_encode(proposer, keccak256(abi_encode(targets, values, calldatas)), description_hash))
 
 
 # ------------------------------------------------------------------ voting
@@ -303,7 +332,8 @@ def castVote(proposal_id: bytes32, support: uint8):
     @param proposal_id The proposal.
     @param support The vote.
     """
-    self._cast_vote(proposal_id, msg.sender, support, "")
+    packed: uint256 = self.packed_proposals[proposal_id]
+    self._count_vote(proposal_id, packed, self._voter_index(packed, msg.sender), msg.sender, support, "")
 
 
 @external
@@ -314,7 +344,8 @@ def castVoteWithReason(proposal_id: bytes32, support: uint8, reason: String[MAX_
     @param support The vote.
     @param reason Why.
     """
-    self._cast_vote(proposal_id, msg.sender, support, reason)
+    packed: uint256 = self.packed_proposals[proposal_id]
+    self._count_vote(proposal_id, packed, self._voter_index(packed, msg.sender), msg.sender, support, reason)
 
 
 @external
@@ -322,12 +353,17 @@ def castVoteBySig(proposal_id: bytes32, support: uint8, voter: address, signatur
     """
     @notice Cast a vote a member signed with its own key (EIP-712 `Ballot`); anyone may
             relay it, nobody can alter it.
+    @dev Nonces are 32 bits per member, eight to a storage word by member index.
     @param proposal_id The proposal.
     @param support The vote.
     @param voter The member who signed.
     @param signature 65 bytes r || s || v over the Ballot with the voter's current nonce.
     """
-    nonce: uint256 = self.nonces[voter]
+    packed: uint256 = self.packed_proposals[proposal_id]
+    index: uint256 = self._voter_index(packed, voter)
+    nonce_word: uint256 = self.nonce_words[index >> 3]
+    nonce_shift: uint256 = (index & 7) * 32
+    nonce: uint256 = (nonce_word >> nonce_shift) & MASK_32
     struct_hash: bytes32 = keccak256(
         abi_encode(BALLOT_TYPEHASH, proposal_id, convert(support, uint256), voter, nonce)
     )
@@ -340,8 +376,21 @@ def castVoteBySig(proposal_id: bytes32, support: uint8, voter: address, signatur
     assert v == 27 or v == 28, "Governor: bad signature"
     signer: address = ecrecover(digest, v, r, s)
     assert signer != empty(address) and signer == voter, "Governor: signature is not the voter's"
-    self.nonces[voter] = nonce + 1
-    self._cast_vote(proposal_id, voter, support, "")
+    assert nonce < MASK_32, "Governor: nonces exhausted"
+    self.nonce_words[index >> 3] = nonce_word + (1 << nonce_shift)
+    self._count_vote(proposal_id, packed, index, voter, support, "")
+
+
+@external
+@view
+def nonces(voter: address) -> uint256:
+    """
+    @notice The nonce the voter's next signed ballot must carry.
+    @param voter The member.
+    @return The nonce.
+    """
+    index: uint256 = staticcall IMembership(membership).index_of(voter)
+    return (self.nonce_words[index >> 3] >> ((index & 7) * 32)) & MASK_32
 
 
 @external
@@ -386,14 +435,15 @@ def queue(
     @dev The proposer and actions identify the proposal (they are not stored).
     @return The proposal id.
     """
-    proposal_id: bytes32 = self._proposal_id(proposer, targets, values, calldatas, description_hash)
+    actions_hash: bytes32 = keccak256(abi_encode(targets, values, calldatas))
+    proposal_id: bytes32 = keccak256(abi_encode(proposer, actions_hash, description_hash))
     proposal: Proposal = self._load(proposal_id)
     assert self._state(proposal) == SUCCEEDED, "Governor: proposal not successful"
     eta: uint256 = block.timestamp + self._rules(proposal.kind).timelock_delay
     proposal.flags |= FLAG_QUEUED
     proposal.eta = eta
     self.packed_proposals[proposal_id] = self._pack(proposal)
-    extcall ITimelock(timelock).schedule(targets, values, calldatas, proposal_id, eta)
+    extcall ITimelock(timelock).schedule(keccak256(abi_encode(actions_hash, proposal_id)), proposal_id, eta)
     log ProposalQueued(proposal_id=proposal_id, eta=eta)
     return proposal_id
 
@@ -411,7 +461,9 @@ def execute(
     @notice Execute a queued proposal whose delay has passed. Anyone may.
     @return The proposal id.
     """
-    proposal_id: bytes32 = self._proposal_id(proposer, targets, values, calldatas, description_hash)
+    proposal_id: bytes32 = keccak256(
+        abi_encode(proposer, keccak256(abi_encode(targets, values, calldatas)), description_hash)
+    )
     proposal: Proposal = self._load(proposal_id)
     assert self._state(proposal) == QUEUED, "Governor: proposal not queued"
     assert block.timestamp >= proposal.eta, "Governor: timelock delay not over"
@@ -435,7 +487,8 @@ def cancel(
             at any time before execution.
     @return The proposal id.
     """
-    proposal_id: bytes32 = self._proposal_id(proposer, targets, values, calldatas, description_hash)
+    actions_hash: bytes32 = keccak256(abi_encode(targets, values, calldatas))
+    proposal_id: bytes32 = keccak256(abi_encode(proposer, actions_hash, description_hash))
     proposal: Proposal = self._load(proposal_id)
     state: uint256 = self._state(proposal)
     assert state != CANCELED and state != EXECUTED and state != EXPIRED, "Governor: proposal is final"
@@ -445,7 +498,7 @@ def cancel(
         votes: uint256 = proposal.for_votes + proposal.against_votes + proposal.abstain_votes
         assert votes == 0, "Governor: votes were cast"
     if proposal.flags & FLAG_QUEUED != 0:
-        extcall ITimelock(timelock).cancel(keccak256(abi_encode(targets, values, calldatas, proposal_id)))
+        extcall ITimelock(timelock).cancel(keccak256(abi_encode(actions_hash, proposal_id)))
     proposal.flags |= FLAG_CANCELED
     self.packed_proposals[proposal_id] = self._pack(proposal)
     log ProposalCanceled(proposal_id=proposal_id, by=msg.sender)
@@ -519,32 +572,44 @@ def set_guardian(new_guardian: address):
 
 
 @internal
-def _cast_vote(proposal_id: bytes32, voter: address, support: uint8, reason: String[MAX_REASON]):
+@view
+def _voter_index(packed: uint256, voter: address) -> uint256:
+    # Reads only what voting needs from the proposal word: it must exist, be neither
+    # canceled nor executed, and be inside its voting window.
+    vote_start: uint256 = packed & MASK_40
+    assert vote_start != 0, "Governor: unknown proposal"
+    closed: bool = (packed >> 204) & (FLAG_CANCELED | FLAG_EXECUTED) != 0
+    assert not closed and block.timestamp >= vote_start and block.timestamp <= (packed >> 40) & MASK_40, "Governor: voting is closed"
+    return staticcall IMembership(membership).voter_at(voter, (packed >> 80) & MASK_24)
+
+
+@internal
+def _count_vote(
+    proposal_id: bytes32, packed: uint256, index: uint256, voter: address, support: uint8, reason: String[MAX_REASON]
+):
+    # Works on the packed word directly: the vote's hot path stays a handful of shifts.
     assert support <= VOTE_ABSTAIN, "Governor: invalid vote"
-    proposal: Proposal = self._load(proposal_id)
-    assert self._state(proposal) == ACTIVE, "Governor: voting is closed"
-    index: uint256 = staticcall IMembership(membership).voter_at(voter, proposal.snapshot)
     word: uint256 = self.voted[proposal_id][index >> 8]
     bit: uint256 = 1 << (index & 255)
     assert word & bit == 0, "Governor: already voted"
     self.voted[proposal_id][index >> 8] = word | bit
 
-    rules: Rules = self._rules(proposal.kind)
-    had_quorum: bool = self._quorum_reached(proposal, rules)
+    # for votes at bit 120, against at 136, abstain at 152
+    offset: uint256 = 136
     if support == VOTE_FOR:
-        proposal.for_votes += 1
-    elif support == VOTE_AGAINST:
-        proposal.against_votes += 1
-    else:
-        proposal.abstain_votes += 1
-    if not had_quorum and self._quorum_reached(proposal, rules):
-        # Quorum reached late: give the members who have not voted time to react.
-        extended_end: uint256 = block.timestamp + rules.late_quorum_extension
-        if extended_end > proposal.vote_end:
-            proposal.vote_end = extended_end
-            proposal.flags |= FLAG_EXTENDED
+        offset = 120
+    elif support == VOTE_ABSTAIN:
+        offset = 152
+    updated: uint256 = packed + (1 << offset)
+    participation: uint256 = ((updated >> 120) & MASK_16) + ((updated >> 136) & MASK_16) + ((updated >> 152) & MASK_16)
+    if participation == (updated >> 168) & MASK_16:
+        # This vote reached quorum. Reached late, voting lasts a little longer, so the
+        # members who have not voted can still react.
+        extended_end: uint256 = block.timestamp + self._rules((updated >> 200) & 15).late_quorum_extension
+        if extended_end > (updated >> 40) & MASK_40:
+            updated = (updated & ~(MASK_40 << 40)) | (extended_end << 40) | (FLAG_EXTENDED << 204)
             log VotingExtended(proposal_id=proposal_id, vote_end=extended_end)
-    self.packed_proposals[proposal_id] = self._pack(proposal)
+    self.packed_proposals[proposal_id] = updated
     log VoteCast(voter=voter, proposal_id=proposal_id, support=support, reason=reason)
 
 
@@ -563,66 +628,40 @@ def _state(proposal: Proposal) -> uint256:
         if block.timestamp >= proposal.eta + GRACE_PERIOD:
             return EXPIRED
         return QUEUED
-    if self._succeeded(proposal, self._rules(proposal.kind)):
+    if self._succeeded(proposal):
         return SUCCEEDED
     return DEFEATED
 
 
 @internal
 @pure
-def _quorum_reached(proposal: Proposal, rules: Rules) -> bool:
+def _succeeded(proposal: Proposal) -> bool:
     participation: uint256 = proposal.for_votes + proposal.against_votes + proposal.abstain_votes
-    return participation * rules.quorum_denominator >= rules.quorum_numerator * proposal.eligible
-
-
-@internal
-@pure
-def _succeeded(proposal: Proposal, rules: Rules) -> bool:
-    if not self._quorum_reached(proposal, rules) or proposal.for_votes == 0:
+    if participation < proposal.quorum_votes or proposal.for_votes == 0:
         return False
     decided: uint256 = proposal.for_votes + proposal.against_votes
-    if rules.approval_inclusive:
-        return proposal.for_votes * rules.approval_denominator >= rules.approval_numerator * decided
-    return proposal.for_votes * rules.approval_denominator > rules.approval_numerator * decided
+    if proposal.flags & FLAG_APPROVAL_INCLUSIVE != 0:
+        return proposal.for_votes * proposal.approval_denominator >= proposal.approval_numerator * decided
+    return proposal.for_votes * proposal.approval_denominator > proposal.approval_numerator * decided
 
 
 @internal
 @view
-def _check_actions(
-    kind: uint256, targets: DynArray[address, MAX_ACTIONS], calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS]
-):
-    if kind == CHANGE_RULES:
-        return
-    for i: uint256 in range(len(targets), bound=MAX_ACTIONS):
-        assert len(calldatas[i]) >= 4, "Governor: action without a function"
-        selector: bytes4 = convert(slice(calldatas[i], 0, 4), bytes4)
-        target: address = targets[i]
-        allowed: bool = False
-        if kind == ADMIT_MEMBER:
-            allowed = target == membership and selector == ADMIT_SELECTOR
-        elif kind == REMOVE_MEMBER:
-            allowed = target == membership and selector == REMOVE_SELECTOR
-        elif kind == ADOPT_SLA_TEMPLATE:
-            allowed = target == sla_templates and selector == ADOPT_SELECTOR
-        elif kind == RETIRE_SLA_TEMPLATE:
-            allowed = target == sla_templates and selector == RETIRE_SELECTOR
-        elif kind == UPGRADE_MODULE:
-            allowed = (target != membership and target != sla_templates and target != timelock and target != self and selector == UPGRADE_TO_SELECTOR) or (
-                target == module_registry and (selector == RECORD_UPGRADE_SELECTOR or selector == REGISTER_SELECTOR)
-            )
-        assert allowed, "Governor: action not allowed for this kind"
-
-
-@internal
-@pure
-def _proposal_id(
-    proposer: address,
-    targets: DynArray[address, MAX_ACTIONS],
-    values: DynArray[uint256, MAX_ACTIONS],
-    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
-    description_hash: bytes32,
-) -> bytes32:
-    return keccak256(abi_encode(proposer, targets, values, calldatas, description_hash))
+def _action_allowed(kind: uint256, target: address, selector: bytes4) -> bool:
+    if kind == ADMIT_MEMBER:
+        return target == membership and selector == ADMIT_SELECTOR
+    if kind == REMOVE_MEMBER:
+        return target == membership and selector == REMOVE_SELECTOR
+    if kind == ADOPT_SLA_TEMPLATE:
+        return target == sla_templates and selector == ADOPT_SELECTOR
+    if kind == RETIRE_SLA_TEMPLATE:
+        return target == sla_templates and selector == RETIRE_SELECTOR
+    if kind == UPGRADE_MODULE:
+        if target == module_registry:
+            return selector == RECORD_UPGRADE_SELECTOR or selector == REGISTER_SELECTOR
+        # a module's beacon; never one of the governance contracts themselves
+        return selector == UPGRADE_TO_SELECTOR and target != membership and target != sla_templates and target != timelock and target != self
+    return True  # CHANGE_RULES may call anything
 
 
 @internal
@@ -682,20 +721,25 @@ def _set_rules(kind: uint256, rules: Rules):
 @internal
 @pure
 def _pack(proposal: Proposal) -> uint256:
-    # vote_start 48 | vote_end 48 | snapshot 32 | eligible 16 | for 16 | against 16 |
-    # abstain 16 | kind 8 | flags 8 | eta 48  = 256 bits
+    # vote_start 40 | vote_end 40 | snapshot 24 | eligible 16 | for 16 | against 16 |
+    # abstain 16 | quorum 16 | approval numerator 8 | denominator 8 | kind 4 | flags 8 |
+    # eta 40  = 252 bits (times in seconds fit 40 bits until the year 36812)
     assert proposal.eligible <= MAX_ELIGIBLE, "Governor: too many members"
+    assert proposal.snapshot < 2**24, "Governor: register epoch out of range"
     return (
         proposal.vote_start
-        | (proposal.vote_end << 48)
-        | (proposal.snapshot << 96)
-        | (proposal.eligible << 128)
-        | (proposal.for_votes << 144)
-        | (proposal.against_votes << 160)
-        | (proposal.abstain_votes << 176)
-        | (proposal.kind << 192)
-        | (proposal.flags << 200)
-        | (proposal.eta << 208)
+        | (proposal.vote_end << 40)
+        | (proposal.snapshot << 80)
+        | (proposal.eligible << 104)
+        | (proposal.for_votes << 120)
+        | (proposal.against_votes << 136)
+        | (proposal.abstain_votes << 152)
+        | (proposal.quorum_votes << 168)
+        | (proposal.approval_numerator << 184)
+        | (proposal.approval_denominator << 192)
+        | (proposal.kind << 200)
+        | (proposal.flags << 204)
+        | (proposal.eta << 212)
     )
 
 
@@ -703,16 +747,19 @@ def _pack(proposal: Proposal) -> uint256:
 @pure
 def _unpack(packed: uint256) -> Proposal:
     return Proposal(
-        vote_start=packed & 281474976710655,
-        vote_end=(packed >> 48) & 281474976710655,
-        snapshot=(packed >> 96) & 4294967295,
-        eligible=(packed >> 128) & 65535,
-        for_votes=(packed >> 144) & 65535,
-        against_votes=(packed >> 160) & 65535,
-        abstain_votes=(packed >> 176) & 65535,
-        kind=(packed >> 192) & 255,
-        flags=(packed >> 200) & 255,
-        eta=packed >> 208,
+        vote_start=packed & MASK_40,
+        vote_end=(packed >> 40) & MASK_40,
+        snapshot=(packed >> 80) & MASK_24,
+        eligible=(packed >> 104) & MASK_16,
+        for_votes=(packed >> 120) & MASK_16,
+        against_votes=(packed >> 136) & MASK_16,
+        abstain_votes=(packed >> 152) & MASK_16,
+        quorum_votes=(packed >> 168) & MASK_16,
+        approval_numerator=(packed >> 184) & MASK_8,
+        approval_denominator=(packed >> 192) & MASK_8,
+        kind=(packed >> 200) & 15,
+        flags=(packed >> 204) & MASK_8,
+        eta=packed >> 212,
     )
 
 

@@ -16,6 +16,10 @@
      eligible voters at a snapshot is one read.
      Each member also gets a permanent `index` (1, 2, ...) at its first admission; the
      Governor records votes in a bitmap by index, one storage word per 256 members.
+
+     Gas: the Governor asks this register once per proposal and once per vote, so what
+     those calls read is packed: a member's index and current period in one word, the
+     epoch and member count in another.
 """
 
 # @dev A name is a carrier's legal or trading name, as shown to the other members.
@@ -24,6 +28,9 @@ MAX_NAME_LENGTH: constant(uint256) = 64
 MAX_FOUNDERS: constant(uint256) = 64
 # @dev How many earlier membership periods are kept per member (left and re-admitted).
 MAX_PAST_PERIODS: constant(uint256) = 16
+# @dev Packed fields: indexes and epochs take 64 bits, the epoch in the register 128.
+INDEX_MASK: constant(uint256) = 2**64 - 1
+EPOCH_MASK: constant(uint256) = 2**128 - 1
 
 
 struct Period:
@@ -53,14 +60,13 @@ event MemberRemoved:
 #         which executes what the members voted for.
 timelock: public(immutable(address))
 
-members: public(HashMap[address, Member])
+# @dev member -> index (bits 0-63) | joined epoch (64-127) | left epoch (128-191)
+member_words: HashMap[address, uint256]
+names: HashMap[address, String[MAX_NAME_LENGTH]]
 # @notice Periods before the current one, for members that left and were admitted again.
 past_periods: public(HashMap[address, DynArray[Period, MAX_PAST_PERIODS]])
-
-# @notice How many members the cooperative has now.
-member_count: public(uint256)
-# @notice How many admissions and removals have happened: the register's version.
-epoch: public(uint256)
+# @dev epoch (bits 0-127) | member count (128-255)
+register_word: uint256
 # @notice The member count right after each epoch.
 member_count_at: public(HashMap[uint256, uint256])
 # @notice How many member indexes were handed out.
@@ -92,6 +98,42 @@ def __init__(
 
 @external
 @view
+def members(account: address) -> Member:
+    """
+    @notice A member's record: name, permanent index and current (latest) period.
+    @param account The address.
+    @return The record (index 0 when never admitted).
+    """
+    word: uint256 = self.member_words[account]
+    return Member(
+        name=self.names[account],
+        index=word & INDEX_MASK,
+        current=Period(joined_epoch=(word >> 64) & INDEX_MASK, left_epoch=word >> 128),
+    )
+
+
+@external
+@view
+def member_count() -> uint256:
+    """
+    @notice How many members the cooperative has now.
+    @return The member count.
+    """
+    return self.register_word >> 128
+
+
+@external
+@view
+def epoch() -> uint256:
+    """
+    @notice How many admissions and removals have happened: the register's version.
+    @return The current epoch.
+    """
+    return self.register_word & EPOCH_MASK
+
+
+@external
+@view
 def is_member(account: address) -> bool:
     """
     @notice Whether `account` is a member now.
@@ -110,7 +152,7 @@ def was_member_at(account: address, snapshot: uint256) -> bool:
     @param snapshot A register epoch, as a proposal snapshotted it.
     @return True when eligible at that snapshot.
     """
-    return self._was_member_at(account, snapshot)
+    return self._was_member_at(account, self.member_words[account], snapshot)
 
 
 @external
@@ -123,8 +165,20 @@ def voter_at(account: address, snapshot: uint256) -> uint256:
     @param snapshot The proposal's register epoch.
     @return The member's permanent index (>= 1).
     """
-    assert self._was_member_at(account, snapshot), "Membership: not a member at the snapshot"
-    return self.members[account].index
+    word: uint256 = self.member_words[account]
+    assert self._was_member_at(account, word, snapshot), "Membership: not a member at the snapshot"
+    return word & INDEX_MASK
+
+
+@external
+@view
+def index_of(account: address) -> uint256:
+    """
+    @notice A member's permanent index (0 when never admitted).
+    @param account The address.
+    @return The index.
+    """
+    return self.member_words[account] & INDEX_MASK
 
 
 @external
@@ -137,7 +191,8 @@ def snapshot_for(proposer: address) -> (uint256, uint256):
     @return (epoch, member count at that epoch).
     """
     assert self._is_member(proposer), "Membership: proposer is not a member"
-    return self.epoch, self.member_count
+    register: uint256 = self.register_word
+    return register & EPOCH_MASK, register >> 128
 
 
 # ------------------------------------------------------------------ changes (Timelock only)
@@ -163,8 +218,8 @@ def remove(account: address):
     """
     assert msg.sender == timelock, "Membership: only the timelock"
     assert self._is_member(account), "Membership: not a member"
-    epoch: uint256 = self._advance_epoch(self.member_count - 1)
-    self.members[account].current.left_epoch = epoch
+    epoch: uint256 = self._advance_epoch(False)
+    self.member_words[account] = self.member_words[account] | (epoch << 128)
     log MemberRemoved(member=account, epoch=epoch)
 
 
@@ -174,18 +229,19 @@ def remove(account: address):
 @internal
 @view
 def _is_member(account: address) -> bool:
-    current: Period = self.members[account].current
-    return current.joined_epoch != 0 and current.left_epoch == 0
+    word: uint256 = self.member_words[account]
+    return (word >> 64) & INDEX_MASK != 0 and word >> 128 == 0
 
 
 @internal
 @view
-def _was_member_at(account: address, snapshot: uint256) -> bool:
-    current: Period = self.members[account].current
-    if current.joined_epoch == 0:
+def _was_member_at(account: address, word: uint256, snapshot: uint256) -> bool:
+    joined: uint256 = (word >> 64) & INDEX_MASK
+    left: uint256 = word >> 128
+    if joined == 0:
         return False
-    if current.joined_epoch <= snapshot:
-        return current.left_epoch == 0 or current.left_epoch > snapshot
+    if joined <= snapshot:
+        return left == 0 or left > snapshot
     # Admitted again after the snapshot: was an earlier period open at the snapshot?
     for period: Period in self.past_periods[account]:
         if period.joined_epoch <= snapshot and period.left_epoch > snapshot:
@@ -194,11 +250,16 @@ def _was_member_at(account: address, snapshot: uint256) -> bool:
 
 
 @internal
-def _advance_epoch(new_count: uint256) -> uint256:
-    epoch: uint256 = self.epoch + 1
-    self.epoch = epoch
-    self.member_count = new_count
-    self.member_count_at[epoch] = new_count
+def _advance_epoch(admitting: bool) -> uint256:
+    register: uint256 = self.register_word
+    epoch: uint256 = (register & EPOCH_MASK) + 1
+    count: uint256 = register >> 128
+    if admitting:
+        count += 1
+    else:
+        count -= 1
+    self.register_word = epoch | (count << 128)
+    self.member_count_at[epoch] = count
     return epoch
 
 
@@ -207,15 +268,15 @@ def _admit(account: address, name: String[MAX_NAME_LENGTH]):
     assert account != empty(address), "Membership: zero address"
     assert len(name) > 0, "Membership: empty name"
     assert not self._is_member(account), "Membership: already a member"
-    record: Member = self.members[account]
-    if record.index == 0:
+    word: uint256 = self.member_words[account]
+    index: uint256 = word & INDEX_MASK
+    if index == 0:
         self.last_index += 1
-        record.index = self.last_index
+        index = self.last_index
     else:
         assert len(self.past_periods[account]) < MAX_PAST_PERIODS, "Membership: too many re-admissions"
-        self.past_periods[account].append(record.current)
-    epoch: uint256 = self._advance_epoch(self.member_count + 1)
-    record.name = name
-    record.current = Period(joined_epoch=epoch, left_epoch=0)
-    self.members[account] = record
-    log MemberAdmitted(member=account, name=name, index=record.index, epoch=epoch)
+        self.past_periods[account].append(Period(joined_epoch=(word >> 64) & INDEX_MASK, left_epoch=word >> 128))
+    epoch: uint256 = self._advance_epoch(True)
+    self.member_words[account] = index | (epoch << 64)
+    self.names[account] = name
+    log MemberAdmitted(member=account, name=name, index=index, epoch=epoch)

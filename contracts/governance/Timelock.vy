@@ -7,23 +7,24 @@
         ModuleRegistry, every module beacon, and itself) and performs what the members
         voted for, after a delay that lets every member see it coming.
 @dev Only the Governor schedules, executes and cancels; the Governor's guardian cancels
-     through the Governor. An operation is identified by the hash of its actions and the
-     proposal id (its salt), computed here from the actions themselves, so the Timelock
-     never trusts an id it is handed. An operation not executed within GRACE_PERIOD of
-     its time expires. The Governor is wired once, by the deployer, right after both
+     through the Governor. An operation is identified by
+     keccak256(abi_encode(actions_hash, salt)), where actions_hash is
+     keccak256(abi_encode(targets, values, calldatas)) and the salt is the proposal id.
+     `execute` recomputes it from the actions it is given, so only the actions that were
+     scheduled can ever run. An operation not executed within GRACE_PERIOD of its time
+     expires. Bounds are small on purpose: Vyper reserves memory for the largest
+     possible actions, and memory costs gas quadratically. The Governor is wired once, by the deployer, right after both
      are deployed; from then on nobody but the members' vote changes anything here.
 """
 
 # @dev A proposal's actions: at most this many calls, each with calldata up to MAX_CALLDATA.
-MAX_ACTIONS: constant(uint256) = 16
-MAX_CALLDATA: constant(uint256) = 2048
+MAX_ACTIONS: constant(uint256) = 8
+MAX_CALLDATA: constant(uint256) = 1024
 # @dev How long a ready operation may still be executed.
 GRACE_PERIOD: constant(uint256) = 14 * 86400
 # @dev The smallest delay the members may set: never zero, so an operation is always
 #      visible on chain before it runs (demo mode uses 30 seconds).
 MIN_DELAY_FLOOR: constant(uint256) = 1
-# @dev A marker stored for executed operations, distinct from any timestamp.
-DONE: constant(uint256) = 1
 
 
 event GovernorSet:
@@ -56,7 +57,7 @@ governor: public(address)
 deployer: public(address)
 # @notice The shortest delay any operation may be scheduled with.
 minimum_delay: public(uint256)
-# @notice operation id -> ready-at timestamp (0 = unknown, DONE = executed).
+# @notice operation id -> ready-at timestamp (0 = not scheduled, executed or canceled).
 timestamps: public(HashMap[bytes32, uint256])
 
 
@@ -107,28 +108,20 @@ def operation_id(
     @param salt The proposal id.
     @return The operation id.
     """
-    return self._operation_id(targets, values, calldatas, salt)
+    return keccak256(abi_encode(keccak256(abi_encode(targets, values, calldatas)), salt))
 
 
 @external
-def schedule(
-    targets: DynArray[address, MAX_ACTIONS],
-    values: DynArray[uint256, MAX_ACTIONS],
-    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
-    salt: bytes32,
-    ready_at: uint256,
-):
+def schedule(operation: bytes32, salt: bytes32, ready_at: uint256):
     """
-    @notice Schedule an operation for `ready_at`. Only the Governor.
-    @param targets Called contracts.
-    @param values Wei sent with each call.
-    @param calldatas Each call's data.
-    @param salt The proposal id.
+    @notice Schedule an operation for `ready_at`. Only the Governor, which derives the id
+            from the proposal's actions (see `operation_id`).
+    @param operation The operation id.
+    @param salt The proposal id (for the event).
     @param ready_at The earliest execution time; at least `minimum_delay` from now.
     """
     assert msg.sender == self.governor, "Timelock: only the governor"
     assert ready_at >= block.timestamp + self.minimum_delay, "Timelock: delay too short"
-    operation: bytes32 = self._operation_id(targets, values, calldatas, salt)
     assert self.timestamps[operation] == 0, "Timelock: operation already scheduled"
     self.timestamps[operation] = ready_at
     log OperationScheduled(operation_id=operation, salt=salt, ready_at=ready_at)
@@ -150,12 +143,13 @@ def execute(
     @param salt The proposal id.
     """
     assert msg.sender == self.governor, "Timelock: only the governor"
-    operation: bytes32 = self._operation_id(targets, values, calldatas, salt)
+    assert len(targets) == len(values) and len(targets) == len(calldatas), "Timelock: actions differ in length"
+    operation: bytes32 = keccak256(abi_encode(keccak256(abi_encode(targets, values, calldatas)), salt))
     ready_at: uint256 = self.timestamps[operation]
-    assert ready_at > DONE, "Timelock: operation not scheduled"
+    assert ready_at != 0, "Timelock: operation not scheduled"
     assert block.timestamp >= ready_at, "Timelock: operation not ready"
     assert block.timestamp < ready_at + GRACE_PERIOD, "Timelock: operation expired"
-    self.timestamps[operation] = DONE  # before the calls: no re-entry can run it twice
+    self.timestamps[operation] = 0  # before the calls: no re-entry can run it twice
     for i: uint256 in range(len(targets), bound=MAX_ACTIONS):
         raw_call(targets[i], calldatas[i], value=values[i], revert_on_failure=True)
     log OperationExecuted(operation_id=operation, salt=salt)
@@ -168,7 +162,7 @@ def cancel(operation: bytes32):
     @param operation The operation id.
     """
     assert msg.sender == self.governor, "Timelock: only the governor"
-    assert self.timestamps[operation] > DONE, "Timelock: operation not pending"
+    assert self.timestamps[operation] != 0, "Timelock: operation not pending"
     self.timestamps[operation] = 0
     log OperationCanceled(operation_id=operation)
 
@@ -185,14 +179,3 @@ def set_minimum_delay(new_delay: uint256):
     log MinimumDelayChanged(old_delay=self.minimum_delay, new_delay=new_delay)
     self.minimum_delay = new_delay
 
-
-@internal
-@pure
-def _operation_id(
-    targets: DynArray[address, MAX_ACTIONS],
-    values: DynArray[uint256, MAX_ACTIONS],
-    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
-    salt: bytes32,
-) -> bytes32:
-    assert len(targets) == len(values) and len(targets) == len(calldatas), "Timelock: actions differ in length"
-    return keccak256(abi_encode(targets, values, calldatas, salt))

@@ -53,6 +53,7 @@ class Tally:
     against_votes: int
     abstain_votes: int
     eligible: int = strawberry.field(description="Members eligible at the proposal's snapshot.")
+    quorum_votes: int = strawberry.field(description="Votes (any) needed for quorum, fixed at creation.")
 
 
 @strawberry.type
@@ -163,6 +164,7 @@ class Proposal:
                 against_votes=tally.against_votes,
                 abstain_votes=tally.abstain_votes,
                 eligible=tally.eligible,
+                quorum_votes=tally.quorum_votes,
             ),
             created_block=record.created_block,
         )
