@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,10 +34,12 @@ from deployments import records, upgrades
 from deployments.chain import ChainError, ChainGateway
 from deployments.compiler import Compiler
 from deployments.deploy import Founder, deploy_system, verify_deployment
-from deployments.node import LocalNode, NodeError
+from deployments.node import LocalNode, NodeError, running_node_url
 from deployments.records import ContractRecord, Deployment, RecordsError
 from governance.rules import DEFAULT_MINIMUM_DELAY, DEFAULT_RULES, rules_in_kind_order, short_rules
 from governance.service import Governance
+
+log = logging.getLogger("cooperative.platform")
 
 DEMO_MEMBERS = ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
 LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil_setBalance
@@ -79,6 +83,7 @@ class Platform:
     governance: Governance = field(init=False)
 
     def __post_init__(self) -> None:
+        self._stopping = threading.Event()
         self.indexer = Indexer(self.gateway, self.compiler, self.deployment)
         self.governance = Governance(self.gateway, self.compiler, self.deployment)
 
@@ -103,8 +108,11 @@ class Platform:
         current = self.governance.handle("ModuleRegistry").functions.modules(module).call()[2]
         if int(current, 16) == 0:
             raise ValidationFailed(f"no module named {module}", field="module")
+        # Read the records afresh: `coop modules deploy` may have added an implementation
+        # since this process started.
         try:
-            return upgrades.check_upgrade(self.deployment, module, current, implementation)
+            recorded = records.load(self.records_path) or self.deployment
+            return upgrades.check_upgrade(recorded, module, current, implementation)
         except (upgrades.LayoutIncompatible, RecordsError) as exc:
             raise ValidationFailed(str(exc), field="implementation") from exc
 
@@ -118,11 +126,20 @@ class Platform:
         demo: bool = False,
         founders: list[str] | None = None,
         progress: Callable[[str], None] = lambda _msg: None,
+        attach: bool = False,
     ) -> Platform:
         """Start everything; deploy when the network has no records yet. `founders` names
-        the founding members to create custodial keys for (demo mode: the three demo carriers)."""
+        the founding members to create custodial keys for (demo mode: the three demo carriers).
+        With `attach`, a command joins the embedded node a running `coop serve` started on
+        this data directory instead of refusing to start (the lock is the server's)."""
         # The data directory holds the database and the keystore: the operator's alone.
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if attach and not settings.rpc_url:
+            running = running_node_url(settings.data_dir / "chain")
+            if running is not None:
+                return cls._start(
+                    settings.model_copy(update={"rpc_url": running}), demo, founders, progress
+                )
         lock = lock_data_dir(settings.data_dir)
         try:
             platform = cls._start(settings, demo, founders, progress)
@@ -248,7 +265,21 @@ class Platform:
         except ChainError as exc:
             raise StartupError(f"deployment failed: {exc}") from exc
 
+    def follow_chain(self, interval: float = 2.0) -> None:
+        """Keep the read models current in a background thread, so transactions that did
+        not go through this API (a relayed ballot, another operator's tool) show up too."""
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                try:
+                    self.sync()
+                except Exception:  # the node or database may be restarting: try again later
+                    log.warning("indexer sync failed; retrying", exc_info=True)
+
+        threading.Thread(target=loop, name="indexer", daemon=True).start()
+
     def stop(self) -> None:
+        self._stopping.set()
         if self.node is not None:
             self.node.stop()
         self.engine.dispose()

@@ -74,6 +74,7 @@ class LocalNode:
     def __init__(self, state_dir: Path, port: int | None = None) -> None:
         self.state_dir = state_dir
         self.state_file = state_dir / "anvil-state.json"
+        self.address_file = state_dir / "node.json"  # where a running node can be found
         self.log_file = state_dir / "anvil.log"
         self.port = port or free_loopback_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -111,10 +112,12 @@ class LocalNode:
                     f"anvil did not answer on {self.rpc_url} within {START_TIMEOUT_SECONDS:.0f} s"
                 )
             time.sleep(0.05)
+        self.address_file.write_text(json.dumps({"rpc_url": self.rpc_url, "pid": self.process.pid}))
         return gateway
 
     def stop(self) -> None:
         """Stop anvil with SIGINT, which makes it dump its state before it exits."""
+        self.address_file.unlink(missing_ok=True)
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGINT)
@@ -129,6 +132,16 @@ class LocalNode:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def running_node_url(state_dir: Path) -> str | None:
+    """The RPC URL of the embedded node another process (`coop serve`) is running on this
+    state directory, so commands can attach to it instead of starting a second one."""
+    try:
+        url = json.loads((state_dir / "node.json").read_text())["rpc_url"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return url if ChainGateway(url, request_timeout=2).is_reachable() else None
 
 
 def _stop_with_parent() -> None:

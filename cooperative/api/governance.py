@@ -53,7 +53,9 @@ class Tally:
     against_votes: int
     abstain_votes: int
     eligible: int = strawberry.field(description="Members eligible at the proposal's snapshot.")
-    quorum_votes: int = strawberry.field(description="Votes (any) needed for quorum, fixed at creation.")
+    quorum_votes: int = strawberry.field(
+        description="Votes (any) needed for quorum, fixed at creation."
+    )
 
 
 @strawberry.type

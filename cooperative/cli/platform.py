@@ -1,4 +1,4 @@
-"""`coop`: the platform's command line.
+"""The operator's commands: serve, deploy, keys, schema, modules.
 
 Every failure a user can cause prints one line saying what is wrong and what to do, and
 exits with status 1; no tracebacks.
@@ -6,78 +6,26 @@ exits with status 1; no tracebacks.
 
 from __future__ import annotations
 
-import errno
 import signal
-import socket
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cooperative import apikeys
-from cooperative.errors import CoopError
-from cooperative.settings import Settings
-from cooperative.store.models import ApiKey, MemberProfile, Role, utcnow
-
-app = typer.Typer(
-    help="CarrierCoop: the carriers' digital cooperative.",
-    no_args_is_help=True,
-    add_completion=False,
+from cooperative.cli.common import (
+    DataDirOption,
+    app,
+    check_port_free,
+    console,
+    err,
+    fail,
+    load_settings,
+    user_errors,
 )
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-
-# One message, one line, and tables at full width when piped: scripts and logs grep them.
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
-err = Console(stderr=True, soft_wrap=True)
-
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $COOP_DATA_DIR or ./.coop-data)."),
-]
-
-
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the platform's errors into one-line messages."""
-    try:
-        yield
-    except CoopError as exc:
-        fail(exc.message)
-    except OSError as exc:
-        fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
-
-
-def load_settings(data_dir: Path | None, **overrides: object) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    try:
-        return Settings(**values)
-    except Exception as exc:  # pydantic's ValidationError: say which setting is wrong
-        fail(f"invalid configuration: {exc}".splitlines()[0])
-        raise  # unreachable
-
-
-def check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                fail(f"port {port} on {host} is in use; choose another with --port or COOP_PORT")
-            fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+from cooperative.store.models import ApiKey, MemberProfile, Role, utcnow
 
 
 @app.command()
@@ -106,6 +54,7 @@ def serve(
         with user_errors():
             credentials = platform.demo_credentials(graphql_url) if demo else None
         graphiql = demo or settings.environment == "development"
+        platform.follow_chain()
         console.print(
             f"[bold green]CarrierCoop is up[/] on chain {platform.gateway.chain_id} ({platform.deployment.network})"
         )
@@ -166,6 +115,10 @@ def _engine(data_dir: Path | None):  # noqa: ANN202  (an Engine; imported lazily
         engine = make_engine(settings.resolved_database_url)
         create_schema(engine)
     return engine
+
+
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @keys_app.command("create")
@@ -240,11 +193,3 @@ def schema() -> None:
     from cooperative.api.schema import schema as graphql_schema
 
     sys.stdout.write(str(graphql_schema).rstrip("\n") + "\n")
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

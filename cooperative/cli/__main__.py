@@ -1,0 +1,3 @@
+from cooperative.cli import main
+
+main()

@@ -1,0 +1,266 @@
+"""The members' commands: list proposals, propose, vote, queue, execute, cancel.
+
+They go through the GraphQL API with the member's API key, so the platform's rules and
+isolation apply exactly as for any other client.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cooperative.cli.client import ApiKeyOption, Client, UrlOption
+from cooperative.cli.common import app, console, fail
+
+propose_app = typer.Typer(help="Propose something for the members' vote.", no_args_is_help=True)
+app.add_typer(propose_app, name="propose")
+
+PROPOSAL_FIELDS = """id kind state proposer description voteEnd votingExtended eta
+  tally { forVotes againstVotes abstainVotes eligible quorumVotes }
+  actions { contract function args }"""
+
+DescriptionOption = Annotated[
+    str, typer.Option("--description", "-d", help="What the members vote on, in words.")
+]
+
+
+class Support(StrEnum):
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+
+
+def _print_proposal(proposal: dict[str, Any], verb: str) -> None:
+    tally = proposal["tally"]
+    console.print(
+        f"{verb} {proposal['id']}  {proposal['kind']}  [bold]{proposal['state']}[/]  "
+        f"for {tally['forVotes']} / against {tally['againstVotes']} / abstain {tally['abstainVotes']} "
+        f"of {tally['eligible']} (quorum {tally['quorumVotes']})",
+        highlight=False,
+    )
+
+
+def _propose(client: Client, mutation: str, field: str, variables: dict[str, Any]) -> None:
+    payload = client.mutate(
+        f"mutation($in: {mutation}Input!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
+        field,
+        {"in": variables},
+    )
+    _print_proposal(payload["proposal"], "proposed")
+
+
+@app.command()
+def proposals(
+    state: Annotated[
+        str | None, typer.Option(help="PENDING, ACTIVE, SUCCEEDED, QUEUED, EXECUTED, ...")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="ADMIT_MEMBER, UPGRADE_MODULE, ...")] = None,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """List proposals, newest first."""
+    client = Client(url, api_key)
+    data = client.query(
+        f"query($state: ProposalState, $kind: ProposalKind) {{ proposals(first: 100, state: $state, kind: $kind) {{ edges {{ node {{ {PROPOSAL_FIELDS} }} }} }} }}",
+        {"state": state.upper() if state else None, "kind": kind.upper() if kind else None},
+    )
+    table = Table()
+    for column in (
+        "id",
+        "kind",
+        "state",
+        "for",
+        "against",
+        "abstain",
+        "eligible",
+        "voting ends",
+        "description",
+    ):
+        table.add_column(column)
+    for edge in data["proposals"]["edges"]:
+        p = edge["node"]
+        t = p["tally"]
+        ends = datetime.fromisoformat(p["voteEnd"]).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            p["id"], p["kind"], p["state"], str(t["forVotes"]), str(t["againstVotes"]), str(t["abstainVotes"]),
+            str(t["eligible"]), ends, p["description"][:60],
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def vote(
+    proposal_id: Annotated[str, typer.Argument(help="The proposal's id (0x...).")],
+    support: Annotated[Support, typer.Argument(help="for, against or abstain.")],
+    reason: Annotated[str, typer.Option(help="Why, for the other members.")] = "",
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Vote on an active proposal with the member's custodial key."""
+    payload = Client(url, api_key).mutate(
+        f"mutation($in: CastVoteInput!) {{ castVote(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
+        "castVote",
+        {"in": {"proposalId": proposal_id, "support": support.name, "reason": reason}},
+    )
+    _print_proposal(payload["proposal"], "voted on")
+
+
+def _lifecycle(
+    field: str, verb: str, proposal_id: str, api_key: str | None, url: str | None
+) -> None:
+    payload = Client(url, api_key).mutate(
+        f"mutation($in: ProposalIdInput!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
+        field,
+        {"in": {"proposalId": proposal_id}},
+    )
+    _print_proposal(payload["proposal"], verb)
+
+
+@app.command()
+def queue(proposal_id: str, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
+    """Queue a succeeded proposal in the Timelock."""
+    _lifecycle("queueProposal", "queued", proposal_id, api_key, url)
+
+
+@app.command()
+def execute(proposal_id: str, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
+    """Execute a queued proposal whose delay is over."""
+    _lifecycle("executeProposal", "executed", proposal_id, api_key, url)
+
+
+@app.command()
+def cancel(proposal_id: str, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
+    """Cancel a proposal (its proposer before any vote; an admin as guardian)."""
+    _lifecycle("cancelProposal", "canceled", proposal_id, api_key, url)
+
+
+@propose_app.command("admit")
+def propose_admit(
+    name: Annotated[str, typer.Option(help="The carrier's name.")],
+    description: DescriptionOption,
+    address: Annotated[
+        str | None, typer.Option(help="Its own address; omitted: a custodial key is made.")
+    ] = None,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Propose admitting a carrier."""
+    _propose(
+        Client(url, api_key),
+        "ProposeMemberAdmission",
+        "proposeMemberAdmission",
+        {"name": name, "address": address, "description": description},
+    )
+
+
+@propose_app.command("remove")
+def propose_remove(
+    address: Annotated[str, typer.Option(help="The member's address.")],
+    description: DescriptionOption,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Propose removing a member."""
+    _propose(
+        Client(url, api_key),
+        "ProposeMemberRemoval",
+        "proposeMemberRemoval",
+        {"address": address, "description": description},
+    )
+
+
+@propose_app.command("sla-template")
+def propose_sla_template(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON: name, document, objectivePpm, tiers [{floorPpm, creditBps}], ..."
+        ),
+    ],
+    description: DescriptionOption,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Propose adopting an SLA template described in a JSON file."""
+    try:
+        template = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the template {file}: {exc}")
+        return
+    _propose(
+        Client(url, api_key),
+        "ProposeSlaTemplate",
+        "proposeSlaTemplate",
+        {**template, "description": description},
+    )
+
+
+@propose_app.command("retire-template")
+def propose_retire_template(
+    template_id: Annotated[int, typer.Argument(help="The template's id.")],
+    description: DescriptionOption,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Propose retiring an SLA template."""
+    _propose(
+        Client(url, api_key),
+        "ProposeSlaTemplateRetirement",
+        "proposeSlaTemplateRetirement",
+        {"templateId": template_id, "description": description},
+    )
+
+
+def _fraction(text: str, option: str) -> tuple[int, int]:
+    try:
+        numerator, denominator = (int(part) for part in text.split("/"))
+    except ValueError:
+        fail(f"{option} takes a fraction such as 1/2 or 2/3, not {text!r}")
+        raise
+    return numerator, denominator
+
+
+@propose_app.command("rules")
+def propose_rules(
+    kind: Annotated[str, typer.Option(help="The kind whose rules change, e.g. ADMIT_MEMBER.")],
+    quorum: Annotated[str, typer.Option(help="Share of eligible members who must vote, e.g. 1/2.")],
+    approval: Annotated[str, typer.Option(help="Share of For among For+Against, e.g. 1/2 or 2/3.")],
+    inclusive: Annotated[
+        bool,
+        typer.Option("--at-least/--more-than", help="Approval at least, or more than, the share."),
+    ],
+    voting_period: Annotated[int, typer.Option(help="Seconds of voting.")],
+    timelock_delay: Annotated[int, typer.Option(help="Seconds between queueing and execution.")],
+    description: DescriptionOption,
+    voting_delay: Annotated[int, typer.Option(help="Seconds before voting opens.")] = 0,
+    extension: Annotated[int, typer.Option(help="Late-quorum extension, seconds.")] = 0,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Propose new rules for a kind of proposal."""
+    qn, qd = _fraction(quorum, "--quorum")
+    an, ad = _fraction(approval, "--approval")
+    _propose(
+        Client(url, api_key),
+        "ProposeRuleChange",
+        "proposeRuleChange",
+        {
+            "kind": kind.upper(),
+            "quorumNumerator": qn,
+            "quorumDenominator": qd,
+            "approvalNumerator": an,
+            "approvalDenominator": ad,
+            "approvalInclusive": inclusive,
+            "votingDelaySeconds": voting_delay,
+            "votingPeriodSeconds": voting_period,
+            "timelockDelaySeconds": timelock_delay,
+            "lateQuorumExtensionSeconds": extension,
+            "description": description,
+        },
+    )

@@ -1,0 +1,145 @@
+"""The members' and administrators' governance commands against a real `coop serve --demo`:
+propose, vote, list, queue, execute, and the module upgrade workflow (deploy, check,
+propose-upgrade) while the server runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deployments.chain import ChainGateway
+from deployments.node import free_loopback_port, running_node_url
+from tests.test_e2e import coop_serve
+
+pytestmark = pytest.mark.e2e
+COOP = [sys.executable, "-m", "cooperative.cli"]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def coop(
+    *args: str, key: str | None = None, url: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOP_")}
+    if key:
+        env["COOP_API_KEY"] = key
+    if url:
+        env["COOP_API_URL"] = url
+    return subprocess.run(
+        [*COOP, *args], capture_output=True, text=True, env=env, timeout=120, cwd=cwd
+    )
+
+
+def test_propose_vote_and_execute_from_the_command_line(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with coop_serve(data_dir, free_loopback_port()) as credentials:
+        url = credentials["graphql_url"]
+        aurora, borealis = (m["apiKey"] for m in credentials["members"][:2])
+        proposed = coop(
+            "propose", "admit", "--name", "Dawn Networks", "-d", "Admit Dawn", key=aurora, url=url
+        )
+        assert proposed.returncode == 0, proposed.stderr
+        proposal_id = proposed.stdout.split()[1]
+        assert "ADMIT_MEMBER" in proposed.stdout and "ACTIVE" in proposed.stdout
+
+        for key in (aurora, borealis):
+            voted = coop("vote", proposal_id, "for", "--reason", "good carrier", key=key, url=url)
+            assert voted.returncode == 0, voted.stderr
+        again = coop("vote", proposal_id, "for", key=aurora, url=url)
+        assert (
+            again.returncode == 1
+            and "INVALID_STATE" in again.stderr
+            and "Traceback" not in again.stderr
+        )
+
+        chain = ChainGateway(running_node_url(data_dir / "chain") or "")
+        chain.increase_time(61)
+        listed = coop("proposals", "--state", "succeeded", key=aurora, url=url)
+        assert proposal_id in listed.stdout
+        assert (
+            coop("queue", proposal_id, key=credentials["admin"]["apiKey"], url=url).returncode == 0
+        )
+        chain.increase_time(31)
+        executed = coop("execute", proposal_id, key=credentials["admin"]["apiKey"], url=url)
+        assert executed.returncode == 0 and "EXECUTED" in executed.stdout
+
+        no_key = coop("proposals", url=url)
+        assert no_key.returncode == 1 and "API key" in no_key.stderr
+
+
+def test_module_upgrade_workflow_while_the_server_runs(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    project = Path(__file__).resolve().parent.parent
+    with coop_serve(data_dir, free_loopback_port()) as credentials:
+        url = credentials["graphql_url"]
+        listed = coop("modules", "list", "--data-dir", str(data_dir))
+        assert listed.returncode == 0 and "Anchor" in listed.stdout
+
+        # A v2 with a broken layout, then a good v2, deployed from a copy of the project's sources.
+        for fixture, expected in (("AnchorBadLayout.vy", "`operator`"), (None, None)):
+            workdir = tmp_path / (fixture or "good")
+            shutil.copytree(
+                project,
+                workdir,
+                ignore=shutil.ignore_patterns(".venv", ".git", ".coop-data", "tests"),
+                symlinks=True,
+            )
+            source = (
+                FIXTURES / fixture
+                if fixture
+                else project / "tests" / "contracts" / "fixtures" / "AnchorV2.vy"
+            )
+            (workdir / "contracts" / "cooperative" / "Anchor.vy").write_text(source.read_text())
+            env_python = [
+                sys.executable,
+                "-c",
+                "import sys; sys.path.insert(0, sys.argv[1]); from cooperative.cli import main; sys.argv = ['coop', *sys.argv[2:]]; main()",
+                str(workdir),
+            ]
+            deployed = subprocess.run(
+                [*env_python, "modules", "deploy", "Anchor", "--data-dir", str(data_dir)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert deployed.returncode == 0, deployed.stderr
+            address = deployed.stdout.split(" at ")[1].split()[0]
+            checked = coop("modules", "check", "Anchor", address, "--data-dir", str(data_dir))
+            if expected:
+                assert checked.returncode == 1 and expected in checked.stderr
+                refused = coop(
+                    "modules",
+                    "propose-upgrade",
+                    "Anchor",
+                    address,
+                    "-d",
+                    "bad",
+                    "--data-dir",
+                    str(data_dir),
+                    key=credentials["members"][0]["apiKey"],
+                    url=url,
+                )
+                assert refused.returncode == 1 and "incompatible" in refused.stderr
+            else:
+                assert checked.returncode == 0 and "compatible" in checked.stdout, checked.stderr
+                proposed = coop(
+                    "modules",
+                    "propose-upgrade",
+                    "Anchor",
+                    address,
+                    "-d",
+                    "Anchor v2",
+                    "--data-dir",
+                    str(data_dir),
+                    key=credentials["members"][0]["apiKey"],
+                    url=url,
+                )
+                assert proposed.returncode == 0, proposed.stderr
+                assert "-> v2" in proposed.stdout
+        records = json.loads((data_dir / "deployments" / "local.json").read_text())
+        assert any(name.startswith("Anchor.implementation.v2") for name in records["contracts"])
