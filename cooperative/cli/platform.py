@@ -36,6 +36,13 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data_dir: DataDirOption = None,
+    voting_period: Annotated[
+        int | None,
+        typer.Option(help="Demo: seconds of voting (default 60), fixed at the first deployment."),
+    ] = None,
+    timelock_delay: Annotated[
+        int | None, typer.Option(help="Demo: seconds from queue to execution (default 30).")
+    ] = None,
 ) -> None:
     """Start the chain (embedded anvil unless COOP_RPC_URL is set), deploy if needed, serve the API."""
     import uvicorn
@@ -43,7 +50,13 @@ def serve(
     from cooperative.api.app import create_app
     from cooperative.platform import Platform
 
-    settings = load_settings(data_dir, host=host, port=port)
+    settings = load_settings(
+        data_dir,
+        host=host,
+        port=port,
+        demo_voting_period=voting_period,
+        demo_timelock_delay=timelock_delay,
+    )
     check_port_free(settings.host, settings.port)
     with user_errors():
         platform = Platform.start(
