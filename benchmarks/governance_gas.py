@@ -36,7 +36,10 @@ castVoteBySig after quorum. A second proposal B, made at the same time, takes on
 castVoteBySig as its first vote, so the signed vote is measured both as a first and as a
 later vote. Signed votes are relayed by the operator; each signer uses its first nonce on
 both sides. A is then queued and executed (by the operator; anyone may), and the newcomer
-must be a member afterwards on both sides.
+must be a member afterwards on both sides. Since the admitted call is the same work on
+both sides, execute is also split with anvil's call tracer into that call's own gas and
+the rest (the governance machinery's share), shown under the table. Accounts come from
+fixed keys, so addresses, signatures and therefore the figures repeat run to run.
 
 The figures are reported, never enforced: missing the budget does not invalidate the run;
 a failed transaction or a wrong outcome does.

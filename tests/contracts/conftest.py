@@ -19,6 +19,7 @@ import pytest
 from deployments.compiler import Compiler
 from deployments.paths import CONTRACTS_DIR
 
+from . import dao
 from .helpers import ZERO_ADDRESS, ZERO_BYTES32, deploy_solidity, vyper_at
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -53,6 +54,24 @@ def anchor_contract():
 @pytest.fixture(scope="session")
 def anchor_v2_contract():
     return boa.load_partial(str(FIXTURES_DIR / "AnchorV2.vy"))
+
+
+@pytest.fixture(scope="session")
+def governance_contracts(
+    compiler, membership_contract, registry_contract, anchor_contract, anchor_v2_contract
+):
+    governance = CONTRACTS_DIR / "governance"
+    return dao.Contracts(
+        timelock=boa.load_partial(str(governance / "Timelock.vy")),
+        membership=membership_contract,
+        sla_templates=boa.load_partial(str(governance / "SlaTemplates.vy")),
+        registry=registry_contract,
+        governor=boa.load_partial(str(governance / "Governor.vy")),
+        anchor=anchor_contract,
+        anchor_v2=anchor_v2_contract,
+        beacon_artifact=compiler.openzeppelin("UpgradeableBeacon"),
+        proxy_artifact=compiler.openzeppelin("BeaconProxy"),
+    )
 
 
 # ------------------------------------------------------------------ accounts
@@ -138,3 +157,28 @@ def registry(registry_contract, timelock, anchor, beacon):
     # implementation and codehash are placeholders: the registry reads them from chain
     initial = [(anchor.address, beacon.address, ZERO_ADDRESS, 1, ZERO_BYTES32)]
     return registry_contract.deploy(timelock, initial, ["Anchor"])
+
+
+# ------------------------------------------------------------------ the governance system
+
+
+@pytest.fixture(scope="session")
+def founder_keys():
+    """The five founders of the governance system, with private keys (for ballots)."""
+    return dao.founder_accounts(dao.FOUNDERS)
+
+
+@pytest.fixture(scope="session")
+def guardian():
+    return boa.env.generate_address("guardian")
+
+
+@pytest.fixture
+def system(governance_contracts, founder_keys, guardian):
+    """Timelock, Membership (5 founders), SlaTemplates, the Anchor module behind a beacon
+    proxy, ModuleRegistry and Governor with short rules (voting 1 h, delay 10 min),
+    wired as deployments/deploy.py wires them."""
+    founders = [key.address for key in founder_keys]
+    deployed = dao.deploy_system(governance_contracts, founders, guardian=guardian)
+    deployed.keys = {key.address: key for key in founder_keys}
+    return deployed

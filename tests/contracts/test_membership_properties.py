@@ -2,14 +2,13 @@
 model of the register: members, epochs, member count after every epoch, permanent
 indexes, and every account's eligibility at every past snapshot."""
 
-from dataclasses import dataclass, field
-
 import boa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import FOUNDER_NAMES
 from .helpers import ZERO_ADDRESS, past_periods
+from .models import Register
 
 # Accounts an operation may target: index 0 is the zero address, 1..3 the founders,
 # 4..6 outsiders. Callers: 0 the timelock, 1 a founder, 2 an outsider.
@@ -21,66 +20,6 @@ admits = st.tuples(
     st.integers(0, 2),
 )
 removes = st.tuples(st.just("remove"), st.integers(0, ACCOUNTS - 1), st.just(""), st.integers(0, 2))
-
-
-@dataclass
-class Record:
-    name: str
-    index: int
-    periods: list[list[int]] = field(default_factory=list)  # [joined, left (0 = open)]
-
-
-@dataclass
-class Register:
-    """The reference model."""
-
-    epoch: int = 0
-    count_at: dict[int, int] = field(default_factory=lambda: {0: 0})
-    records: dict[str, Record] = field(default_factory=dict)
-    last_index: int = 0
-
-    @property
-    def count(self) -> int:
-        return self.count_at[self.epoch]
-
-    def is_member(self, account: str) -> bool:
-        record = self.records.get(account)
-        return record is not None and record.periods[-1][1] == 0
-
-    def was_member_at(self, account: str, snapshot: int) -> bool:
-        record = self.records.get(account)
-        return record is not None and any(
-            joined <= snapshot and (left == 0 or left > snapshot) for joined, left in record.periods
-        )
-
-    def admit(self, account: str, name: str) -> None:
-        count = self.count
-        self.epoch += 1
-        self.count_at[self.epoch] = count + 1
-        if account not in self.records:
-            self.last_index += 1
-            self.records[account] = Record(name, self.last_index)
-        record = self.records[account]
-        record.name = name
-        record.periods.append([self.epoch, 0])
-
-    def remove(self, account: str) -> None:
-        count = self.count
-        self.epoch += 1
-        self.count_at[self.epoch] = count - 1
-        self.records[account].periods[-1][1] = self.epoch
-
-    def expected_revert(self, op, account, name, caller, timelock):
-        """The reason the contract must give, or None if the operation is valid."""
-        if caller != timelock:
-            return "Membership: only the timelock"
-        if op == "remove":
-            return None if self.is_member(account) else "Membership: not a member"
-        if account == ZERO_ADDRESS:
-            return "Membership: zero address"
-        if not name:
-            return "Membership: empty name"
-        return "Membership: already a member" if self.is_member(account) else None
 
 
 def founders_register(founders) -> Register:
