@@ -397,15 +397,17 @@ def nonces(voter: address) -> uint256:
 @view
 def has_voted(proposal_id: bytes32, account: address) -> bool:
     """
-    @notice Whether `account` voted on the proposal.
+    @notice Whether `account` voted on the proposal (False for anyone not eligible).
     @param proposal_id The proposal.
     @param account The member.
     @return True when it voted.
     """
-    proposal: Proposal = self._unpack(self.packed_proposals[proposal_id])
-    if proposal.vote_start == 0:
+    packed: uint256 = self.packed_proposals[proposal_id]
+    if packed == 0:
         return False
-    index: uint256 = staticcall IMembership(membership).voter_at(account, proposal.snapshot)
+    if not staticcall IMembership(membership).was_member_at(account, (packed >> 80) & MASK_24):
+        return False
+    index: uint256 = staticcall IMembership(membership).index_of(account)
     return (self.voted[proposal_id][index >> 8] >> (index & 255)) & 1 == 1
 
 
@@ -439,7 +441,11 @@ def queue(
     proposal_id: bytes32 = keccak256(abi_encode(proposer, actions_hash, description_hash))
     proposal: Proposal = self._load(proposal_id)
     assert self._state(proposal) == SUCCEEDED, "Governor: proposal not successful"
-    eta: uint256 = block.timestamp + self._rules(proposal.kind).timelock_delay
+    # Never shorter than the Timelock's minimum: a rule change that raised the minimum
+    # alone would otherwise make every proposal, itself included, impossible to queue.
+    eta: uint256 = block.timestamp + max(
+        self._rules(proposal.kind).timelock_delay, staticcall ITimelock(timelock).minimum_delay()
+    )
     proposal.flags |= FLAG_QUEUED
     proposal.eta = eta
     self.packed_proposals[proposal_id] = self._pack(proposal)

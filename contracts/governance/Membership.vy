@@ -172,6 +172,17 @@ def voter_at(account: address, snapshot: uint256) -> uint256:
 
 @external
 @view
+def past_period_count(account: address) -> uint256:
+    """
+    @notice How many earlier periods of membership `account` has (see `past_periods`).
+    @param account The address.
+    @return The number of earlier periods.
+    """
+    return len(self.past_periods[account])
+
+
+@external
+@view
 def index_of(account: address) -> uint256:
     """
     @notice A member's permanent index (0 when never admitted).

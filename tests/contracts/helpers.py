@@ -79,11 +79,8 @@ def reverts_with_custom_error(signature: str, *args: Any) -> Iterator[None]:
 
 
 def past_periods(membership: Any, account: str) -> list[tuple[int, int]]:
-    """Membership's `past_periods(account)`: the public getter takes an array index and
-    there is no length view, so read until the index is out of range."""
-    found = []
-    while True:
-        try:
-            found.append(tuple(membership.past_periods(account, len(found))))
-        except BoaError:
-            return found
+    """Membership's `past_periods(account)`, every element."""
+    return [
+        tuple(membership.past_periods(account, i))
+        for i in range(membership.past_period_count(account))
+    ]
