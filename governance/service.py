@@ -299,10 +299,32 @@ class Governance:
 
     def tally(self, proposal_id: str) -> Tally:
         # the Governor's Proposal struct, in field order
-        (start, end, _snapshot, eligible, for_v, against_v, abstain_v, quorum, _num, _den, _kind, flags, eta) = (
-            self.governor.functions.proposal(_bytes32(proposal_id)).call()
+        (
+            start,
+            end,
+            _snapshot,
+            eligible,
+            for_v,
+            against_v,
+            abstain_v,
+            quorum,
+            _num,
+            _den,
+            _kind,
+            flags,
+            eta,
+        ) = self.governor.functions.proposal(_bytes32(proposal_id)).call()
+        return Tally(
+            for_v,
+            against_v,
+            abstain_v,
+            eligible,
+            quorum,
+            start,
+            end,
+            eta,
+            bool(flags & FLAG_EXTENDED),
         )
-        return Tally(for_v, against_v, abstain_v, eligible, quorum, start, end, eta, bool(flags & FLAG_EXTENDED))
 
     def rules(self, kind: Kind) -> Rules:
         return Rules.from_tuple(self.governor.functions.rules(int(kind)).call())
