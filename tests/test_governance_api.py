@@ -255,6 +255,7 @@ def test_module_upgrade_keeps_records_and_refuses_a_bad_layout(
         platform.deployment,
         "Anchor",
     )
+    records.save(platform.deployment, platform.records_path)  # as `coop modules deploy` does
     refused = as_member[0](
         'mutation($impl: String!) { proposeModuleUpgrade(input: {module: "Anchor", implementation: $impl, version: 2, description: "bad"}) { proposal { id } errors { code message field } } }',
         {"impl": bad.address},
