@@ -47,12 +47,8 @@ a failed transaction or a wrong outcome does.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +60,9 @@ from web3.contract import Contract
 from benchmarks.config import BenchConfig, BenchResult
 from benchmarks.report import print_table
 from deployments.chain import ChainGateway, Receipt
-from deployments.compiler import Artifact, CompilationError, Compiler, default_cache_dir
+from deployments.compiler import Artifact, Compiler, npm_version
 from deployments.deploy import Founder, contract, deploy_system
 from deployments.node import LocalNode
-from deployments.paths import NODE_MODULES
 from governance.rules import Kind, ProposalState, Support, rules_in_kind_order, short_rules
 
 NAME = "governance-gas"
@@ -102,7 +97,6 @@ EXECUTE_WITHOUT_ACTION = "execute without the admit call"
 
 BENCH_DIR = Path(__file__).resolve().parent
 SOLIDITY_DIR = BENCH_DIR / "solidity"
-SOLC_BUILD_SCRIPT = BENCH_DIR / "solc_build.mjs"
 OZ_CONTRACTS = ("BenchGovernor", "BenchVotes", "TimelockController")
 
 # TimelockController roles (keccak of the role name; DEFAULT_ADMIN_ROLE is zero).
@@ -120,76 +114,13 @@ class BenchmarkFailure(Exception):
 # ---------------------------------------------------------------------- compiling OpenZeppelin
 
 
-def _npm_version(package: str) -> str:
-    manifest = NODE_MODULES / package / "package.json"
-    try:
-        return json.loads(manifest.read_text())["version"]
-    except FileNotFoundError as exc:
-        raise CompilationError(f"{package} is not in node_modules; run `make install`") from exc
-
-
-def compile_openzeppelin(cache_dir: Path | None = None) -> dict[str, Artifact]:
-    """BenchGovernor, BenchVotes and TimelockController, compiled with solc-js from the npm
-    packages (optimizer on, 200 runs, prague: the settings the platform's own OpenZeppelin
-    proxies use). Cached by solc and OpenZeppelin versions and the sources' text."""
+def compile_openzeppelin() -> dict[str, Artifact]:
+    """BenchGovernor, BenchVotes and TimelockController, compiled by the platform's own
+    compiler (solc-js, the settings of the platform's OpenZeppelin proxies, cached)."""
     sources = {
         f"benchmarks/solidity/{path.name}": path for path in sorted(SOLIDITY_DIR.glob("*.sol"))
     }
-    digest = hashlib.sha256()
-    for part in (
-        _npm_version("solc"),
-        _npm_version("@openzeppelin/contracts"),
-        SOLC_BUILD_SCRIPT.read_text(),
-        *OZ_CONTRACTS,
-    ):
-        digest.update(part.encode() + b"\0")
-    for unit, path in sources.items():
-        digest.update(unit.encode() + b"\0" + path.read_bytes() + b"\0")
-    cache_file = (cache_dir or default_cache_dir()) / f"bench-oz-{digest.hexdigest()[:32]}.json"
-    if cache_file.exists():
-        try:
-            return {
-                name: Artifact(**item) for name, item in json.loads(cache_file.read_text()).items()
-            }
-        except (ValueError, TypeError):
-            pass  # torn or outdated: compile again
-    request = {
-        "sources": {unit: str(path) for unit, path in sources.items()},
-        "contracts": list(OZ_CONTRACTS),
-        "nodeModules": str(NODE_MODULES),
-        "optimizerRuns": 200,
-        "evmVersion": "prague",
-    }
-    try:
-        done = subprocess.run(
-            ["node", str(SOLC_BUILD_SCRIPT)],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=NODE_MODULES.parent,
-        )
-    except FileNotFoundError as exc:
-        raise CompilationError("node is not installed; run `make install`") from exc
-    except subprocess.CalledProcessError as exc:
-        raise CompilationError(f"solc-js failed: {exc.stderr.strip()}") from exc
-    output = json.loads(done.stdout)
-    artifacts = {
-        name: Artifact(
-            name=name,
-            abi=item["abi"],
-            bytecode="0x" + item["bytecode"],
-            runtime_bytecode="0x" + item["runtimeBytecode"],
-            compiler=f"solc-{output['version']}",
-            source_path=item["source"],
-        )
-        for name, item in output["contracts"].items()
-    }
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({name: asdict(a) for name, a in artifacts.items()}))
-    tmp.replace(cache_file)
-    return artifacts
+    return Compiler().solidity(list(OZ_CONTRACTS), sources)
 
 
 # ---------------------------------------------------------------------- the two systems
@@ -671,7 +602,7 @@ def run(config: BenchConfig) -> BenchResult:
     )
     data = {
         "voters": VOTERS,
-        "openzeppelin_version": _npm_version("@openzeppelin/contracts"),
+        "openzeppelin_version": npm_version("@openzeppelin/contracts"),
         "solc": artifacts["BenchGovernor"].compiler,
         "node": measured["node"],
         "comparison": rows,

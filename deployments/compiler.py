@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -71,7 +72,7 @@ class Compiler:
     def __init__(self, cache_dir: Path | None = None, contracts_dir: Path = CONTRACTS_DIR) -> None:
         self.cache_dir = cache_dir or default_cache_dir()
         self.contracts_dir = contracts_dir
-        self._memory: dict[str, Artifact] = {}
+        self._memory: dict[str, dict[str, Artifact]] = {}
 
     # ------------------------------------------------------------------ Vyper
 
@@ -82,7 +83,7 @@ class Compiler:
             raise CompilationError(f"no contract named {name} under {self.contracts_dir}")
         path = sources[name]
         key = self._key("vyper", vyper.__version__, name, self._vyper_inputs_digest(path))
-        return self._cached(key, lambda: self._compile_vyper(name, path))
+        return self._cached(key, lambda: {name: self._compile_vyper(name, path)})[name]
 
     def _vyper_inputs_digest(self, path: Path) -> str:
         # A contract may import any interface or module under contracts/, so every .vy and
@@ -116,18 +117,39 @@ class Compiler:
             storage_layout=layout.get("storage_layout", {}),
         )
 
-    # ------------------------------------------------------------------ Solidity (OpenZeppelin)
+    # ------------------------------------------------------------------ Solidity
 
     def openzeppelin(self, name: str) -> Artifact:
         """The compiled OpenZeppelin contract `name` (UpgradeableBeacon or BeaconProxy)."""
         if name not in OPENZEPPELIN_SOURCES:
             raise CompilationError(f"no OpenZeppelin contract named {name}")
-        versions = f"solc-{_npm_version('solc')}+oz-{_npm_version('@openzeppelin/contracts')}"
-        key = self._key("solc", versions, name, SOLC_SCRIPT.read_text())
-        return self._cached(key, lambda: self._compile_openzeppelin()[name])
+        sources = {unit: NODE_MODULES / unit for unit in OPENZEPPELIN_SOURCES.values()}
+        return self.solidity(list(OPENZEPPELIN_SOURCES), sources)[name]
 
-    def _compile_openzeppelin(self) -> dict[str, Artifact]:
-        request = {"sources": OPENZEPPELIN_SOURCES, "nodeModules": str(NODE_MODULES)}
+    def solidity(self, contracts: list[str], sources: dict[str, Path]) -> dict[str, Artifact]:
+        """Compile Solidity `sources` (source unit name -> file) with solc-js and return the
+        named `contracts`, which may live in imported files (imports resolve in
+        node_modules). Optimizer on, 200 runs, prague. Cached by the solc and OpenZeppelin
+        versions, the build script and every source's text."""
+        parts = [
+            f"solc-{npm_version('solc')}",
+            f"oz-{npm_version('@openzeppelin/contracts')}",
+            SOLC_SCRIPT.read_text(),
+            *contracts,
+        ]
+        for unit, path in sorted(sources.items()):
+            parts += [unit, hashlib.sha256(path.read_bytes()).hexdigest()]
+        key = self._key("solc-build", *parts)
+        return self._cached(key, lambda: self._compile_solidity(contracts, sources))
+
+    def _compile_solidity(
+        self, contracts: list[str], sources: dict[str, Path]
+    ) -> dict[str, Artifact]:
+        request = {
+            "sources": {unit: str(path) for unit, path in sources.items()},
+            "contracts": contracts,
+            "nodeModules": str(NODE_MODULES),
+        }
         try:
             done = subprocess.run(
                 ["node", str(SOLC_SCRIPT)],
@@ -141,18 +163,17 @@ class Compiler:
             raise CompilationError("node is not installed; run `make run` to set up") from exc
         except subprocess.CalledProcessError as exc:
             raise CompilationError(f"solc-js failed: {exc.stderr.strip()}") from exc
-        result = json.loads(done.stdout)
-        solc_version = f"solc-{_npm_version('solc')}"
+        output = json.loads(done.stdout)
         return {
             name: Artifact(
                 name=name,
                 abi=item["abi"],
                 bytecode="0x" + item["bytecode"],
                 runtime_bytecode="0x" + item["runtimeBytecode"],
-                compiler=solc_version,
-                source_path=OPENZEPPELIN_SOURCES[name],
+                compiler=f"solc-{output['version']}",
+                source_path=item["source"],
             )
-            for name, item in result.items()
+            for name, item in output["contracts"].items()
         }
 
     # ------------------------------------------------------------------ cache
@@ -161,28 +182,29 @@ class Compiler:
     def _key(*parts: str) -> str:
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
-    def _cached(self, key: str, build: Any) -> Artifact:
+    def _cached(self, key: str, build: Callable[[], dict[str, Artifact]]) -> dict[str, Artifact]:
+        """The artifacts stored under `key`, built (and stored) when missing."""
         if key in self._memory:
             return self._memory[key]
         file = self.cache_dir / f"{key}.json"
-        artifact: Artifact | None = None
+        artifacts: dict[str, Artifact] | None = None
         if file.exists():
             try:
-                artifact = Artifact(**json.loads(file.read_text()))
-            except (ValueError, TypeError):
-                artifact = None  # a torn or outdated cache entry: compile again
-        if artifact is None:
-            artifact = build()
+                artifacts = {n: Artifact(**a) for n, a in json.loads(file.read_text()).items()}
+            except (ValueError, TypeError, AttributeError):
+                artifacts = None  # a torn or outdated cache entry: compile again
+        if artifacts is None:
+            artifacts = build()
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(asdict(artifact)))
+            tmp.write_text(json.dumps({n: asdict(a) for n, a in artifacts.items()}))
             tmp.replace(file)  # atomic: concurrent starts never read half a file
-        self._memory[key] = artifact
-        return artifact
+        self._memory[key] = artifacts
+        return artifacts
 
 
 @cache
-def _npm_version(package: str) -> str:
+def npm_version(package: str) -> str:
     manifest = NODE_MODULES / package / "package.json"
     try:
         return json.loads(manifest.read_text())["version"]

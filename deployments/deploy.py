@@ -73,19 +73,10 @@ def deploy_system(
         version: int,
         layout: dict[str, Any] | None = None,
     ) -> str:
-        address = receipt.contract_address
-        assert address is not None
-        deployment.contracts[name] = ContractRecord(
-            name=name,
-            artifact=artifact,
-            address=address,
-            codehash=gateway.codehash(address),
-            version=version,
-            tx_hash=receipt.tx_hash,
-            block=receipt.block_number,
-            storage_layout=layout or {},
+        deployment.contracts[name] = contract_record(
+            gateway, name, artifact, receipt, version, layout
         )
-        return address
+        return deployment.contracts[name].address
 
     record("Timelock", "Timelock", timelock_receipt, 1)
 
@@ -161,6 +152,30 @@ def deploy_system(
     timelock_contract = gateway.contract(timelock, compiler.vyper("Timelock").abi)
     gateway.transact(deployer, timelock_contract.functions.set_governor(governor))
     return deployment
+
+
+def contract_record(
+    gateway: ChainGateway,
+    name: str,
+    artifact: str,
+    receipt: Receipt,
+    version: int,
+    layout: dict[str, Any] | None = None,
+) -> ContractRecord:
+    """The record of a contract a deployment transaction created."""
+    address = receipt.contract_address
+    if address is None:
+        raise RecordsError(f"the transaction deploying {name} created no contract")
+    return ContractRecord(
+        name=name,
+        artifact=artifact,
+        address=address,
+        codehash=gateway.codehash(address),
+        version=version,
+        tx_hash=receipt.tx_hash,
+        block=receipt.block_number,
+        storage_layout=layout or {},
+    )
 
 
 def verify_deployment(gateway: ChainGateway, deployment: Deployment) -> None:

@@ -17,6 +17,7 @@ from web3 import Web3
 
 from deployments.chain import ChainGateway
 from deployments.compiler import Compiler
+from deployments.deploy import contract_record
 from deployments.records import ContractRecord, Deployment, RecordsError
 
 Layout = dict[str, dict[str, Any]]
@@ -90,17 +91,9 @@ def deploy_implementation(
     receipt = gateway.deploy(deployer, artifact)
     address = receipt.contract_address or ""
     version = gateway.contract(address, artifact.abi).functions.version().call()
-    record = ContractRecord(
-        name=f"{module}.implementation.v{version}",
-        artifact=module,
-        address=address,
-        codehash=gateway.codehash(address),
-        version=version,
-        tx_hash=receipt.tx_hash,
-        block=receipt.block_number,
-        storage_layout=artifact.storage_layout,
-    )
-    if record.name in deployment.contracts:
-        record.name = f"{record.name}.{address[2:10].lower()}"  # a second build of one version
+    name = f"{module}.implementation.v{version}"
+    if name in deployment.contracts:
+        name = f"{name}.{address[2:10].lower()}"  # a second build of one version
+    record = contract_record(gateway, name, module, receipt, version, artifact.storage_layout)
     deployment.contracts[record.name] = record
     return record
