@@ -34,6 +34,11 @@ class ModuleSpec:
 # The cooperative modules deployed behind beacon proxies, in deployment order.
 MODULES: list[ModuleSpec] = [
     ModuleSpec("Anchor", version=1, initialize_args=lambda d: [d.operator]),
+    ModuleSpec(
+        "Ordering",
+        version=1,
+        initialize_args=lambda d: [d.address("Membership"), d.address("SlaTemplates")],
+    ),
 ]
 
 

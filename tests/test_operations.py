@@ -83,7 +83,7 @@ def _check_templates(data: dict[str, Any], _seen: dict[str, Any]) -> None:
 
 
 def _check_modules(data: dict[str, Any], _seen: dict[str, Any]) -> None:
-    assert [m["name"] for m in data["modules"]] == ["Anchor"]
+    assert [m["name"] for m in data["modules"]] == ["Anchor", "Ordering"]
 
 
 FLOW: dict[str, Step] = {
