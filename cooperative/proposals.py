@@ -8,70 +8,22 @@ shows the new state.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from sqlmodel import col, select
 
 from cooperative.access import DataAccess, Page, Viewer
-from cooperative.errors import (
-    ChainReverted,
-    CoopError,
-    Forbidden,
-    InvalidState,
-    NotFound,
-    Unavailable,
-    ValidationFailed,
-)
+from cooperative.errors import CoopError, Forbidden, NotFound, ValidationFailed
 from cooperative.platform import Platform
 from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import ProposalEvent, ProposalRecord, Role, VoteRecord
-from deployments.chain import ChainError, ChainRevert
+from cooperative.transactions import chain_errors
 from governance.rules import Kind, ProposalState, Support
-from governance.service import Actions, GovernanceError, ProposalPayload, Tally
+from governance.service import Actions, ProposalPayload, Tally
 
 MAX_DESCRIPTION = 2048  # the Governor's bound
 MAX_REASON = 1024
-
-# Contract reasons that mean "not now" or "not you" rather than a failed transaction.
-_INVALID_STATE_REASONS = (
-    "voting is closed",
-    "proposal not successful",
-    "proposal not queued",
-    "timelock delay not over",
-    "proposal is final",
-    "votes were cast",
-    "voting is over",
-    "already voted",
-    "proposal exists",
-    "operation not ready",
-    "operation expired",
-)
-_FORBIDDEN_REASONS = (
-    "not a member at the snapshot",
-    "proposer is not a member",
-    "only the proposer or the guardian",
-)
-
-
-@contextmanager
-def chain_errors() -> Iterator[None]:
-    """Translate the chain's and the governance layer's refusals into the error vocabulary."""
-    try:
-        yield
-    except GovernanceError as exc:
-        raise ValidationFailed(exc.message, field=exc.field) from exc
-    except ChainRevert as exc:
-        reason = exc.reason
-        if any(r in reason for r in _INVALID_STATE_REASONS):
-            raise InvalidState(f"refused by the contract: {reason}") from exc
-        if any(r in reason for r in _FORBIDDEN_REASONS):
-            raise Forbidden(f"refused by the contract: {reason}") from exc
-        raise ChainReverted(f"the transaction reverted: {reason}") from exc
-    except ChainError as exc:
-        raise Unavailable(str(exc)) from exc
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from cooperative.api.context import AppInfo, mutate, query
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection, Edge, PageInfo, UserError
 from cooperative.errors import ValidationFailed
-from cooperative.proposals import Proposals, ProposalView, chain_errors
+from cooperative.proposals import Proposals, ProposalView
 from cooperative.store import models
+from cooperative.transactions import chain_errors
 from governance import rules as gov_rules
 from governance import service as gov
 

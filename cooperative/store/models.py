@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -134,3 +134,112 @@ class ProposalEvent(SQLModel, table=True):
     tx: str = Field(max_length=66)
     log_index: int
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------------------- marketplace
+# Private documents live here, visible to their parties only; the chain holds their
+# salted commitments (see cooperative.commitments).
+
+
+class OfferingRecord(SQLModel, table=True):
+    """A product offering: public to every member."""
+
+    __tablename__ = "offering"
+
+    id: int = Field(primary_key=True)  # the Ordering contract's offering id
+    seller: str = Field(index=True, max_length=42)
+    product_type: str = Field(index=True, max_length=40)
+    bandwidths_mbps: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    serving_area: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    sla_templates: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    term_months: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    commitment: str = Field(max_length=66)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class QuoteRequestRecord(SQLModel, table=True):
+    """A buyer's quote request: the buyer's own document."""
+
+    __tablename__ = "quote_request"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer",)
+
+    id: int = Field(primary_key=True)  # the contract's request id
+    buyer: str = Field(index=True, max_length=42)
+    sellers: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    sla_template: int
+    respond_by: datetime
+    expires_at: datetime
+    requested_delivery: datetime
+    state: str = Field(max_length=20)  # open, accepted, rejected
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    salt: str = Field(max_length=66)
+    commitment: str = Field(max_length=66)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class QuoteRecord(SQLModel, table=True):
+    """One seller's quote on a request: seen by that seller and the buyer only."""
+
+    __tablename__ = "quote"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer", "seller")
+    __table_args__ = (UniqueConstraint("request_id", "seller"),)
+
+    id: str = Field(primary_key=True, max_length=64)  # "<request id>-<seller>"
+    request_id: int = Field(index=True)
+    buyer: str = Field(index=True, max_length=42)
+    seller: str = Field(index=True, max_length=42)
+    state: str = Field(
+        max_length=20
+    )  # inProgress, approved, unableToProvide, declined, accepted, ordered
+    currency: str | None = Field(default=None, max_length=3)
+    mrc: int | None = Field(default=None, sa_column=Column(Numeric(38, 0)))
+    nrc: int | None = Field(default=None, sa_column=Column(Numeric(38, 0)))
+    valid_until: datetime | None = None
+    level: str | None = Field(default=None, max_length=20)  # budgetary, firm
+    document: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    salt: str | None = Field(default=None, max_length=66)
+    commitment: str | None = Field(default=None, max_length=66)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderRecord(SQLModel, table=True):
+    """A product order: buyer and seller only."""
+
+    __tablename__ = "product_order"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer", "seller")
+
+    id: int = Field(primary_key=True)  # the contract's order id
+    request_id: int = Field(index=True)
+    buyer: str = Field(index=True, max_length=42)
+    seller: str = Field(index=True, max_length=42)
+    state: str = Field(max_length=20)
+    sla_template: int
+    currency: str = Field(max_length=3)
+    mrc: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    requested_delivery: datetime
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    salt: str = Field(max_length=66)
+    commitment: str = Field(max_length=66)
+    service_id: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ServiceRecord(SQLModel, table=True):
+    """A service both parties signed for (or a registered circuit awaiting the buyer)."""
+
+    __tablename__ = "service"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer", "seller")
+
+    id: int = Field(primary_key=True)  # the contract's service id
+    buyer: str = Field(index=True, max_length=42)
+    seller: str = Field(index=True, max_length=42)
+    state: str = Field(max_length=24)  # pendingConfirmation, active
+    sla_template: int
+    currency: str = Field(max_length=3)
+    mrc: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    started_at: datetime
+    order_id: int | None = None
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    salt: str = Field(max_length=66)
+    commitment: str = Field(max_length=66)
