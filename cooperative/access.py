@@ -13,7 +13,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, Integer, or_
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -103,7 +103,15 @@ class DataAccess:
         """A Relay-style page of `query` ordered by a unique string column."""
         size = page_size(first)
         if after is not None:
-            query = query.where(col(order_column) > decode_cursor(after))
+            value: str | int = decode_cursor(after)
+            if isinstance(order_column.type, Integer):
+                try:
+                    value = int(value)
+                except ValueError as exc:
+                    raise ValidationFailed(
+                        "`after` is not a cursor this API returned", field="after"
+                    ) from exc
+            query = query.where(col(order_column) > value)
         rows = list(self.session.exec(query.order_by(col(order_column)).limit(size + 1)).all())
         has_next = len(rows) > size
         rows = rows[:size]

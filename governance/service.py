@@ -16,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from deployments.chain import ChainGateway, ChainRevert, Receipt
 from deployments.compiler import Compiler
@@ -205,7 +206,9 @@ class Governance:
     ) -> tuple[str, Receipt]:
         fn = self.governor.functions.propose(int(kind), *actions.as_args(), description)
         receipt = self.gateway.transact(proposer, fn)
-        created = self.governor.events.ProposalCreated().process_receipt(_web3_receipt(receipt))
+        created = self.governor.events.ProposalCreated().process_receipt(
+            _web3_receipt(receipt), errors=DISCARD
+        )
         return "0x" + bytes(created[0]["args"]["proposal_id"]).hex(), receipt
 
     def cast_vote(

@@ -18,6 +18,7 @@ from cooperative import apikeys
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, mutate, query
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
+from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
 from cooperative.api.types import ApiKey, Connection, Member, Role, UserError
 from cooperative.errors import CoopError, Forbidden, ValidationFailed
 from cooperative.store import models
@@ -151,8 +152,8 @@ class CoopSchema(strawberry.Schema):
 
 
 schema = CoopSchema(
-    query=merge_types("Query", (Query, GovernanceQuery)),
-    mutation=merge_types("Mutation", (Mutation, GovernanceMutation)),
+    query=merge_types("Query", (Query, GovernanceQuery, MarketplaceQuery)),
+    mutation=merge_types("Mutation", (Mutation, GovernanceMutation, MarketplaceMutation)),
     extensions=[
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -1,0 +1,470 @@
+"""GraphQL for the marketplace: offerings, quotes, orders, services, reputation (DESIGN names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from cooperative.access import DataAccess
+from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.scalars import BigInt
+from cooperative.api.types import Connection, UserError
+from cooperative.marketplace import Marketplace
+from cooperative.store import models
+
+
+def _market(info: AppInfo, access: DataAccess) -> Marketplace:
+    return Marketplace(info.context.platform, access)
+
+
+# ------------------------------------------------------------------ types
+
+
+@strawberry.type
+class ServingArea:
+    country: str
+    city: str | None
+    site: str | None
+
+
+@strawberry.type(description="A seller's product offering (visible to every member).")
+class Offering:
+    id: int
+    seller: str
+    product_type: str
+    bandwidths_mbps: list[int]
+    serving_area: list[ServingArea]
+    sla_templates: list[int]
+    term_months: list[int]
+    active: bool
+    commitment: str
+
+    @classmethod
+    def from_row(cls, r: models.OfferingRecord) -> Offering:
+        return cls(
+            id=r.id,
+            seller=r.seller,
+            product_type=r.product_type,
+            bandwidths_mbps=r.bandwidths_mbps,
+            serving_area=[
+                ServingArea(country=a["country"], city=a.get("city"), site=a.get("site"))
+                for a in r.serving_area
+            ],
+            sla_templates=r.sla_templates,
+            term_months=r.term_months,
+            active=r.active,
+            commitment=r.commitment,
+        )
+
+
+@strawberry.type(
+    description="A seller's quote on a buyer's request (Sonata states); buyer and seller only."
+)
+class Quote:
+    id: str
+    request_id: int
+    buyer: str
+    seller: str
+    state: str
+    request: JSON
+    currency: str | None
+    mrc: BigInt | None  # type: ignore[valid-type]
+    nrc: BigInt | None  # type: ignore[valid-type]
+    valid_until: datetime | None
+    level: str | None
+    commitment: str | None
+
+    @classmethod
+    def from_row(cls, r: models.QuoteRecord) -> Quote:
+        return cls(
+            id=r.id,
+            request_id=r.request_id,
+            buyer=r.buyer,
+            seller=r.seller,
+            state=r.state,
+            request=r.document.get("request", {}),
+            currency=r.currency,
+            mrc=int(r.mrc) if r.mrc is not None else None,
+            nrc=int(r.nrc) if r.nrc is not None else None,
+            valid_until=r.valid_until,
+            level=r.level,
+            commitment=r.commitment,
+        )
+
+
+@strawberry.type(description="A product order (Sonata states); buyer and seller only.")
+class Order:
+    id: int
+    request_id: int
+    buyer: str
+    seller: str
+    state: str
+    sla_template: int
+    currency: str
+    mrc: BigInt  # type: ignore[valid-type]
+    requested_delivery: datetime
+    service_id: int | None
+    commitment: str
+
+    @classmethod
+    def from_row(cls, r: models.OrderRecord) -> Order:
+        return cls(
+            id=r.id,
+            request_id=r.request_id,
+            buyer=r.buyer,
+            seller=r.seller,
+            state=r.state,
+            sla_template=r.sla_template,
+            currency=r.currency,
+            mrc=int(r.mrc),
+            requested_delivery=r.requested_delivery,
+            service_id=r.service_id,
+            commitment=r.commitment,
+        )
+
+
+@strawberry.type(description="A service both parties signed for; buyer and seller only.")
+class Service:
+    id: int
+    buyer: str
+    seller: str
+    state: str
+    sla_template: int
+    currency: str
+    mrc: BigInt  # type: ignore[valid-type]
+    started_at: datetime
+    order_id: int | None
+    document: JSON
+    commitment: str
+
+    @classmethod
+    def from_row(cls, r: models.ServiceRecord) -> Service:
+        return cls(
+            id=r.id,
+            buyer=r.buyer,
+            seller=r.seller,
+            state=r.state,
+            sla_template=r.sla_template,
+            currency=r.currency,
+            mrc=int(r.mrc),
+            started_at=r.started_at,
+            order_id=r.order_id,
+            document=r.document,
+            commitment=r.commitment,
+        )
+
+
+@strawberry.type(description="A seller's track record, with the counts behind it.")
+class Reputation:
+    member: str
+    quotes_in_time: int
+    quotes_late: int
+    orders_on_time: int
+    orders_late: int
+    rejected_after_acknowledgement: int
+
+
+# ------------------------------------------------------------------ queries
+
+
+@strawberry.type
+class MarketplaceQuery:
+    @strawberry.field(
+        description="Active offerings; filter by country, product, bandwidth, SLA template."
+    )
+    def offerings(
+        self,
+        info: AppInfo,
+        first: int | None = None,
+        after: str | None = None,
+        country: str | None = None,
+        product_type: str | None = None,
+        min_bandwidth_mbps: int | None = None,
+        sla_template: int | None = None,
+    ) -> Connection[Offering]:
+        return query(
+            info,
+            lambda a: Connection.from_page(
+                _market(info, a).offerings(
+                    first, after, country, product_type, min_bandwidth_mbps, sla_template
+                ),
+                Offering.from_row,
+            ),
+        )
+
+    @strawberry.field(description="Quotes the caller asked for or was asked for.")
+    def quotes(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Quote]:
+        return query(
+            info,
+            lambda a: Connection.from_page(_market(info, a).quotes(first, after), Quote.from_row),
+        )
+
+    @strawberry.field
+    def quote(self, info: AppInfo, id: str) -> Quote:
+        return query(info, lambda a: Quote.from_row(_market(info, a).quote(id)))
+
+    @strawberry.field(description="The caller's orders, as buyer or seller.")
+    def orders(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Order]:
+        return query(
+            info,
+            lambda a: Connection.from_page(_market(info, a).orders(first, after), Order.from_row),
+        )
+
+    @strawberry.field
+    def order(self, info: AppInfo, id: int) -> Order:
+        return query(info, lambda a: Order.from_row(_market(info, a).order(id)))
+
+    @strawberry.field(description="The caller's services, as buyer or seller.")
+    def services(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Service]:
+        return query(
+            info,
+            lambda a: Connection.from_page(
+                _market(info, a).services(first, after), Service.from_row
+            ),
+        )
+
+    @strawberry.field
+    def service(self, info: AppInfo, id: int) -> Service:
+        return query(info, lambda a: Service.from_row(_market(info, a).service(id)))
+
+    @strawberry.field(description="A member's track record as a seller (visible to every member).")
+    def reputation(self, info: AppInfo, member_id: str) -> Reputation:
+        return query(
+            info,
+            lambda a: Reputation(
+                member=member_id, **_snake(_market(info, a).reputation(member_id))
+            ),
+        )
+
+
+def _snake(counts: dict[str, int]) -> dict[str, int]:
+    return {
+        "quotes_in_time": counts["quotesInTime"],
+        "quotes_late": counts["quotesLate"],
+        "orders_on_time": counts["ordersOnTime"],
+        "orders_late": counts["ordersLate"],
+        "rejected_after_acknowledgement": counts["rejectedAfterAcknowledgement"],
+    }
+
+
+# ------------------------------------------------------------------ mutations
+
+
+@strawberry.input
+class ServingAreaInput:
+    country: str
+    city: str | None = None
+    site: str | None = None
+
+
+@strawberry.input
+class PublishOfferingInput:
+    product_type: str
+    bandwidths_mbps: list[int]
+    serving_area: list[ServingAreaInput]
+    sla_templates: list[int]
+    term_months: list[int]
+
+
+@strawberry.input
+class RequestQuoteInput:
+    sellers: list[str]
+    sla_template: int
+    respond_by: datetime
+    expires_at: datetime
+    requested_delivery: datetime
+    site: JSON
+    bandwidth_mbps: int
+    term_months: int
+    level: str = "firm"
+
+
+@strawberry.input
+class RespondToQuoteInput:
+    quote_id: str
+    currency: str
+    mrc: BigInt  # type: ignore[valid-type]
+    nrc: BigInt  # type: ignore[valid-type]
+    valid_until: datetime
+    terms: JSON = strawberry.field(default_factory=dict)
+
+
+@strawberry.input
+class QuoteIdInput:
+    quote_id: str
+
+
+@strawberry.input
+class RejectQuoteInput:
+    request_id: int
+
+
+@strawberry.input
+class PlaceOrderInput:
+    quote_id: str
+    requested_delivery: datetime
+    details: JSON = strawberry.field(default_factory=dict)
+
+
+@strawberry.input
+class OrderIdInput:
+    order_id: int
+
+
+@strawberry.input
+class CompleteOrderInput:
+    order_id: int
+    circuit: JSON = strawberry.field(default_factory=dict)
+
+
+@strawberry.type
+class OfferingPayload:
+    offering: Offering | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class QuoteRequestPayload:
+    request_id: int | None = None
+    quotes: list[Quote] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class QuotePayload:
+    quote: Quote | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    service: Service | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _quotes_of(market: Marketplace, request_id: int) -> list[Quote]:
+    rows = market.access.session.exec(
+        market.access.private(models.QuoteRecord).where(models.QuoteRecord.request_id == request_id)
+    ).all()
+    return [Quote.from_row(r) for r in rows]
+
+
+@strawberry.type
+class MarketplaceMutation:
+    @strawberry.mutation(description="Publish a product offering.")
+    def publish_offering(self, info: AppInfo, input: PublishOfferingInput) -> OfferingPayload:
+        def work(a: DataAccess) -> OfferingPayload:
+            record = _market(info, a).publish_offering(
+                input.product_type,
+                input.bandwidths_mbps,
+                [
+                    {k: v for k, v in vars(area).items() if v is not None}
+                    for area in input.serving_area
+                ],
+                input.sla_templates,
+                input.term_months,
+            )
+            return OfferingPayload(offering=Offering.from_row(record))
+
+        return mutate(info, OfferingPayload, work)
+
+    @strawberry.mutation(description="Ask one or more sellers for a quote.")
+    def request_quote(self, info: AppInfo, input: RequestQuoteInput) -> QuoteRequestPayload:
+        def work(a: DataAccess) -> QuoteRequestPayload:
+            market = _market(info, a)
+            site: Any = input.site
+            request = market.request_quote(
+                input.sellers,
+                input.sla_template,
+                input.respond_by,
+                input.expires_at,
+                input.requested_delivery,
+                site if isinstance(site, dict) else {"address": str(site)},
+                input.bandwidth_mbps,
+                input.term_months,
+                input.level,
+            )
+            a.session.flush()
+            return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))
+
+        return mutate(info, QuoteRequestPayload, work)
+
+    @strawberry.mutation(description="A seller answers a quote request with price terms.")
+    def respond_to_quote(self, info: AppInfo, input: RespondToQuoteInput) -> QuotePayload:
+        def work(a: DataAccess) -> QuotePayload:
+            terms: Any = input.terms
+            quote = _market(info, a).respond_to_quote(
+                input.quote_id, input.currency, input.mrc, input.nrc, input.valid_until, terms or {}
+            )
+            return QuotePayload(quote=Quote.from_row(quote))
+
+        return mutate(info, QuotePayload, work)
+
+    @strawberry.mutation(description="The buyer accepts one quote; the others are declined.")
+    def accept_quote(self, info: AppInfo, input: QuoteIdInput) -> QuotePayload:
+        return mutate(
+            info,
+            QuotePayload,
+            lambda a: QuotePayload(
+                quote=Quote.from_row(_market(info, a).accept_quote(input.quote_id))
+            ),
+        )
+
+    @strawberry.mutation(description="The buyer rejects every quote of a request.")
+    def reject_quote(self, info: AppInfo, input: RejectQuoteInput) -> QuoteRequestPayload:
+        def work(a: DataAccess) -> QuoteRequestPayload:
+            market = _market(info, a)
+            request = market.reject_quote(input.request_id)
+            return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))
+
+        return mutate(info, QuoteRequestPayload, work)
+
+    @strawberry.mutation(description="Order against an accepted, unexpired quote.")
+    def place_order(self, info: AppInfo, input: PlaceOrderInput) -> OrderPayload:
+        def work(a: DataAccess) -> OrderPayload:
+            details: Any = input.details
+            order = _market(info, a).place_order(
+                input.quote_id, input.requested_delivery, details or {}
+            )
+            return OrderPayload(order=Order.from_row(order))
+
+        return mutate(info, OrderPayload, work)
+
+    @strawberry.mutation(description="The seller acknowledges an order.")
+    def acknowledge_order(self, info: AppInfo, input: OrderIdInput) -> OrderPayload:
+        return mutate(
+            info,
+            OrderPayload,
+            lambda a: OrderPayload(
+                order=Order.from_row(_market(info, a).acknowledge_order(input.order_id))
+            ),
+        )
+
+    @strawberry.mutation(description="The seller completes an order; the service starts now.")
+    def complete_order(self, info: AppInfo, input: CompleteOrderInput) -> OrderPayload:
+        def work(a: DataAccess) -> OrderPayload:
+            circuit: Any = input.circuit
+            order, service = _market(info, a).complete_order(input.order_id, circuit or {})
+            return OrderPayload(order=Order.from_row(order), service=Service.from_row(service))
+
+        return mutate(info, OrderPayload, work)
+
+    @strawberry.mutation(description="The buyer cancels an order before completion.")
+    def cancel_order(self, info: AppInfo, input: OrderIdInput) -> OrderPayload:
+        return mutate(
+            info,
+            OrderPayload,
+            lambda a: OrderPayload(
+                order=Order.from_row(_market(info, a).cancel_order(input.order_id))
+            ),
+        )

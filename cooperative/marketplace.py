@@ -1,0 +1,497 @@
+"""The marketplace for the platform's users: offerings, quotes, orders and services.
+
+Each step is one Ordering transaction signed by the acting member's own key, with the
+private document committed on chain and kept in the store for the two parties only.
+Records are read and changed through the data-access layer, so a member who is not a
+party finds nothing (NOT_FOUND), exactly as for a record that does not exist. The store
+is written only after the transaction succeeded, in the request's one DB transaction:
+a refused step leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlmodel import col, select
+from web3 import Web3
+from web3.contract import Contract
+
+from cooperative.access import DataAccess, Page
+from cooperative.commitments import commit
+from cooperative.currencies import ISO_4217
+from cooperative.errors import Forbidden, NotFound, ValidationFailed
+from cooperative.platform import Platform
+from cooperative.store.keystore import KeystoreError
+from cooperative.store.models import (
+    OfferingRecord,
+    OrderRecord,
+    QuoteRecord,
+    QuoteRequestRecord,
+    Role,
+    ServiceRecord,
+    utcnow,
+)
+from cooperative.transactions import chain_errors
+from deployments.chain import Receipt
+
+PRODUCT_TYPES = (
+    "carrier-ethernet-access",
+    "e-line",
+    "e-lan",
+    "ip-transit",
+    "wavelength",
+    "dark-fiber",
+)
+QUOTE_LEVELS = ("budgetary", "firm")
+MAX_AMOUNT = 2**96 - 1  # the contract's packed MRC/NRC
+
+ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
+
+
+def _timestamp(moment: datetime, field: str) -> int:
+    if moment.tzinfo is None:
+        raise ValidationFailed(
+            "give times with a time zone (e.g. 2027-01-31T00:00:00Z)", field=field
+        )
+    return int(moment.timestamp())
+
+
+def _future(moment: datetime, field: str) -> int:
+    seconds = _timestamp(moment, field)
+    if seconds <= int(datetime.now(UTC).timestamp()):
+        raise ValidationFailed(f"`{field}` must be in the future", field=field)
+    return seconds
+
+
+def _amount(value: int, field: str, *, positive: bool) -> int:
+    if value < 0 or (positive and value == 0) or value > MAX_AMOUNT:
+        low = "more than zero" if positive else "zero or more"
+        raise ValidationFailed(
+            f"`{field}` must be {low} and at most {MAX_AMOUNT} minor units", field=field
+        )
+    return value
+
+
+def _currency(code: str) -> int:
+    number = ISO_4217.get(code.upper())
+    if number is None:
+        raise ValidationFailed(
+            f"{code!r} is not an ISO 4217 currency the platform knows", field="currency"
+        )
+    return number
+
+
+@dataclass
+class Marketplace:
+    platform: Platform
+    access: DataAccess
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def ordering(self) -> Contract:
+        return self.platform.governance.handle("Ordering")
+
+    def _member(self) -> tuple[str, LocalAccount]:
+        viewer = self.access.viewer
+        if viewer.role is not Role.MEMBER or viewer.member_address is None:
+            raise Forbidden("only a member trades on the marketplace")
+        try:
+            return viewer.member_address, self.platform.keystore.account(viewer.member_address)
+        except KeystoreError as exc:
+            raise Forbidden("the platform holds no key for this member") from exc
+
+    def _send(self, account: LocalAccount, function: str, *args: Any) -> Receipt:
+        with chain_errors():
+            return self.platform.gateway.transact(
+                account, getattr(self.ordering.functions, function)(*args)
+            )
+
+    def _event(self, receipt: Receipt, name: str) -> Any:
+        return getattr(self.ordering.events, name)().process_receipt({"logs": receipt.logs})[0][
+            "args"
+        ]
+
+    def _adopted(self, template: int) -> None:
+        if (
+            not self.platform.governance.handle("SlaTemplates")
+            .functions.is_adopted(template)
+            .call()
+        ):
+            raise ValidationFailed(f"SLA template {template} is not adopted", field="slaTemplate")
+
+    # ------------------------------------------------------------------ offerings
+
+    def publish_offering(
+        self,
+        product_type: str,
+        bandwidths_mbps: list[int],
+        serving_area: list[dict[str, str]],
+        sla_templates: list[int],
+        term_months: list[int],
+    ) -> OfferingRecord:
+        seller, account = self._member()
+        if product_type not in PRODUCT_TYPES:
+            raise ValidationFailed(
+                f"product type must be one of {', '.join(PRODUCT_TYPES)}", field="productType"
+            )
+        if not bandwidths_mbps or any(b <= 0 for b in bandwidths_mbps):
+            raise ValidationFailed("bandwidths are positive Mbit/s values", field="bandwidthsMbps")
+        if not term_months or any(t <= 0 or t > 120 for t in term_months):
+            raise ValidationFailed("terms are 1 to 120 months", field="termMonths")
+        if not serving_area or any(len(a.get("country", "")) != 2 for a in serving_area):
+            raise ValidationFailed(
+                "each serving area names an ISO 3166 country code", field="servingArea"
+            )
+        if not sla_templates:
+            raise ValidationFailed("an offering needs an SLA template", field="slaTemplates")
+        for template in sla_templates:
+            self._adopted(template)
+        document = {
+            "productType": product_type,
+            "bandwidthsMbps": sorted(bandwidths_mbps),
+            "servingArea": serving_area,
+            "slaTemplates": sla_templates,
+            "termMonths": sorted(term_months),
+        }
+        _salt, commitment = commit(document)
+        receipt = self._send(
+            account, "publish_offering", sla_templates, bytes.fromhex(commitment[2:])
+        )
+        offering_id = self._event(receipt, "OfferingPublished")["offering_id"]
+        record = OfferingRecord(
+            id=offering_id,
+            seller=seller,
+            product_type=product_type,
+            bandwidths_mbps=document["bandwidthsMbps"],
+            serving_area=serving_area,
+            sla_templates=sla_templates,
+            term_months=document["termMonths"],
+            commitment=commitment,
+        )
+        self.access.session.add(record)
+        return record
+
+    def offerings(
+        self,
+        first: int | None,
+        after: str | None,
+        country: str | None = None,
+        product_type: str | None = None,
+        min_bandwidth_mbps: int | None = None,
+        sla_template: int | None = None,
+    ) -> Page[OfferingRecord]:
+        """Active offerings, filtered in the store (they are public to members)."""
+        rows = self.access.session.exec(
+            select(OfferingRecord).where(OfferingRecord.active == True)  # noqa: E712
+        ).all()
+        matching = [
+            r
+            for r in rows
+            if (product_type is None or r.product_type == product_type)
+            and (
+                country is None or any(a.get("country") == country.upper() for a in r.serving_area)
+            )
+            and (min_bandwidth_mbps is None or max(r.bandwidths_mbps) >= min_bandwidth_mbps)
+            and (sla_template is None or sla_template in r.sla_templates)
+        ]
+        ids = [r.id for r in matching]
+        query = select(OfferingRecord).where(col(OfferingRecord.id).in_(ids))
+        return self.access.page(query, OfferingRecord.id, first, after)
+
+    # ------------------------------------------------------------------ quotes
+
+    def request_quote(
+        self,
+        sellers: list[str],
+        sla_template: int,
+        respond_by: datetime,
+        expires_at: datetime,
+        requested_delivery: datetime,
+        site: dict[str, str],
+        bandwidth_mbps: int,
+        term_months: int,
+        level: str,
+    ) -> QuoteRequestRecord:
+        buyer, account = self._member()
+        try:
+            sellers = [Web3.to_checksum_address(s) for s in sellers]
+        except ValueError as exc:
+            raise ValidationFailed("sellers are member addresses", field="sellers") from exc
+        if not sellers:
+            raise ValidationFailed("ask at least one seller", field="sellers")
+        if level not in QUOTE_LEVELS:
+            raise ValidationFailed("level is budgetary or firm", field="level")
+        if bandwidth_mbps <= 0 or not 0 < term_months <= 120:
+            raise ValidationFailed(
+                "bandwidth and term must be positive (term at most 120 months)",
+                field="bandwidthMbps",
+            )
+        self._adopted(sla_template)
+        times = (
+            _future(respond_by, "respondBy"),
+            _future(expires_at, "expiresAt"),
+            _future(requested_delivery, "requestedDelivery"),
+        )
+        document = {
+            "site": site,
+            "bandwidthMbps": bandwidth_mbps,
+            "termMonths": term_months,
+            "level": level,
+        }
+        salt, commitment = commit(document)
+        receipt = self._send(
+            account, "request_quote", sellers, sla_template, *times, bytes.fromhex(commitment[2:])
+        )
+        request_id = self._event(receipt, "QuoteRequested")["request_id"]
+        request = QuoteRequestRecord(
+            id=request_id,
+            buyer=buyer,
+            sellers=sellers,
+            sla_template=sla_template,
+            respond_by=respond_by,
+            expires_at=expires_at,
+            requested_delivery=requested_delivery,
+            state="open",
+            document=document,
+            salt=salt,
+            commitment=commitment,
+        )
+        self.access.session.add(request)
+        for seller in sellers:
+            self.access.session.add(
+                QuoteRecord(
+                    id=f"{request_id}-{seller}",
+                    request_id=request_id,
+                    buyer=buyer,
+                    seller=seller,
+                    state="inProgress",
+                    document={"request": document, "requestCommitment": commitment},
+                )
+            )
+        return request
+
+    def quote(self, quote_id: str) -> QuoteRecord:
+        return self.access.get_private(QuoteRecord, quote_id, what="quote")
+
+    def quotes(self, first: int | None, after: str | None) -> Page[QuoteRecord]:
+        return self.access.page(self.access.private(QuoteRecord), QuoteRecord.id, first, after)
+
+    def respond_to_quote(
+        self,
+        quote_id: str,
+        currency: str,
+        mrc: int,
+        nrc: int,
+        valid_until: datetime,
+        terms: dict[str, Any],
+    ) -> QuoteRecord:
+        seller, account = self._member()
+        quote = self.quote(quote_id)
+        if quote.seller != seller:
+            raise NotFound(
+                f"quote {quote_id} does not exist"
+            )  # the buyer cannot answer its own request
+        number = _currency(currency)
+        _amount(mrc, "mrc", positive=True)
+        _amount(nrc, "nrc", positive=False)
+        until = _future(valid_until, "validUntil")
+        salt, commitment = commit(
+            {**quote.document, "terms": terms, "mrc": mrc, "nrc": nrc, "currency": currency}
+        )
+        self._send(
+            account,
+            "respond_to_quote",
+            quote.request_id,
+            number,
+            mrc,
+            nrc,
+            until,
+            bytes.fromhex(commitment[2:]),
+        )
+        quote.state, quote.currency, quote.mrc, quote.nrc = "approved", currency.upper(), mrc, nrc
+        quote.valid_until, quote.salt, quote.commitment = valid_until, salt, commitment
+        quote.level = terms.get("level", quote.document["request"]["level"])
+        quote.document = {**quote.document, "terms": terms}
+        quote.updated_at = utcnow()
+        self.access.session.add(quote)
+        return quote
+
+    def decline_quote(self, quote_id: str, reason: str) -> QuoteRecord:
+        seller, account = self._member()
+        quote = self.quote(quote_id)
+        if quote.seller != seller:
+            raise NotFound(f"quote {quote_id} does not exist")
+        salt, commitment = commit({"reason": reason})
+        self._send(account, "decline_quote", quote.request_id, bytes.fromhex(commitment[2:]))
+        quote.state, quote.salt, quote.commitment = "unableToProvide", salt, commitment
+        quote.document = {**quote.document, "declineReason": reason}
+        self.access.session.add(quote)
+        return quote
+
+    def accept_quote(self, quote_id: str) -> QuoteRecord:
+        buyer, account = self._member()
+        quote = self.quote(quote_id)
+        if quote.buyer != buyer:
+            raise Forbidden("only the buyer accepts a quote")
+        self._send(account, "accept_quote", quote.request_id, quote.seller)
+        self._close_request(quote.request_id, "accepted", accepted=quote.id)
+        return quote
+
+    def reject_quote(self, request_id: int) -> QuoteRequestRecord:
+        _buyer, account = self._member()
+        request = self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
+        self._send(account, "reject_quote", request_id)
+        self._close_request(request_id, "rejected", accepted=None)
+        return request
+
+    def _close_request(self, request_id: int, state: str, accepted: str | None) -> None:
+        request = self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
+        request.state = state
+        self.access.session.add(request)
+        for quote in self.access.session.exec(
+            self.access.private(QuoteRecord).where(QuoteRecord.request_id == request_id)
+        ).all():
+            quote.state = "accepted" if quote.id == accepted else "declined"
+            quote.updated_at = utcnow()
+            self.access.session.add(quote)
+
+    # ------------------------------------------------------------------ orders and services
+
+    def place_order(
+        self, quote_id: str, requested_delivery: datetime, details: dict[str, Any]
+    ) -> OrderRecord:
+        buyer, account = self._member()
+        quote = self.quote(quote_id)
+        if quote.buyer != buyer:
+            raise Forbidden("only the buyer orders")
+        if quote.state != "accepted":
+            raise ValidationFailed("order against an accepted quote", field="quoteId")
+        delivery = _future(requested_delivery, "requestedDelivery")
+        document = {"quote": quote.id, "details": details}
+        salt, commitment = commit(document)
+        receipt = self._send(
+            account,
+            "place_order",
+            quote.request_id,
+            quote.seller,
+            delivery,
+            bytes.fromhex(commitment[2:]),
+        )
+        order_id = self._event(receipt, "OrderChanged")["order_id"]
+        request = self.access.get_private(
+            QuoteRequestRecord, quote.request_id, what="quote request"
+        )
+        quote.state = "ordered"
+        self.access.session.add(quote)
+        order = OrderRecord(
+            id=order_id,
+            request_id=quote.request_id,
+            buyer=buyer,
+            seller=quote.seller,
+            state="submitted",
+            sla_template=request.sla_template,
+            currency=quote.currency or "",
+            mrc=int(quote.mrc or 0),
+            requested_delivery=requested_delivery,
+            document=document,
+            salt=salt,
+            commitment=commitment,
+        )
+        self.access.session.add(order)
+        return order
+
+    def order(self, order_id: int) -> OrderRecord:
+        return self.access.get_private(OrderRecord, order_id, what="order")
+
+    def orders(self, first: int | None, after: str | None) -> Page[OrderRecord]:
+        return self.access.page(self.access.private(OrderRecord), OrderRecord.id, first, after)
+
+    def _order_step(
+        self,
+        order_id: int,
+        function: str,
+        new_state: str,
+        *,
+        seller_step: bool,
+        args: tuple[Any, ...] = (),
+    ) -> tuple[OrderRecord, Receipt]:
+        member, account = self._member()
+        order = self.order(order_id)
+        if (order.seller if seller_step else order.buyer) != member:
+            raise Forbidden(f"only the {'seller' if seller_step else 'buyer'} may do this")
+        receipt = self._send(account, function, order_id, *args)
+        order.state = new_state
+        order.updated_at = utcnow()
+        self.access.session.add(order)
+        return order, receipt
+
+    def acknowledge_order(self, order_id: int) -> OrderRecord:
+        return self._order_step(order_id, "acknowledge_order", "acknowledged", seller_step=True)[0]
+
+    def start_order(self, order_id: int) -> OrderRecord:
+        return self._order_step(order_id, "start_order", "inProgress", seller_step=True)[0]
+
+    def cancel_order(self, order_id: int) -> OrderRecord:
+        return self._order_step(order_id, "cancel_order", "cancelled", seller_step=False)[0]
+
+    def reject_order(self, order_id: int, reason: str) -> OrderRecord:
+        _salt, commitment = commit({"reason": reason})
+        args = (bytes.fromhex(commitment[2:]),)
+        return self._order_step(order_id, "reject_order", "rejected", seller_step=True, args=args)[
+            0
+        ]
+
+    def complete_order(
+        self, order_id: int, circuit: dict[str, Any]
+    ) -> tuple[OrderRecord, ServiceRecord]:
+        """Complete the order; the service it creates starts now, with the circuit's
+        details (committed on chain) as its private document."""
+        document = {"circuit": circuit}
+        salt, commitment = commit(document)
+        order, receipt = self._order_step(
+            order_id,
+            "complete_order",
+            "completed",
+            seller_step=True,
+            args=(bytes.fromhex(commitment[2:]),),
+        )
+        service_id = self._event(receipt, "ServiceChanged")["service_id"]
+        order.service_id = service_id
+        service = ServiceRecord(
+            id=service_id,
+            buyer=order.buyer,
+            seller=order.seller,
+            state="active",
+            sla_template=order.sla_template,
+            currency=order.currency,
+            mrc=int(order.mrc),
+            started_at=utcnow(),
+            order_id=order.id,
+            document=document,
+            salt=salt,
+            commitment=commitment,
+        )
+        self.access.session.add(service)
+        return order, service
+
+    def service(self, service_id: int) -> ServiceRecord:
+        return self.access.get_private(ServiceRecord, service_id, what="service")
+
+    def services(self, first: int | None, after: str | None) -> Page[ServiceRecord]:
+        return self.access.page(self.access.private(ServiceRecord), ServiceRecord.id, first, after)
+
+    def reputation(self, member: str) -> dict[str, int]:
+        self.access.member(member)  # NotFound for a non-member
+        counts = self.ordering.functions.reputation(Web3.to_checksum_address(member)).call()
+        keys = (
+            "quotesInTime",
+            "quotesLate",
+            "ordersOnTime",
+            "ordersLate",
+            "rejectedAfterAcknowledgement",
+        )
+        return dict(zip(keys, counts, strict=True))

@@ -1,0 +1,272 @@
+"""The marketplace through GraphQL on a real anvil node: the ERP flow from offering to
+service, isolation between members, and bad input — each a clear error, nothing written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, func, select
+
+from cooperative.platform import Platform
+from cooperative.store.models import OrderRecord, QuoteRecord, ServiceRecord
+from tests.conftest import Api
+from tests.test_governance_api import GOLD, ok, passes
+
+OFFERING = {
+    "productType": "carrier-ethernet-access",
+    "bandwidthsMbps": [100, 1000],
+    "servingArea": [{"country": "FI", "city": "Helsinki"}],
+    "termMonths": [12, 36],
+}
+
+
+def soon(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def count(platform: Platform, model: type) -> int:
+    with Session(platform.engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+@pytest.fixture(scope="module")
+def template_id(platform: Platform, as_member: list[Api], as_admin: Api) -> int:
+    proposal = ok(
+        as_member[0](
+            "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message field } } }",
+            {"in": GOLD},
+        )["proposeSlaTemplate"]
+    )
+    passes(platform, as_member[:2], as_admin, proposal["id"])
+    return as_member[0]("{ slaTemplates { id } }")["slaTemplates"][0]["id"]
+
+
+@pytest.fixture(scope="module")
+def addresses(as_member: list[Api]) -> list[str]:
+    return [api("{ me { member { address } } }")["me"]["member"]["address"] for api in as_member]
+
+
+def request_quote(api: Api, to: list[str], template: int, **changes: Any) -> dict[str, Any]:
+    variables = {
+        "sellers": to,
+        "slaTemplate": template,
+        "respondBy": soon(2),
+        "expiresAt": soon(5),
+        "requestedDelivery": soon(30),
+        "site": {"address": "Mannerheimintie 1, Helsinki"},
+        "bandwidthMbps": 1000,
+        "termMonths": 36,
+        **changes,
+    }
+    return api(
+        "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { requestId quotes { id seller state } errors { code message field } } }",
+        {"in": variables},
+    )["requestQuote"]
+
+
+RESPOND = "mutation($in: RespondToQuoteInput!) { respondToQuote(input: $in) { quote { id state currency mrc } errors { code message field } } }"
+ACCEPT = "mutation($id: String!) { acceptQuote(input: {quoteId: $id}) { quote { id state } errors { code message } } }"
+PLACE = "mutation($in: PlaceOrderInput!) { placeOrder(input: $in) { order { id state mrc currency } errors { code message field } } }"
+ACK = "mutation($id: Int!) { acknowledgeOrder(input: {orderId: $id}) { order { id state } errors { code message } } }"
+COMPLETE = 'mutation($id: Int!) { completeOrder(input: {orderId: $id, circuit: {circuitId: "HEL-1000-42"}}) { order { id state serviceId } service { id state mrc buyer seller } errors { code message } } }'
+CANCEL = "mutation($id: Int!) { cancelOrder(input: {orderId: $id}) { order { id state } errors { code message } } }"
+
+
+def test_the_erp_flow_from_offering_to_service(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    published = borealis(
+        "mutation($in: PublishOfferingInput!) { publishOffering(input: $in) { offering { id seller productType } errors { code message field } } }",
+        {"in": {**OFFERING, "slaTemplates": [template_id]}},
+    )["publishOffering"]
+    assert published["errors"] == [] and published["offering"]["seller"] == addresses[1]
+    found = cirrus(
+        '{ offerings(country: "FI", minBandwidthMbps: 500) { edges { node { id seller } } } }'
+    )["offerings"]
+    assert published["offering"]["id"] in [e["node"]["id"] for e in found["edges"]]
+
+    requested = request_quote(aurora, [addresses[1], addresses[2]], template_id)
+    assert requested["errors"] == [] and {q["state"] for q in requested["quotes"]} == {"inProgress"}
+    quote_b = next(q["id"] for q in requested["quotes"] if q["seller"] == addresses[1])
+    quote_c = next(q["id"] for q in requested["quotes"] if q["seller"] == addresses[2])
+
+    answered = borealis(
+        RESPOND,
+        {
+            "in": {
+                "quoteId": quote_b,
+                "currency": "EUR",
+                "mrc": "150000",
+                "nrc": "50000",
+                "validUntil": soon(10),
+            }
+        },
+    )["respondToQuote"]
+    assert (
+        answered["errors"] == []
+        and answered["quote"]["state"] == "approved"
+        and answered["quote"]["mrc"] == "150000"
+    )
+    accepted = aurora(ACCEPT, {"id": quote_b})["acceptQuote"]
+    assert accepted["errors"] == []
+    assert (
+        cirrus("query($id: String!) { quote(id: $id) { state } }", {"id": quote_c})["quote"][
+            "state"
+        ]
+        == "declined"
+    )
+
+    order = aurora(PLACE, {"in": {"quoteId": quote_b, "requestedDelivery": soon(20)}})["placeOrder"]
+    assert (
+        order["errors"] == []
+        and order["order"]["state"] == "submitted"
+        and order["order"]["currency"] == "EUR"
+    )
+    order_id = order["order"]["id"]
+    assert borealis(ACK, {"id": order_id})["acknowledgeOrder"]["order"]["state"] == "acknowledged"
+    completed = borealis(COMPLETE, {"id": order_id})["completeOrder"]
+    assert completed["errors"] == [] and completed["order"]["state"] == "completed"
+    service = completed["service"]
+    assert service == {
+        "id": completed["order"]["serviceId"],
+        "state": "active",
+        "mrc": "150000",
+        "buyer": addresses[0],
+        "seller": addresses[1],
+    }
+    ordering = platform.governance.handle("Ordering")
+    assert ordering.functions.is_active_service(service["id"]).call()
+    reputation = cirrus(
+        "query($m: String!) { reputation(memberId: $m) { quotesInTime ordersOnTime } }",
+        {"m": addresses[1]},
+    )["reputation"]
+    assert reputation == {"quotesInTime": 1, "ordersOnTime": 1}
+
+    # Isolation: Cirrus, a member but no party, sees none of it — by list or by guessed id.
+    assert quote_b not in {
+        e["node"]["id"] for e in cirrus("{ quotes { edges { node { id } } } }")["quotes"]["edges"]
+    }
+    assert cirrus("{ orders { edges { node { id } } } }")["orders"]["edges"] == []
+    assert cirrus("{ services { edges { node { id } } } }")["services"]["edges"] == []
+    for document, variables in (
+        ("query($id: String!) { quote(id: $id) { id } }", {"id": quote_b}),
+        ("query($id: Int!) { order(id: $id) { id } }", {"id": order_id}),
+        ("query($id: Int!) { service(id: $id) { id } }", {"id": service["id"]}),
+    ):
+        body = cirrus.post(document, variables).json()
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    for mutation, field, variables in (
+        (ACK, "acknowledgeOrder", {"id": order_id}),
+        (CANCEL, "cancelOrder", {"id": order_id}),
+        (ACCEPT, "acceptQuote", {"id": quote_b}),
+    ):
+        assert cirrus(mutation, variables)[field]["errors"][0]["code"] == "NOT_FOUND"
+    assert aurora(ACCEPT, {"id": quote_b})["acceptQuote"]["errors"][0]["code"] == "INVALID_STATE"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"requestedDelivery": "2020-01-01T00:00:00+00:00"}, "requestedDelivery"),
+        ({"respondBy": "2020-01-01T00:00:00+00:00"}, "respondBy"),
+        ({"slaTemplate": 999}, "slaTemplate"),
+        ({"sellers": []}, "sellers"),
+        ({"level": "maybe"}, "level"),
+    ],
+)
+def test_bad_quote_requests_write_nothing(
+    platform: Platform,
+    as_member: list[Api],
+    addresses: list[str],
+    template_id: int,
+    changes: dict[str, Any],
+    field: str,
+) -> None:
+    before = (
+        count(platform, QuoteRecord),
+        platform.governance.handle("Ordering").functions.request_count().call(),
+    )
+    result = request_quote(as_member[0], [addresses[1]], template_id, **changes)
+    assert result["requestId"] is None and result["errors"][0]["code"] == "VALIDATION"
+    assert result["errors"][0]["field"] == field
+    after = (
+        count(platform, QuoteRecord),
+        platform.governance.handle("Ordering").functions.request_count().call(),
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("answer", "field"),
+    [
+        ({"currency": "XYZ", "mrc": "100", "nrc": "0"}, "currency"),
+        ({"currency": "EUR", "mrc": "0", "nrc": "0"}, "mrc"),
+        ({"currency": "EUR", "mrc": "-5", "nrc": "0"}, "mrc"),
+        ({"currency": "EUR", "mrc": str(2**96), "nrc": "0"}, "mrc"),
+        ({"currency": "EUR", "mrc": "100", "nrc": "-1"}, "nrc"),
+    ],
+)
+def test_bad_answers_are_refused(
+    as_member: list[Api], addresses: list[str], template_id: int, answer: dict[str, str], field: str
+) -> None:
+    requested = request_quote(as_member[0], [addresses[1]], template_id)
+    quote_id = requested["quotes"][0]["id"]
+    result = as_member[1](RESPOND, {"in": {"quoteId": quote_id, "validUntil": soon(3), **answer}})[
+        "respondToQuote"
+    ]
+    assert result["quote"] is None and result["errors"][0] == {
+        "code": "VALIDATION",
+        "message": result["errors"][0]["message"],
+        "field": field,
+    }
+    state = as_member[0]("query($id: String!) { quote(id: $id) { state } }", {"id": quote_id})[
+        "quote"
+    ]["state"]
+    assert state == "inProgress"
+
+
+def test_order_state_rules(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    quote = request_quote(aurora, [addresses[1]], template_id)["quotes"][0]["id"]
+    borealis(
+        RESPOND,
+        {
+            "in": {
+                "quoteId": quote,
+                "currency": "USD",
+                "mrc": "90000",
+                "nrc": "0",
+                "validUntil": soon(3),
+            }
+        },
+    )
+    no_accept = aurora(PLACE, {"in": {"quoteId": quote, "requestedDelivery": soon(20)}})[
+        "placeOrder"
+    ]
+    assert no_accept["errors"][0]["code"] == "VALIDATION"  # ordering without an accepted quote
+    ok_accept = aurora(ACCEPT, {"id": quote})["acceptQuote"]
+    assert ok_accept["errors"] == []
+    order_id = aurora(PLACE, {"in": {"quoteId": quote, "requestedDelivery": soon(20)}})[
+        "placeOrder"
+    ]["order"]["id"]
+    twice = aurora(PLACE, {"in": {"quoteId": quote, "requestedDelivery": soon(20)}})["placeOrder"]
+    assert twice["errors"][0]["code"] == "VALIDATION"
+    assert aurora(CANCEL, {"id": order_id})["cancelOrder"]["order"]["state"] == "cancelled"
+    before = count(platform, ServiceRecord)
+    completed = borealis(COMPLETE, {"id": order_id})["completeOrder"]
+    assert (
+        completed["errors"][0]["code"] == "INVALID_STATE"
+        and "cannot be completed" in completed["errors"][0]["message"]
+    )
+    assert count(platform, ServiceRecord) == before
+    with Session(platform.engine) as session:
+        assert session.get(OrderRecord, order_id).state == "cancelled"
+    not_seller = aurora(ACK, {"id": order_id})["acknowledgeOrder"]
+    assert not_seller["errors"][0]["code"] == "FORBIDDEN"
+    admin_tries = cirrus.post("query { me { role } }").json()
+    assert admin_tries["data"]["me"]["role"] == "MEMBER"
