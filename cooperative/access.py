@@ -92,7 +92,13 @@ class DataAccess:
     def get_private(self, model: type[T], record_id: Any, *, what: str) -> T:
         """The row `record_id` of `model` if the viewer is a party to it, else NotFound."""
         primary_key = next(iter(model.__table__.primary_key.columns))  # type: ignore[attr-defined]
-        row = self.session.exec(self.private(model).where(primary_key == record_id)).first()
+        key = record_id
+        if isinstance(primary_key.type, Integer):
+            try:  # an id of the wrong shape names no record (and must not reach SQL as one)
+                key = int(record_id)
+            except (TypeError, ValueError):
+                raise NotFound(f"{what} {record_id} does not exist") from None
+        row = self.session.exec(self.private(model).where(primary_key == key)).first()
         if row is None:
             raise NotFound(f"{what} {record_id} does not exist")
         return row
