@@ -22,7 +22,7 @@ from web3.contract import Contract
 from cooperative.access import DataAccess, Page
 from cooperative.commitments import commit
 from cooperative.currencies import ISO_4217
-from cooperative.errors import Forbidden, NotFound, ValidationFailed
+from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from cooperative.platform import Platform
 from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import (
@@ -47,6 +47,7 @@ PRODUCT_TYPES = (
 )
 QUOTE_LEVELS = ("budgetary", "firm")
 MAX_AMOUNT = 2**96 - 1  # the contract's packed MRC/NRC
+MAX_BATCH = 200  # the contract's batch bound
 
 ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
 
@@ -495,3 +496,74 @@ class Marketplace:
             "rejectedAfterAcknowledgement",
         )
         return dict(zip(keys, counts, strict=True))
+
+    # ------------------------------------------------------------------ existing circuits
+
+    def register_services(self, buyer: str, circuits: list[dict[str, Any]]) -> list[ServiceRecord]:
+        """The seller registers live circuits it provides to `buyer` (each: slaTemplate,
+        currency, mrc, startedAt, circuit details); they await the buyer's confirmation."""
+        seller, account = self._member()
+        try:
+            buyer = Web3.to_checksum_address(buyer)
+        except ValueError as exc:
+            raise ValidationFailed("the buyer is a member address", field="buyer") from exc
+        self.access.member(buyer)
+        if not 0 < len(circuits) <= MAX_BATCH:
+            raise ValidationFailed(f"register 1 to {MAX_BATCH} circuits per call", field="circuits")
+        entries, records = [], []
+        now = int(datetime.now(UTC).timestamp())
+        for index, circuit in enumerate(circuits):
+            started = _timestamp(circuit["startedAt"], f"circuits[{index}].startedAt")
+            if started > now:
+                raise ValidationFailed(
+                    "a live circuit cannot start in the future",
+                    field=f"circuits[{index}].startedAt",
+                )
+            number = _currency(circuit["currency"])
+            mrc = _amount(circuit["mrc"], f"circuits[{index}].mrc", positive=False)
+            self._adopted(circuit["slaTemplate"])
+            document = {"circuit": circuit.get("details", {})}
+            salt, commitment = commit(document)
+            entries.append(
+                (circuit["slaTemplate"], number, mrc, started, bytes.fromhex(commitment[2:]))
+            )
+            records.append((circuit, document, salt, commitment))
+        receipt = self._send(account, "register_services", buyer, entries)
+        first = self._event(receipt, "ServiceChanged")["service_id"]
+        created = []
+        for offset, (circuit, document, salt, commitment) in enumerate(records):
+            service = ServiceRecord(
+                id=first + offset,
+                buyer=buyer,
+                seller=seller,
+                state="pendingConfirmation",
+                sla_template=circuit["slaTemplate"],
+                currency=circuit["currency"].upper(),
+                mrc=circuit["mrc"],
+                started_at=circuit["startedAt"],
+                document=document,
+                salt=salt,
+                commitment=commitment,
+            )
+            self.access.session.add(service)
+            created.append(service)
+        return created
+
+    def confirm_services(self, service_ids: list[int]) -> list[ServiceRecord]:
+        """The buyer confirms registered circuits; only then are they services."""
+        buyer, account = self._member()
+        if not 0 < len(service_ids) <= MAX_BATCH:
+            raise ValidationFailed(
+                f"confirm 1 to {MAX_BATCH} services per call", field="serviceIds"
+            )
+        services = [self.service(service_id) for service_id in service_ids]
+        for service in services:
+            if service.buyer != buyer:
+                raise Forbidden(f"only the buyer confirms service {service.id}")
+            if service.state != "pendingConfirmation":
+                raise InvalidState(f"service {service.id} is not awaiting confirmation")
+        self._send(account, "confirm_services", service_ids)
+        for service in services:
+            service.state = "active"
+            self.access.session.add(service)
+        return services

@@ -270,3 +270,49 @@ def test_order_state_rules(
     assert not_seller["errors"][0]["code"] == "FORBIDDEN"
     admin_tries = cirrus.post("query { me { role } }").json()
     assert admin_tries["data"]["me"]["role"] == "MEMBER"
+
+
+REGISTER = "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id state mrc currency buyer seller } errors { code message field } } }"
+CONFIRM = "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { services { id state } errors { code message } } }"
+
+
+def test_live_circuits_registered_by_the_seller_and_confirmed_by_the_buyer(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    circuits = [
+        {
+            "slaTemplate": template_id,
+            "currency": "EUR",
+            "mrc": str(10_000 + i),
+            "startedAt": "2025-03-01T00:00:00+00:00",
+            "details": {"circuitId": f"HEL-{i}"},
+        }
+        for i in range(5)
+    ]
+    registered = borealis(REGISTER, {"in": {"buyer": addresses[0], "circuits": circuits}})[
+        "registerServices"
+    ]
+    assert registered["errors"] == [] and len(registered["services"]) == 5
+    assert {s["state"] for s in registered["services"]} == {"pendingConfirmation"}
+    ids = [s["id"] for s in registered["services"]]
+    ordering = platform.governance.handle("Ordering")
+    assert not any(ordering.functions.is_active_service(i).call() for i in ids)
+
+    # Only the buyer confirms; a third member gets NOT_FOUND, the seller FORBIDDEN.
+    assert cirrus(CONFIRM, {"ids": ids})["confirmServices"]["errors"][0]["code"] == "NOT_FOUND"
+    assert borealis(CONFIRM, {"ids": ids})["confirmServices"]["errors"][0]["code"] == "FORBIDDEN"
+    confirmed = aurora(CONFIRM, {"ids": ids})["confirmServices"]
+    assert confirmed["errors"] == [] and {s["state"] for s in confirmed["services"]} == {"active"}
+    assert all(ordering.functions.is_active_service(i).call() for i in ids)
+    again = aurora(CONFIRM, {"ids": ids[:1]})["confirmServices"]
+    assert again["errors"][0]["code"] == "INVALID_STATE"
+
+    future = [{**circuits[0], "startedAt": soon(3)}]
+    refused = borealis(REGISTER, {"in": {"buyer": addresses[0], "circuits": future}})[
+        "registerServices"
+    ]
+    assert (
+        refused["errors"][0]["code"] == "VALIDATION"
+        and refused["errors"][0]["field"] == "circuits[0].startedAt"
+    )

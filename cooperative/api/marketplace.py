@@ -359,8 +359,115 @@ def _quotes_of(market: Marketplace, request_id: int) -> list[Quote]:
     return [Quote.from_row(r) for r in rows]
 
 
+@strawberry.input
+class ExistingCircuitInput:
+    sla_template: int
+    currency: str
+    mrc: BigInt  # type: ignore[valid-type]
+    started_at: datetime
+    details: JSON = strawberry.field(default_factory=dict)
+
+
+@strawberry.input
+class RegisterServicesInput:
+    buyer: str
+    circuits: list[ExistingCircuitInput]
+
+
+@strawberry.input
+class ConfirmServicesInput:
+    service_ids: list[int]
+
+
+@strawberry.input
+class DeclineQuoteInput:
+    quote_id: str
+    reason: str = ""
+
+
+@strawberry.input
+class RejectOrderInput:
+    order_id: int
+    reason: str = ""
+
+
+@strawberry.type
+class ServicesPayload:
+    services: list[Service] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class MarketplaceMutation:
+    @strawberry.mutation(
+        description="A seller registers live circuits it provides to a buyer, in bulk; the buyer confirms them."
+    )
+    def register_services(self, info: AppInfo, input: RegisterServicesInput) -> ServicesPayload:
+        def work(a: DataAccess) -> ServicesPayload:
+            circuits = [
+                {
+                    "slaTemplate": c.sla_template,
+                    "currency": c.currency,
+                    "mrc": c.mrc,
+                    "startedAt": c.started_at,
+                    "details": c.details,
+                }
+                for c in input.circuits
+            ]
+            return ServicesPayload(
+                services=[
+                    Service.from_row(s)
+                    for s in _market(info, a).register_services(input.buyer, circuits)
+                ]
+            )
+
+        return mutate(info, ServicesPayload, work)
+
+    @strawberry.mutation(
+        description="The buyer confirms registered circuits in bulk; only then are they services."
+    )
+    def confirm_services(self, info: AppInfo, input: ConfirmServicesInput) -> ServicesPayload:
+        return mutate(
+            info,
+            ServicesPayload,
+            lambda a: ServicesPayload(
+                services=[
+                    Service.from_row(s)
+                    for s in _market(info, a).confirm_services(input.service_ids)
+                ]
+            ),
+        )
+
+    @strawberry.mutation(description="A seller answers that it is unable to provide.")
+    def decline_quote(self, info: AppInfo, input: DeclineQuoteInput) -> QuotePayload:
+        return mutate(
+            info,
+            QuotePayload,
+            lambda a: QuotePayload(
+                quote=Quote.from_row(_market(info, a).decline_quote(input.quote_id, input.reason))
+            ),
+        )
+
+    @strawberry.mutation(description="The seller starts work on an acknowledged order.")
+    def start_order(self, info: AppInfo, input: OrderIdInput) -> OrderPayload:
+        return mutate(
+            info,
+            OrderPayload,
+            lambda a: OrderPayload(
+                order=Order.from_row(_market(info, a).start_order(input.order_id))
+            ),
+        )
+
+    @strawberry.mutation(description="The seller rejects an order it has not started.")
+    def reject_order(self, info: AppInfo, input: RejectOrderInput) -> OrderPayload:
+        return mutate(
+            info,
+            OrderPayload,
+            lambda a: OrderPayload(
+                order=Order.from_row(_market(info, a).reject_order(input.order_id, input.reason))
+            ),
+        )
+
     @strawberry.mutation(description="Publish a product offering.")
     def publish_offering(self, info: AppInfo, input: PublishOfferingInput) -> OfferingPayload:
         def work(a: DataAccess) -> OfferingPayload:
