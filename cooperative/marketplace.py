@@ -35,7 +35,7 @@ from cooperative.store.models import (
     utcnow,
 )
 from cooperative.transactions import chain_errors
-from deployments.chain import Receipt
+from deployments.chain import Receipt, events_in
 
 PRODUCT_TYPES = (
     "carrier-ethernet-access",
@@ -112,9 +112,7 @@ class Marketplace:
             )
 
     def _event(self, receipt: Receipt, name: str) -> Any:
-        return getattr(self.ordering.events, name)().process_receipt({"logs": receipt.logs})[0][
-            "args"
-        ]
+        return events_in(receipt, getattr(self.ordering.events, name))[0]
 
     def _adopted(self, template: int) -> None:
         if (

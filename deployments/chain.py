@@ -20,6 +20,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.logs import DISCARD
 
 from deployments.compiler import Artifact
 
@@ -50,6 +51,14 @@ class Receipt:
     gas_used: int
     contract_address: str | None
     logs: list[Any]
+
+
+def events_in(receipt: Receipt, event: Any) -> list[Any]:
+    """The decoded arguments of every `event` (a web3 ContractEvent class, e.g.
+    `contract.events.Transfer`) in the receipt; other events in it are skipped."""
+    return [
+        item["args"] for item in event().process_receipt({"logs": receipt.logs}, errors=DISCARD)
+    ]
 
 
 def revert_reason(exc: Exception) -> str:

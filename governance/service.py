@@ -16,9 +16,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 
-from deployments.chain import ChainGateway, ChainRevert, Receipt
+from deployments.chain import ChainGateway, ChainRevert, Receipt, events_in
 from deployments.compiler import Compiler
 from deployments.deploy import contract
 from deployments.records import Deployment
@@ -206,10 +205,8 @@ class Governance:
     ) -> tuple[str, Receipt]:
         fn = self.governor.functions.propose(int(kind), *actions.as_args(), description)
         receipt = self.gateway.transact(proposer, fn)
-        created = self.governor.events.ProposalCreated().process_receipt(
-            _web3_receipt(receipt), errors=DISCARD
-        )
-        return "0x" + bytes(created[0]["args"]["proposal_id"]).hex(), receipt
+        created = events_in(receipt, self.governor.events.ProposalCreated)[0]
+        return "0x" + bytes(created["proposal_id"]).hex(), receipt
 
     def cast_vote(
         self, voter: LocalAccount, proposal_id: str, support: Support, reason: str = ""
@@ -347,10 +344,6 @@ def _bytes32(value: str | bytes) -> bytes:
     if len(raw) != 32:
         raise GovernanceError("a proposal id is 32 bytes, 0x-prefixed hex", field="proposalId")
     return raw
-
-
-def _web3_receipt(receipt: Receipt) -> dict[str, Any]:
-    return {"logs": receipt.logs}
 
 
 def tiers_from_percent(pairs: list[tuple[float, float]]) -> list[Tier]:
