@@ -518,7 +518,7 @@ class Marketplace:
                     field=f"circuits[{index}].startedAt",
                 )
             number = _currency(circuit["currency"])
-            mrc = _amount(circuit["mrc"], f"circuits[{index}].mrc", positive=False)
+            mrc = _amount(circuit["mrc"], f"circuits[{index}].mrc", positive=True)
             self._adopted(circuit["slaTemplate"])
             document = {"circuit": circuit.get("details", {})}
             salt, commitment = commit(document)

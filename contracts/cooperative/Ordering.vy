@@ -336,6 +336,7 @@ def respond_to_quote(
     @param commitment Salted commitment of the quote document.
     """
     self._answerable(request_id, msg.sender)
+    self._only_member(msg.sender)
     assert currency > 0 and currency <= MAX_ISO_4217, "Ordering: not an ISO 4217 numeric currency"
     assert mrc > 0, "Ordering: zero MRC"
     assert mrc <= MAX_AMOUNT and nrc <= MAX_AMOUNT, "Ordering: amount too large"
@@ -358,6 +359,7 @@ def decline_quote(request_id: uint256, commitment: bytes32):
     @param commitment Salted commitment of the reason.
     """
     self._answerable(request_id, msg.sender)
+    self._only_member(msg.sender)
     self.answers[request_id][msg.sender] = Answer(
         state=ANSWER_DECLINED, currency=0, mrc=0, nrc=0, valid_until=0, answered_at=block.timestamp
     )
@@ -376,6 +378,7 @@ def accept_quote(request_id: uint256, seller: address):
     @param seller The seller whose quote is accepted.
     """
     request: QuoteRequest = self._own_open_request(request_id)
+    self._only_member(msg.sender)
     answer: Answer = self.answers[request_id][seller]
     assert answer.state == ANSWER_READY, "Ordering: no quote from this seller to accept"
     assert block.timestamp <= answer.valid_until, "Ordering: the quote expired"
@@ -425,6 +428,7 @@ def place_order(request_id: uint256, seller: address, requested_delivery: uint25
     assert block.timestamp <= answer.valid_until, "Ordering: the quote expired"
     assert requested_delivery > block.timestamp, "Ordering: requested delivery date in the past"
     self._only_member(msg.sender)
+    self._adopted(request.sla_template)  # a retired template takes no new orders
     order_id: uint256 = self.order_count + 1
     self.order_count = order_id
     self.orders[order_id] = Order(
@@ -501,6 +505,7 @@ def complete_order(order_id: uint256, commitment: bytes32) -> uint256:
     order: Order = self.orders[order_id]
     assert order.seller == msg.sender, "Ordering: not your order"
     assert order.state == ORDER_ACKNOWLEDGED or order.state == ORDER_IN_PROGRESS, "Ordering: the order cannot be completed"
+    self._only_member(msg.sender)  # a service is between members
     self.orders[order_id].state = ORDER_COMPLETED
     if block.timestamp <= order.requested_delivery:
         self.reputation[msg.sender].orders_on_time += 1
@@ -530,6 +535,7 @@ def register_services(buyer: address, entries: DynArray[ExistingService, MAX_BAT
     for entry: ExistingService in entries:
         self._adopted(entry.sla_template)
         assert entry.currency > 0 and entry.currency <= MAX_ISO_4217, "Ordering: not an ISO 4217 numeric currency"
+        assert entry.mrc > 0, "Ordering: zero MRC"
         assert entry.mrc <= MAX_AMOUNT, "Ordering: amount too large"
         assert entry.started_at <= block.timestamp, "Ordering: a live circuit cannot start in the future"
         self._new_service(buyer, msg.sender, entry.sla_template, entry.currency, entry.mrc, entry.started_at, SERVICE_PENDING_CONFIRMATION, 0, entry.commitment)
@@ -549,6 +555,7 @@ def confirm_services(service_ids: DynArray[uint256, MAX_BATCH]):
         self.service_words[service_id][0] = (word & ~(255 << 208)) | (convert(SERVICE_ACTIVE, uint256) << 208)
         seller: address = convert(self.service_words[service_id][1] & ADDRESS_MASK, address)
         log ServiceChanged(service_id=service_id, buyer=msg.sender, seller=seller, state=SERVICE_ACTIVE, order_id=0, commitment=empty(bytes32))
+    self._only_member(msg.sender)  # a buyer who left confirms nothing
 
 
 @external
@@ -651,6 +658,7 @@ def _close_request(request_id: uint256, state: uint8, accepted: address):
 def _move_order(order_id: uint256, seller: address, expected: uint8, new_state: uint8, commitment: bytes32):
     order: Order = self.orders[order_id]
     assert order.seller == seller, "Ordering: not your order"
+    self._only_member(seller)
     assert order.state == expected, "Ordering: the order is not in the right state"
     self.orders[order_id].state = new_state
     log OrderChanged(order_id=order_id, buyer=order.buyer, seller=order.seller, state=new_state, commitment=commitment)

@@ -182,3 +182,8 @@ def system(governance_contracts, founder_keys, guardian):
     deployed = dao.deploy_system(governance_contracts, founders, guardian=guardian)
     deployed.keys = {key.address: key for key in founder_keys}
     return deployed
+
+
+# The Ordering module's fixtures live beside their helpers; importing them here makes them
+# available to every test module without importing fixture names there.
+from tests.contracts.ordering_fixtures import market_fixture, ordering_contract_fixture  # noqa: E402, F401
