@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, mutate, query
 from cooperative.api.scalars import BigInt
-from cooperative.api.types import Connection, UserError
+from cooperative.api.types import Connection, UserError, copy_fields
 from cooperative.marketplace import Marketplace
 from cooperative.store import models
 
@@ -79,19 +79,12 @@ class Quote:
 
     @classmethod
     def from_row(cls, r: models.QuoteRecord) -> Quote:
-        return cls(
-            id=r.id,
-            request_id=r.request_id,
-            buyer=r.buyer,
-            seller=r.seller,
-            state=r.state,
+        return copy_fields(
+            cls,
+            r,
             request=r.document.get("request", {}),
-            currency=r.currency,
             mrc=int(r.mrc) if r.mrc is not None else None,
             nrc=int(r.nrc) if r.nrc is not None else None,
-            valid_until=r.valid_until,
-            level=r.level,
-            commitment=r.commitment,
         )
 
 
@@ -111,19 +104,7 @@ class Order:
 
     @classmethod
     def from_row(cls, r: models.OrderRecord) -> Order:
-        return cls(
-            id=r.id,
-            request_id=r.request_id,
-            buyer=r.buyer,
-            seller=r.seller,
-            state=r.state,
-            sla_template=r.sla_template,
-            currency=r.currency,
-            mrc=int(r.mrc),
-            requested_delivery=r.requested_delivery,
-            service_id=r.service_id,
-            commitment=r.commitment,
-        )
+        return copy_fields(cls, r, mrc=int(r.mrc))
 
 
 @strawberry.type(description="A service both parties signed for; buyer and seller only.")
@@ -142,19 +123,7 @@ class Service:
 
     @classmethod
     def from_row(cls, r: models.ServiceRecord) -> Service:
-        return cls(
-            id=r.id,
-            buyer=r.buyer,
-            seller=r.seller,
-            state=r.state,
-            sla_template=r.sla_template,
-            currency=r.currency,
-            mrc=int(r.mrc),
-            started_at=r.started_at,
-            order_id=r.order_id,
-            document=r.document,
-            commitment=r.commitment,
-        )
+        return copy_fields(cls, r, mrc=int(r.mrc))
 
 
 @strawberry.type(description="A seller's track record, with the counts behind it.")

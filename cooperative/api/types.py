@@ -14,8 +14,17 @@ from cooperative.api.scalars import BigInt
 from cooperative.errors import CoopError
 from cooperative.store import models
 
+T = TypeVar("T")
+
 ErrorCode = strawberry.enum(errors.ErrorCode, description="Machine-readable error codes.")
 Role = strawberry.enum(models.Role, description="What an API key may do.")
+
+
+def copy_fields(cls: type[T], row: Any, **overrides: Any) -> T:
+    """An API object from a store row: each field of the GraphQL type takes the row's
+    attribute of the same name, unless given in `overrides` (for converted values)."""
+    names = [f.python_name for f in cls.__strawberry_definition__.fields if not f.base_resolver]  # type: ignore[attr-defined]
+    return cls(**{name: getattr(row, name) for name in names if name not in overrides}, **overrides)
 
 
 @strawberry.type(description="A problem with a mutation's input or the records it touches.")
@@ -72,14 +81,7 @@ class Member:
 
     @classmethod
     def from_row(cls, row: models.MemberProfile) -> Member:
-        return cls(
-            address=row.address,
-            name=row.name,
-            joined_block=row.joined_block,
-            left_block=row.left_block,
-            is_member=row.is_member,
-            country=row.country,
-        )
+        return copy_fields(cls, row)
 
 
 @strawberry.type(description="An API key (its secret is shown once, when created).")
@@ -93,11 +95,4 @@ class ApiKey:
 
     @classmethod
     def from_row(cls, row: models.ApiKey) -> ApiKey:
-        return cls(
-            id=row.id,
-            label=row.label,
-            role=row.role,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-            revoked_at=row.revoked_at,
-        )
+        return copy_fields(cls, row)
