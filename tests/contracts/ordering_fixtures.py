@@ -1,7 +1,8 @@
 """The Ordering module on a deployed governance system, for the test_ordering_* files.
 
 `market`: the system of conftest's `system` fixture (five founders, short rules), one SLA
-template adopted through a real ADOPT_SLA_TEMPLATE proposal, and Ordering deployed as
+template adopted by the Timelock (`adopt_template` takes one through a real
+ADOPT_SLA_TEMPLATE proposal: vote, queue, execution), and Ordering deployed as
 deployments/deploy.py deploys a cooperative module: an implementation, an OpenZeppelin
 UpgradeableBeacon owned by the Timelock and a BeaconProxy whose constructor calls
 `initialize(membership, sla_templates)`. The parties: a buyer, two sellers, a third member
@@ -195,7 +196,8 @@ def adopt_template(system: dao.System, name: str = "Gold availability") -> int:
 
 @pytest.fixture(name="market")
 def market_fixture(system, ordering_contract, compiler, stranger) -> Market:
-    template = adopt_template(system)
+    # as the Timelock executing an adopted proposal (adopt_template goes through a real one)
+    template = system.sla_templates.adopt(*template_args(), sender=system.timelock.address)
     implementation, beacon, ordering = deploy_ordering(ordering_contract, system, compiler)
     founders = system.founders
     return Market(

@@ -147,12 +147,16 @@ def test_only_adopted_templates_may_be_offered(market):
     assert ordering.offering_count() == 0
 
 
-def test_template_adopted_through_a_proposal_can_be_offered(market):
-    # the fixture adopted `market.template` through propose/vote/queue/execute; a second one
-    platinum = adopt_template(market.system, "Platinum availability")
-    assert platinum == market.template + 1
-    market.ordering.publish_offering([platinum], commitment("o"), sender=market.seller)
-    assert events(market.ordering, "OfferingPublished")[0]["sla_templates"] == [platinum]
+def test_template_adopted_through_a_proposal_can_be_offered_and_quoted(market):
+    ordering, platinum = market.ordering, market.template + 1
+    with refused("SLA template not adopted"):
+        ordering.publish_offering([platinum], commitment("o"), sender=market.seller)
+    # propose, vote, queue, execute (ADOPT_SLA_TEMPLATE)
+    assert adopt_template(market.system, "Platinum availability") == platinum
+    ordering.publish_offering([platinum], commitment("o"), sender=market.seller)
+    assert events(ordering, "OfferingPublished")[0]["sla_templates"] == [platinum]
+    request_id = market.request(template=platinum)
+    assert ordering.requests(request_id).sla_template == platinum
 
 
 def test_the_seller_withdraws_its_offering_once(market):
