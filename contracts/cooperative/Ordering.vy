@@ -644,10 +644,14 @@ def _own_open_request(request_id: uint256) -> QuoteRequest:
 @internal
 def _close_request(request_id: uint256, state: uint8, accepted: address):
     self.requests[request_id].state = state
+    window_over: bool = block.timestamp > self.requests[request_id].respond_by
     for seller: address in self.request_sellers[request_id]:
         answer_state: uint8 = self.answers[request_id][seller].state
         if answer_state == ANSWER_PENDING:
-            self.reputation[seller].quotes_late += 1  # never answered
+            # Silent past its window: late. A buyer closing early cuts the others off
+            # before their window ended; that is not held against them.
+            if window_over:
+                self.reputation[seller].quotes_late += 1
             self.answers[request_id][seller].state = ANSWER_DECLINED
         elif answer_state == ANSWER_READY:
             self.answers[request_id][seller].state = ANSWER_DECLINED

@@ -137,12 +137,13 @@ class Model:
             return "the request is closed"
         return None
 
-    def _close(self, request, state):
+    def _close(self, request, state, now):
         request.state = state
         for seller in request.sellers:
             answer = request.answer(seller)
             if answer[0] == PENDING:
-                self.rep(seller)[1] += 1
+                if now > request.respond_by:  # silent past its window: late
+                    self.rep(seller)[1] += 1
                 request.answers[seller] = [DECLINED, 0]
             elif answer[0] == READY:
                 request.answers[seller] = [DECLINED, answer[1]]
@@ -158,14 +159,14 @@ class Model:
         if now > answer[1]:
             return "the quote expired"
         request.answers[seller] = [ACCEPTED, answer[1]]
-        self._close(request, REQUEST_ACCEPTED)
+        self._close(request, REQUEST_ACCEPTED, now)
         return None
 
-    def reject_quote(self, caller, request_id):
+    def reject_quote(self, caller, request_id, now):
         reason = self._own_open(caller, request_id)
         if reason:
             return reason
-        self._close(self.requests[request_id], REQUEST_REJECTED)
+        self._close(self.requests[request_id], REQUEST_REJECTED, now)
         return None
 
     def place_order(self, caller, request_id, seller, delivery, now):
@@ -400,7 +401,7 @@ class Run:
             reason = model.accept(caller, rid, seller, now)
             method, args = ordering.accept_quote, (rid, seller)
         elif step.kind == "reject_quote":
-            reason = model.reject_quote(caller, rid)
+            reason = model.reject_quote(caller, rid, now)
             method, args = ordering.reject_quote, (rid,)
         elif step.kind == "order":
             due = now + a["deliver_in"]
