@@ -154,12 +154,10 @@ class Governance:
         at proposal time with the same reason adoption would give."""
         templates = self.handle("SlaTemplates")
         try:
-            templates.functions.validate(*spec.as_args()).call()
-        except Exception as exc:
-            from deployments.chain import revert_reason
-
+            self.gateway.call(templates.functions.validate(*spec.as_args()))
+        except ChainRevert as exc:
             raise GovernanceError(
-                revert_reason(exc).removeprefix("SlaTemplates: "), field="template"
+                exc.reason.removeprefix("SlaTemplates: "), field="template"
             ) from exc
         return self._one(templates, "adopt", *spec.as_args())
 
@@ -288,14 +286,9 @@ class Governance:
     # ------------------------------------------------------------------ reading
 
     def state(self, proposal_id: str) -> ProposalState:
-        try:
-            return ProposalState(self.governor.functions.state(_bytes32(proposal_id)).call())
-        except ChainRevert:
-            raise
-        except Exception as exc:
-            from deployments.chain import revert_reason
-
-            raise ChainRevert(revert_reason(exc)) from exc
+        return ProposalState(
+            self.gateway.call(self.governor.functions.state(_bytes32(proposal_id)))
+        )
 
     def tally(self, proposal_id: str) -> Tally:
         # the Governor's Proposal struct, in field order

@@ -46,7 +46,9 @@ def _print_proposal(proposal: dict[str, Any], verb: str) -> None:
     )
 
 
-def _propose(client: Client, mutation: str, field: str, variables: dict[str, Any]) -> None:
+def _propose(client: Client, field: str, variables: dict[str, Any]) -> None:
+    """Run the `field` mutation (its input type is `<Field>Input`) and print the proposal."""
+    mutation = field[0].upper() + field[1:]
     payload = client.mutate(
         f"mutation($in: {mutation}Input!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
         field,
@@ -153,7 +155,6 @@ def propose_admit(
     """Propose admitting a carrier."""
     _propose(
         Client(url, api_key),
-        "ProposeMemberAdmission",
         "proposeMemberAdmission",
         {"name": name, "address": address, "description": description},
     )
@@ -169,7 +170,6 @@ def propose_remove(
     """Propose removing a member."""
     _propose(
         Client(url, api_key),
-        "ProposeMemberRemoval",
         "proposeMemberRemoval",
         {"address": address, "description": description},
     )
@@ -195,7 +195,6 @@ def propose_sla_template(
         return
     _propose(
         Client(url, api_key),
-        "ProposeSlaTemplate",
         "proposeSlaTemplate",
         {**template, "description": description},
     )
@@ -211,7 +210,6 @@ def propose_retire_template(
     """Propose retiring an SLA template."""
     _propose(
         Client(url, api_key),
-        "ProposeSlaTemplateRetirement",
         "proposeSlaTemplateRetirement",
         {"templateId": template_id, "description": description},
     )
@@ -248,7 +246,6 @@ def propose_rules(
     an, ad = _fraction(approval, "--approval")
     _propose(
         Client(url, api_key),
-        "ProposeRuleChange",
         "proposeRuleChange",
         {
             "kind": kind.upper(),
