@@ -179,6 +179,13 @@ event ServiceChanged:
     commitment: bytes32
 
 
+event ServiceEnded:
+    service_id: indexed(uint256)
+    buyer: address
+    seller: address
+    ended_at: uint256
+
+
 # ------------------------------------------------------------------ storage
 
 initialized: public(bool)
@@ -198,6 +205,9 @@ order_count: public(uint256)
 service_words: HashMap[uint256, uint256[2]]
 service_count: public(uint256)
 reputation: public(HashMap[address, Reputation])
+# @dev Appended (storage only grows): when each service ends, the buyer's disconnect; 0 while
+#      it is open-ended. Billing charges a service up to its end.
+service_end: HashMap[uint256, uint256]
 
 
 @deploy
@@ -556,6 +566,38 @@ def confirm_services(service_ids: DynArray[uint256, MAX_BATCH]):
         seller: address = convert(self.service_words[service_id][1] & ADDRESS_MASK, address)
         log ServiceChanged(service_id=service_id, buyer=msg.sender, seller=seller, state=SERVICE_ACTIVE, order_id=0, commitment=empty(bytes32))
     self._only_member(msg.sender)  # a buyer who left confirms nothing
+
+
+@external
+def end_service(service_id: uint256, ended_at: uint256):
+    """
+    @notice The buyer disconnects an active service: it ends at `ended_at`, now or later
+            (a scheduled disconnect). A service ends once; it stays active until then and
+            its state does not change: `service_ended_at` tells when it ends.
+    @param service_id The service.
+    @param ended_at When the service ends; not in the past, after the service started.
+    """
+    word: uint256 = self.service_words[service_id][0]
+    assert convert(word & ADDRESS_MASK, address) == msg.sender, "Ordering: not your service"
+    assert (word >> 208) & 255 == convert(SERVICE_ACTIVE, uint256), "Ordering: service not active"
+    assert self.service_end[service_id] == 0, "Ordering: service already ended"
+    assert ended_at >= block.timestamp, "Ordering: end in the past"
+    assert ended_at > word >> 216, "Ordering: end before the service started"
+    self._only_member(msg.sender)
+    self.service_end[service_id] = ended_at
+    seller: address = convert(self.service_words[service_id][1] & ADDRESS_MASK, address)
+    log ServiceEnded(service_id=service_id, buyer=msg.sender, seller=seller, ended_at=ended_at)
+
+
+@external
+@view
+def service_ended_at(service_id: uint256) -> uint256:
+    """
+    @notice When a service ends (its buyer's disconnect).
+    @param service_id The service.
+    @return The end timestamp; 0 while the service is open-ended.
+    """
+    return self.service_end[service_id]
 
 
 @external
