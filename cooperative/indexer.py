@@ -8,17 +8,23 @@ tables' unique keys make a replay by a second process harmless.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from web3 import Web3
 from web3.contract import Contract
 
 from cooperative.store.models import (
     ChainCursor,
+    MemberEvent,
     MemberProfile,
+    OrderRecord,
     ProposalEvent,
     ProposalRecord,
+    QuoteRecord,
+    QuoteRequestRecord,
+    ServiceRecord,
     VoteRecord,
     utcnow,
 )
@@ -29,6 +35,19 @@ from deployments.records import Deployment
 from governance.actions import decode_action
 
 MEMBERSHIP_EVENTS = ["MemberAdmitted", "MemberRemoved"]
+ORDERING_EVENTS = [
+    "QuoteRequested",
+    "QuoteAnswered",
+    "QuoteRequestClosed",
+    "OrderChanged",
+    "ServiceChanged",
+]
+# Ordering.vy's state numbers, as the feed and the read models name them (Sonata)
+ANSWER_EVENT_TYPES = {1: "quoteAnswered", 2: "quoteDeclined"}
+ANSWER_STATES = {1: "approved", 2: "unableToProvide"}
+CLOSED_EVENT_TYPES = {1: "quoteAccepted", 2: "quoteRejected"}
+ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
+SERVICE_STATES = {1: "pendingConfirmation", 2: "active"}
 GOVERNOR_EVENTS = [
     "ProposalCreated",
     "VoteCast",
@@ -57,6 +76,7 @@ class Indexer:
         self.gateway = gateway
         self.membership = contract(gateway, compiler, deployment, "Membership")
         self.governor = contract(gateway, compiler, deployment, "Governor")
+        self.ordering = contract(gateway, compiler, deployment, "Ordering")
         self.known_contracts = {
             Web3.to_checksum_address(item.address): (
                 name,
@@ -82,6 +102,9 @@ class Indexer:
             )
             applied += self._follow(
                 session, "Governor", self.governor, GOVERNOR_EVENTS, latest, self._governor_event
+            )
+            applied += self._follow(
+                session, "Ordering", self.ordering, ORDERING_EVENTS, latest, self._ordering_event
             )
             return applied
 
@@ -185,6 +208,98 @@ class Indexer:
                 tx=tx,
                 log_index=log["logIndex"],
                 detail=detail,
+            )
+        )
+
+    # ------------------------------------------------------------------ ordering
+
+    def _ordering_event(self, session: Session, log: Any) -> None:
+        """Keep the marketplace records' states in step with the chain (the API path sets
+        the same states right after its own transactions; applying one twice is harmless)
+        and write each party's feed entry."""
+        args, event = log["args"], log["event"]
+        if event == "QuoteRequested":
+            request_id = args["request_id"]
+            for seller in args["sellers"]:
+                self._feed(
+                    session,
+                    log,
+                    seller,
+                    "quoteRequested",
+                    requestId=request_id,
+                    quoteId=f"{request_id}-{seller}",
+                )
+            self._feed(session, log, args["buyer"], "quoteRequested", requestId=request_id)
+        elif event == "QuoteAnswered":
+            request_id, seller = args["request_id"], args["seller"]
+            quote_id = f"{request_id}-{seller}"
+            quote = session.get(QuoteRecord, quote_id)
+            if quote is not None and quote.state == "inProgress":
+                quote.state = ANSWER_STATES[args["state"]]
+                session.add(quote)
+            kind = ANSWER_EVENT_TYPES[args["state"]]
+            for member in (self._buyer_of_request(request_id), seller):
+                self._feed(session, log, member, kind, requestId=request_id, quoteId=quote_id)
+        elif event == "QuoteRequestClosed":
+            request_id = args["request_id"]
+            accepted = args["accepted_seller"] if args["state"] == 1 else None
+            request = session.get(QuoteRequestRecord, request_id)
+            if request is not None:
+                request.state = "accepted" if accepted else "rejected"
+                session.add(request)
+            kind = CLOSED_EVENT_TYPES[args["state"]]
+            sellers = self.ordering.functions.request_seller_list(request_id).call()
+            for member in [self._buyer_of_request(request_id), *sellers]:
+                subject: dict[str, Any] = {"requestId": request_id}
+                if accepted:
+                    subject["quoteId"] = f"{request_id}-{accepted}"
+                self._feed(session, log, member, kind, **subject)
+        elif event == "OrderChanged":
+            state = ORDER_STATES[args["state"]]
+            order = session.get(OrderRecord, args["order_id"])
+            if order is not None and order.state != state:
+                order.state = state
+                session.add(order)
+            kind = "order" + state[0].upper() + state[1:]
+            for member in (args["buyer"], args["seller"]):
+                self._feed(session, log, member, kind, orderId=args["order_id"])
+        elif event == "ServiceChanged":
+            state = SERVICE_STATES[args["state"]]
+            service = session.get(ServiceRecord, args["service_id"])
+            if service is not None and service.state != state:
+                service.state = state
+                session.add(service)
+            subject = {"serviceId": args["service_id"]}
+            if args["order_id"]:
+                subject["orderId"] = args["order_id"]
+            kind = "service" + state[0].upper() + state[1:]
+            for member in (args["buyer"], args["seller"]):
+                self._feed(session, log, member, kind, **subject)
+
+    def _buyer_of_request(self, request_id: int) -> str:
+        request = self.ordering.functions.requests(request_id).call()
+        return request[0]
+
+    def _feed(self, session: Session, log: Any, member: str, kind: str, **subject: Any) -> None:
+        tx, log_index = _hex(log["transactionHash"]), log["logIndex"]
+        exists = session.exec(
+            select(MemberEvent).where(
+                MemberEvent.member == member,
+                MemberEvent.tx == tx,
+                MemberEvent.log_index == log_index,
+            )
+        ).first()
+        if exists is not None:  # a replay by a second process
+            return
+        session.add(
+            MemberEvent(
+                member=member,
+                type=kind,
+                subject=subject,
+                block=log["blockNumber"],
+                tx=tx,
+                log_index=log_index,
+                occurred_at=datetime.fromtimestamp(self._timestamp(log["blockNumber"]), UTC),
             )
         )
 

@@ -108,3 +108,26 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield created
     SQLModel.metadata.drop_all(created)
     created.dispose()
+
+
+# ------------------------------------------------------------------ the marketplace
+
+
+@pytest.fixture(scope="module")
+def template_id(platform: Platform, as_member: list[Api], as_admin: Api) -> int:
+    """An SLA template adopted through a real proposal (the marketplace's tests trade on it)."""
+    from tests.test_governance_api import GOLD, ok, passes
+
+    proposal = ok(
+        as_member[0](
+            "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message field } } }",
+            {"in": GOLD},
+        )["proposeSlaTemplate"]
+    )
+    passes(platform, as_member[:2], as_admin, proposal["id"])
+    return as_member[0]("{ slaTemplates { id } }")["slaTemplates"][0]["id"]
+
+
+@pytest.fixture(scope="module")
+def addresses(as_member: list[Api]) -> list[str]:
+    return [api("{ me { member { address } } }")["me"]["member"]["address"] for api in as_member]

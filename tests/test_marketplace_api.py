@@ -12,7 +12,6 @@ from sqlmodel import Session, func, select
 from cooperative.platform import Platform
 from cooperative.store.models import OrderRecord, QuoteRecord, ServiceRecord
 from tests.conftest import Api
-from tests.test_governance_api import GOLD, ok, passes
 
 OFFERING = {
     "productType": "carrier-ethernet-access",
@@ -29,23 +28,6 @@ def soon(days: float) -> str:
 def count(platform: Platform, model: type) -> int:
     with Session(platform.engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
-
-
-@pytest.fixture(scope="module")
-def template_id(platform: Platform, as_member: list[Api], as_admin: Api) -> int:
-    proposal = ok(
-        as_member[0](
-            "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message field } } }",
-            {"in": GOLD},
-        )["proposeSlaTemplate"]
-    )
-    passes(platform, as_member[:2], as_admin, proposal["id"])
-    return as_member[0]("{ slaTemplates { id } }")["slaTemplates"][0]["id"]
-
-
-@pytest.fixture(scope="module")
-def addresses(as_member: list[Api]) -> list[str]:
-    return [api("{ me { member { address } } }")["me"]["member"]["address"] for api in as_member]
 
 
 def request_quote(api: Api, to: list[str], template: int, **changes: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
-from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection, UserError, copy_fields
 from cooperative.marketplace import Marketplace
@@ -242,6 +242,7 @@ class PublishOfferingInput:
     serving_area: list[ServingAreaInput]
     sla_templates: list[int]
     term_months: list[int]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
@@ -255,6 +256,7 @@ class RequestQuoteInput:
     bandwidth_mbps: int
     term_months: int
     level: str = "firm"
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
@@ -265,16 +267,19 @@ class RespondToQuoteInput:
     nrc: BigInt  # type: ignore[valid-type]
     valid_until: datetime
     terms: JSON = strawberry.field(default_factory=dict)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class QuoteIdInput:
     quote_id: str
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class RejectQuoteInput:
     request_id: int
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
@@ -282,17 +287,20 @@ class PlaceOrderInput:
     quote_id: str
     requested_delivery: datetime
     details: JSON = strawberry.field(default_factory=dict)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class OrderIdInput:
     order_id: int
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class CompleteOrderInput:
     order_id: int
     circuit: JSON = strawberry.field(default_factory=dict)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.type
@@ -341,23 +349,27 @@ class ExistingCircuitInput:
 class RegisterServicesInput:
     buyer: str
     circuits: list[ExistingCircuitInput]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class ConfirmServicesInput:
     service_ids: list[int]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class DeclineQuoteInput:
     quote_id: str
     reason: str = ""
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class RejectOrderInput:
     order_id: int
     reason: str = ""
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.type
@@ -390,7 +402,7 @@ class MarketplaceMutation:
                 ]
             )
 
-        return mutate(info, ServicesPayload, work)
+        return mutate(info, ServicesPayload, work, input)
 
     @strawberry.mutation(
         description="The buyer confirms registered circuits in bulk; only then are they services."
@@ -405,6 +417,7 @@ class MarketplaceMutation:
                     for s in _market(info, a).confirm_services(input.service_ids)
                 ]
             ),
+            input,
         )
 
     @strawberry.mutation(description="A seller answers that it is unable to provide.")
@@ -415,6 +428,7 @@ class MarketplaceMutation:
             lambda a: QuotePayload(
                 quote=Quote.from_row(_market(info, a).decline_quote(input.quote_id, input.reason))
             ),
+            input,
         )
 
     @strawberry.mutation(description="The seller starts work on an acknowledged order.")
@@ -425,6 +439,7 @@ class MarketplaceMutation:
             lambda a: OrderPayload(
                 order=Order.from_row(_market(info, a).start_order(input.order_id))
             ),
+            input,
         )
 
     @strawberry.mutation(description="The seller rejects an order it has not started.")
@@ -435,6 +450,7 @@ class MarketplaceMutation:
             lambda a: OrderPayload(
                 order=Order.from_row(_market(info, a).reject_order(input.order_id, input.reason))
             ),
+            input,
         )
 
     @strawberry.mutation(description="Publish a product offering.")
@@ -452,7 +468,7 @@ class MarketplaceMutation:
             )
             return OfferingPayload(offering=Offering.from_row(record))
 
-        return mutate(info, OfferingPayload, work)
+        return mutate(info, OfferingPayload, work, input)
 
     @strawberry.mutation(description="Ask one or more sellers for a quote.")
     def request_quote(self, info: AppInfo, input: RequestQuoteInput) -> QuoteRequestPayload:
@@ -473,7 +489,7 @@ class MarketplaceMutation:
             a.session.flush()
             return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))
 
-        return mutate(info, QuoteRequestPayload, work)
+        return mutate(info, QuoteRequestPayload, work, input)
 
     @strawberry.mutation(description="A seller answers a quote request with price terms.")
     def respond_to_quote(self, info: AppInfo, input: RespondToQuoteInput) -> QuotePayload:
@@ -484,7 +500,7 @@ class MarketplaceMutation:
             )
             return QuotePayload(quote=Quote.from_row(quote))
 
-        return mutate(info, QuotePayload, work)
+        return mutate(info, QuotePayload, work, input)
 
     @strawberry.mutation(description="The buyer accepts one quote; the others are declined.")
     def accept_quote(self, info: AppInfo, input: QuoteIdInput) -> QuotePayload:
@@ -494,6 +510,7 @@ class MarketplaceMutation:
             lambda a: QuotePayload(
                 quote=Quote.from_row(_market(info, a).accept_quote(input.quote_id))
             ),
+            input,
         )
 
     @strawberry.mutation(description="The buyer rejects every quote of a request.")
@@ -503,7 +520,7 @@ class MarketplaceMutation:
             request = market.reject_quote(input.request_id)
             return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))
 
-        return mutate(info, QuoteRequestPayload, work)
+        return mutate(info, QuoteRequestPayload, work, input)
 
     @strawberry.mutation(description="Order against an accepted, unexpired quote.")
     def place_order(self, info: AppInfo, input: PlaceOrderInput) -> OrderPayload:
@@ -514,7 +531,7 @@ class MarketplaceMutation:
             )
             return OrderPayload(order=Order.from_row(order))
 
-        return mutate(info, OrderPayload, work)
+        return mutate(info, OrderPayload, work, input)
 
     @strawberry.mutation(description="The seller acknowledges an order.")
     def acknowledge_order(self, info: AppInfo, input: OrderIdInput) -> OrderPayload:
@@ -524,6 +541,7 @@ class MarketplaceMutation:
             lambda a: OrderPayload(
                 order=Order.from_row(_market(info, a).acknowledge_order(input.order_id))
             ),
+            input,
         )
 
     @strawberry.mutation(description="The seller completes an order; the service starts now.")
@@ -533,7 +551,7 @@ class MarketplaceMutation:
             order, service = _market(info, a).complete_order(input.order_id, circuit or {})
             return OrderPayload(order=Order.from_row(order), service=Service.from_row(service))
 
-        return mutate(info, OrderPayload, work)
+        return mutate(info, OrderPayload, work, input)
 
     @strawberry.mutation(description="The buyer cancels an order before completion.")
     def cancel_order(self, info: AppInfo, input: OrderIdInput) -> OrderPayload:
@@ -543,4 +561,5 @@ class MarketplaceMutation:
             lambda a: OrderPayload(
                 order=Order.from_row(_market(info, a).cancel_order(input.order_id))
             ),
+            input,
         )

@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 from cooperative import apikeys
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
 from cooperative.api.types import ApiKey, Connection, Member, Role, UserError
@@ -152,7 +153,7 @@ class CoopSchema(strawberry.Schema):
 
 
 schema = CoopSchema(
-    query=merge_types("Query", (Query, GovernanceQuery, MarketplaceQuery)),
+    query=merge_types("Query", (Query, GovernanceQuery, MarketplaceQuery, EventsQuery)),
     mutation=merge_types("Mutation", (Mutation, GovernanceMutation, MarketplaceMutation)),
     extensions=[
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),

@@ -243,3 +243,43 @@ class ServiceRecord(SQLModel, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     salt: str = Field(max_length=66)
     commitment: str = Field(max_length=66)
+
+
+class MemberEvent(SQLModel, table=True):
+    """One entry of a member's event feed (`events(after, first)`): something that happened
+    on chain to a record the member is a party to. Written by the indexer only, from the
+    modules' events, one row per party; the autoincrement id is the feed's cursor, and
+    since one indexer writes in chain order, a later row never has a smaller id."""
+
+    __tablename__ = "member_event"
+    __parties__: ClassVar[tuple[str, ...]] = ("member",)
+    __table_args__ = (UniqueConstraint("member", "tx", "log_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member: str = Field(index=True, max_length=42)
+    type: str = Field(max_length=40)  # e.g. quoteAnswered, orderAcknowledged
+    subject: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # record ids
+    block: int
+    tx: str = Field(max_length=66)
+    log_index: int
+    occurred_at: datetime
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """A mutation sent with an `idempotencyKey`: committed before any transaction is sent
+    (the intended operation and a hash of its input), then completed with the payload it
+    returned, in the same database transaction as the records the mutation wrote. The same
+    key again returns that payload and does nothing; a row left `pending` by a crash makes
+    a retry answer INVALID_STATE instead of acting twice."""
+
+    __tablename__ = "idempotent_request"
+    __parties__: ClassVar[tuple[str, ...]] = ("principal",)
+
+    principal: str = Field(primary_key=True, max_length=42)
+    key: str = Field(primary_key=True, max_length=100)
+    operation: str = Field(max_length=64)
+    input_hash: str = Field(max_length=64)
+    state: str = Field(default="pending", max_length=10)  # pending, done
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None

@@ -1,0 +1,55 @@
+"""GraphQL for the member's own event feed: `events(after, first)`, for ERP sync."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from cooperative.access import DataAccess
+from cooperative.api.context import AppInfo, query
+from cooperative.api.scalars import BigInt
+from cooperative.api.types import Connection, copy_fields
+from cooperative.store.models import MemberEvent as MemberEventRecord
+
+
+@strawberry.type(
+    description=(
+        "Something that happened on chain to a record the caller is a party to: "
+        "type (quoteRequested, quoteAnswered, quoteDeclined, quoteAccepted, quoteRejected, "
+        "orderSubmitted, orderAcknowledged, orderInProgress, orderCompleted, orderRejected, "
+        "orderCancelled, servicePendingConfirmation, serviceActive) and the ids it concerns."
+    )
+)
+class MemberEvent:
+    type: str
+    subject: JSON
+    block: BigInt  # type: ignore[valid-type]
+    tx: str
+    log_index: int
+    occurred_at: datetime
+
+    @classmethod
+    def from_row(cls, row: MemberEventRecord) -> MemberEvent:
+        return copy_fields(cls, row)
+
+
+def _feed(access: DataAccess, first: int | None, after: str | None) -> Connection[MemberEvent]:
+    page = access.page(access.private(MemberEventRecord), MemberEventRecord.id, first, after)
+    return Connection.from_page(page, MemberEvent.from_row)
+
+
+@strawberry.type
+class EventsQuery:
+    @strawberry.field(
+        description=(
+            "The caller's own events in chain order. Poll with `after` = the last "
+            "`pageInfo.endCursor` you processed: nothing is skipped or repeated."
+        )
+    )
+    def events(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[MemberEvent]:
+        info.context.platform.sync()  # the feed includes the caller's latest transactions
+        return query(info, lambda access: _feed(access, first, after))

@@ -1,0 +1,228 @@
+"""What an ERP relies on to stay in sync: idempotency keys (the same key again returns the
+first result and creates nothing) and the member's own event feed (`events(after, first)`:
+in chain order, nothing skipped or repeated, only the member's own records)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from cooperative.platform import Platform
+from cooperative.store.models import IdempotentRequest, OrderRecord, QuoteRequestRecord
+from tests.conftest import Api
+from tests.test_marketplace_api import (
+    ACCEPT,
+    ACK,
+    COMPLETE,
+    PLACE,
+    RESPOND,
+    count,
+    request_quote,
+    soon,
+)
+
+REQUEST_WITH_KEY = "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { requestId quotes { id seller state } errors { code message field } } }"
+EVENTS = "query($after: String, $first: Int) { events(after: $after, first: $first) { edges { cursor node { type subject block tx } } pageInfo { endCursor hasNextPage } } }"
+
+
+def request_input(sellers: list[str], template: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "sellers": sellers,
+        "slaTemplate": template,
+        "respondBy": soon(2),
+        "expiresAt": soon(5),
+        "requestedDelivery": soon(30),
+        "site": {"address": "Kungsgatan 2, Stockholm"},
+        "bandwidthMbps": 100,
+        "termMonths": 12,
+        **changes,
+    }
+
+
+def feed(api: Api, after: str | None = None, first: int = 100) -> list[dict[str, Any]]:
+    """Every event after `after`, following pages."""
+    events: list[dict[str, Any]] = []
+    while True:
+        page = api(EVENTS, {"after": after, "first": first})["events"]
+        events.extend(edge["node"] | {"cursor": edge["cursor"]} for edge in page["edges"])
+        after = page["pageInfo"]["endCursor"] or after
+        if not page["pageInfo"]["hasNextPage"]:
+            return events
+
+
+def test_the_same_idempotency_key_returns_the_first_result_and_creates_nothing(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, _ = as_member
+    variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-req-1")}
+    first = aurora(REQUEST_WITH_KEY, variables)["requestQuote"]
+    requests_after_first = count(platform, QuoteRequestRecord)
+    again = aurora(REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert first["errors"] == [] and again == first
+    assert count(platform, QuoteRequestRecord) == requests_after_first
+    assert (
+        platform.governance.handle("Ordering").functions.request_count().call()
+        == first["requestId"]
+    )
+
+    # an order step: the replay answers with the first payload, the chain is not asked again
+    quote = first["quotes"][0]["id"]
+    borealis(
+        RESPOND,
+        {
+            "in": {
+                "quoteId": quote,
+                "currency": "SEK",
+                "mrc": "90000",
+                "nrc": "0",
+                "validUntil": soon(9),
+            }
+        },
+    )
+    aurora(ACCEPT, {"id": quote})
+    place = {
+        "in": {"quoteId": quote, "requestedDelivery": soon(20), "idempotencyKey": "erp-order-1"}
+    }
+    order = aurora(PLACE, place)["placeOrder"]
+    orders = count(platform, OrderRecord)
+    assert order["errors"] == [] and aurora(PLACE, place)["placeOrder"] == order
+    assert count(platform, OrderRecord) == orders
+
+
+def test_an_idempotency_key_reused_for_other_input_is_refused(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora = as_member[0]
+    aurora(
+        REQUEST_WITH_KEY,
+        {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-req-2")},
+    )
+    before = count(platform, QuoteRequestRecord)
+    other = aurora(
+        REQUEST_WITH_KEY,
+        {"in": request_input([addresses[2]], template_id, idempotencyKey="erp-req-2")},
+    )["requestQuote"]
+    assert [(e["code"], e["field"]) for e in other["errors"]] == [("VALIDATION", "idempotencyKey")]
+    assert "already used for a different request" in other["errors"][0]["message"]
+    assert count(platform, QuoteRequestRecord) == before
+
+
+def test_a_refused_mutation_releases_its_key(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora = as_member[0]
+    bad = request_input([addresses[1]], template_id, idempotencyKey="erp-req-3", respondBy=soon(-1))
+    refused = aurora(REQUEST_WITH_KEY, {"in": bad})["requestQuote"]
+    assert [e["code"] for e in refused["errors"]] == ["VALIDATION"]
+    fixed = aurora(
+        REQUEST_WITH_KEY,
+        {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-req-3")},
+    )["requestQuote"]
+    assert fixed["errors"] == [] and fixed["requestId"] > 0
+
+
+def test_keys_belong_to_the_member_who_sent_them(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    """Another member's identical key is a different key: it neither replays nor blocks."""
+    aurora, _, cirrus = as_member
+    variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="shared-key")}
+    mine = aurora(REQUEST_WITH_KEY, variables)["requestQuote"]
+    theirs = cirrus(REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert mine["errors"] == [] and theirs["errors"] == []
+    assert theirs["requestId"] != mine["requestId"]
+
+
+def test_an_interrupted_request_is_not_sent_again(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    """A key left pending (the process died after sending, before storing the result)
+    answers INVALID_STATE: the step is not sent a second time."""
+    variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-crashed")}
+    assert as_member[0](REQUEST_WITH_KEY, variables)["requestQuote"]["errors"] == []
+    with Session(platform.engine) as session:  # as a crash before completion leaves it
+        row = session.get(IdempotentRequest, (addresses[0], "erp-crashed"))
+        assert row is not None and row.state == "done"
+        row.state, row.result = "pending", None
+        session.add(row)
+        session.commit()
+    before = count(platform, QuoteRequestRecord)
+    answer = as_member[0](REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert [e["code"] for e in answer["errors"]] == ["INVALID_STATE"]
+    assert "check `events`" in answer["errors"][0]["message"]
+    assert count(platform, QuoteRequestRecord) == before
+
+
+def test_the_event_feed_follows_a_lifecycle_for_both_parties_only(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    starts = {
+        name: feed(api)[-1]["cursor"] if feed(api) else None
+        for name, api in zip("abc", as_member, strict=True)
+    }
+
+    requested = request_quote(aurora, [addresses[1]], template_id)
+    quote = requested["quotes"][0]["id"]
+    borealis(
+        RESPOND,
+        {
+            "in": {
+                "quoteId": quote,
+                "currency": "EUR",
+                "mrc": "1000",
+                "nrc": "0",
+                "validUntil": soon(9),
+            }
+        },
+    )
+    aurora(ACCEPT, {"id": quote})
+    order = aurora(PLACE, {"in": {"quoteId": quote, "requestedDelivery": soon(20)}})["placeOrder"][
+        "order"
+    ]
+    borealis(ACK, {"id": order["id"]})
+    service = borealis(COMPLETE, {"id": order["id"]})["completeOrder"]["service"]
+
+    expected = [
+        ("quoteRequested", {"requestId": requested["requestId"]}),
+        ("quoteAnswered", {"requestId": requested["requestId"], "quoteId": quote}),
+        ("quoteAccepted", {"requestId": requested["requestId"], "quoteId": quote}),
+        ("orderSubmitted", {"orderId": order["id"]}),
+        ("orderAcknowledged", {"orderId": order["id"]}),
+        ("orderCompleted", {"orderId": order["id"]}),
+        ("serviceActive", {"serviceId": service["id"], "orderId": order["id"]}),
+    ]
+    buyer_events = [(e["type"], e["subject"]) for e in feed(aurora, starts["a"])]
+    assert buyer_events == expected
+    seller_events = [(e["type"], e["subject"]) for e in feed(borealis, starts["b"])]
+    assert seller_events == [
+        (
+            ("quoteRequested", {"requestId": requested["requestId"], "quoteId": quote})
+            if kind == "quoteRequested"
+            else (kind, subject)
+        )
+        for kind, subject in expected
+    ]
+    # the third member saw none of it
+    assert feed(cirrus, starts["c"]) == []
+
+
+def test_polling_in_small_pages_never_skips_or_repeats(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora = as_member[0]
+    for _ in range(3):
+        request_quote(aurora, [addresses[1]], template_id)
+    whole = feed(aurora, first=100)
+    polled = feed(aurora, first=2)
+    assert [e["cursor"] for e in polled] == [e["cursor"] for e in whole]
+    assert len({e["cursor"] for e in whole}) == len(whole) >= 3
+    # a replay of the chain writes no duplicates
+    platform.sync()
+    assert feed(aurora, first=100) == whole
+
+
+def test_a_bad_cursor_is_a_validation_error(as_member: list[Api]) -> None:
+    response = as_member[0].post(EVENTS, {"after": "not a cursor!", "first": 5}).json()
+    assert response["errors"][0]["extensions"]["code"] == "VALIDATION"
