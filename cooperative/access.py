@@ -124,6 +124,22 @@ class DataAccess:
         cursors = [encode_cursor(str(getattr(row, order_column.key))) for row in rows]
         return Page(items=rows, cursors=cursors, has_next_page=has_next)
 
+    def page_list(self, items: list[T], first: int | None, after: str | None) -> Page[T]:
+        """A Relay-style page of a list already filtered and sorted in Python; the cursor
+        is a position in that order."""
+        size = page_size(first)
+        start = 0
+        if after is not None:
+            try:
+                start = int(decode_cursor(after)) + 1
+            except ValueError as exc:
+                raise ValidationFailed(
+                    "`after` is not a cursor this API returned", field="after"
+                ) from exc
+        rows = items[start : start + size]
+        cursors = [encode_cursor(str(start + offset)) for offset in range(len(rows))]
+        return Page(items=rows, cursors=cursors, has_next_page=start + size < len(items))
+
     # ------------------------------------------------------------------ public to members
 
     def members(

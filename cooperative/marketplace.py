@@ -49,6 +49,7 @@ QUOTE_LEVELS = ("budgetary", "firm")
 MAX_AMOUNT = 2**96 - 1  # the contract's packed MRC/NRC
 MAX_BATCH = 200  # the contract's batch bound
 
+OFFERING_SORTS = ("id", "reputation", "price")
 ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
 
 
@@ -182,10 +183,19 @@ class Marketplace:
         product_type: str | None = None,
         min_bandwidth_mbps: int | None = None,
         sla_template: int | None = None,
+        sort: str = "id",
     ) -> Page[OfferingRecord]:
-        """Active offerings, filtered in the store (they are public to members)."""
+        """Active offerings (public to members), filtered, in one of OFFERING_SORTS:
+        `id` (publication order), `reputation` (the seller's score, best first; sellers
+        without a track record last) or `price` (the lowest monthly charge the seller
+        quoted the viewer, in any currency, cheapest first; sellers who never quoted the
+        viewer last)."""
+        if sort not in OFFERING_SORTS:
+            raise ValidationFailed(f"sort is one of {', '.join(OFFERING_SORTS)}", field="sort")
         rows = self.access.session.exec(
-            select(OfferingRecord).where(OfferingRecord.active == True)  # noqa: E712
+            select(OfferingRecord)
+            .where(OfferingRecord.active == True)  # noqa: E712
+            .order_by(col(OfferingRecord.id))
         ).all()
         matching = [
             r
@@ -197,9 +207,28 @@ class Marketplace:
             and (min_bandwidth_mbps is None or max(r.bandwidths_mbps) >= min_bandwidth_mbps)
             and (sla_template is None or sla_template in r.sla_templates)
         ]
-        ids = [r.id for r in matching]
-        query = select(OfferingRecord).where(col(OfferingRecord.id).in_(ids))
-        return self.access.page(query, OfferingRecord.id, first, after)
+        if sort == "reputation":
+            scores = {
+                seller: self.reputation(seller)["score"] for seller in {r.seller for r in matching}
+            }
+            matching.sort(key=lambda r: (scores[r.seller] is None, -(scores[r.seller] or 0.0)))
+        elif sort == "price":
+            prices = self._lowest_quoted_prices()
+            matching.sort(key=lambda r: (r.seller not in prices, prices.get(r.seller, 0)))
+        return self.access.page_list(matching, first, after)
+
+    def _lowest_quoted_prices(self) -> dict[str, int]:
+        """Seller -> the lowest MRC it quoted the viewer (the viewer's own quotes only)."""
+        buyer = self.access.viewer.principal
+        quotes = self.access.session.exec(
+            self.access.private(QuoteRecord).where(
+                QuoteRecord.buyer == buyer, col(QuoteRecord.mrc).is_not(None)
+            )
+        ).all()
+        prices: dict[str, int] = {}
+        for quote in quotes:
+            prices[quote.seller] = min(int(quote.mrc or 0), prices.get(quote.seller, MAX_AMOUNT))
+        return prices
 
     # ------------------------------------------------------------------ quotes
 
@@ -483,7 +512,7 @@ class Marketplace:
     def services(self, first: int | None, after: str | None) -> Page[ServiceRecord]:
         return self.access.page(self.access.private(ServiceRecord), ServiceRecord.id, first, after)
 
-    def reputation(self, member: str) -> dict[str, int]:
+    def reputation(self, member: str) -> dict[str, Any]:
         self.access.member(member)  # NotFound for a non-member
         counts = self.ordering.functions.reputation(Web3.to_checksum_address(member)).call()
         keys = (
@@ -493,7 +522,12 @@ class Marketplace:
             "ordersLate",
             "rejectedAfterAcknowledgement",
         )
-        return dict(zip(keys, counts, strict=True))
+        record: dict[str, Any] = dict(zip(keys, counts, strict=True))
+        good = record["quotesInTime"] + record["ordersOnTime"]
+        total = sum(counts)
+        # the share of the seller's counted outcomes that went well; None until it has any
+        record["score"] = good / total if total else None
+        return record
 
     # ------------------------------------------------------------------ existing circuits
 

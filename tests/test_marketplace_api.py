@@ -298,3 +298,84 @@ def test_live_circuits_registered_by_the_seller_and_confirmed_by_the_buyer(
         refused["errors"][0]["code"] == "VALIDATION"
         and refused["errors"][0]["field"] == "circuits[0].startedAt"
     )
+
+
+OFFERINGS_SORTED = "query($sort: OfferingSort!) { offerings(sort: $sort, first: 100) { edges { node { id seller } } } }"
+
+
+def test_offerings_sort_by_the_viewers_own_quoted_prices_and_by_reputation(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    for seller in (borealis, cirrus):
+        seller(
+            "mutation($in: PublishOfferingInput!) { publishOffering(input: $in) { errors { code } } }",
+            {"in": {**OFFERING, "slaTemplates": [template_id]}},
+        )
+    requested = request_quote(aurora, [addresses[1], addresses[2]], template_id)
+    for api, mrc in ((borealis, "2"), (cirrus, "1")):
+        quote = next(
+            q["id"] for q in requested["quotes"] if q["seller"] == addresses[as_member.index(api)]
+        )
+        answer = api(
+            RESPOND,
+            {
+                "in": {
+                    "quoteId": quote,
+                    "currency": "EUR",
+                    "mrc": mrc,
+                    "nrc": "0",
+                    "validUntil": soon(3),
+                }
+            },
+        )["respondToQuote"]
+        assert answer["errors"] == []
+
+    def sellers(api: Api, sort: str) -> list[str]:
+        edges = api(OFFERINGS_SORTED, {"sort": sort})["offerings"]["edges"]
+        order: list[str] = []
+        for edge in edges:
+            if edge["node"]["seller"] not in order:
+                order.append(edge["node"]["seller"])
+        return order
+
+    # aurora was quoted 1 by cirrus and 2 (or more) by borealis: cirrus's offerings first
+    by_price = sellers(aurora, "PRICE")
+    assert by_price.index(addresses[2]) < by_price.index(addresses[1])
+    # borealis has no quotes as a buyer: its price order is publication order
+    by_id = [
+        e["node"]["id"] for e in borealis(OFFERINGS_SORTED, {"sort": "ID"})["offerings"]["edges"]
+    ]
+    assert [
+        e["node"]["id"] for e in borealis(OFFERINGS_SORTED, {"sort": "PRICE"})["offerings"]["edges"]
+    ] == by_id
+    # reputation: best score first, as `reputation` reports the scores
+    scores = {
+        member: aurora("query($m: String!) { reputation(memberId: $m) { score } }", {"m": member})[
+            "reputation"
+        ]["score"]
+        for member in addresses
+    }
+    ranked = [scores[s] for s in sellers(aurora, "REPUTATION")]
+    known = [s for s in ranked if s is not None]
+    assert known == sorted(known, reverse=True) and ranked[: len(known)] == known
+
+
+def test_offerings_pages_follow_the_sorted_order(as_member: list[Api], template_id: int) -> None:
+    aurora = as_member[0]
+    whole = [
+        e["node"]["id"]
+        for e in aurora(OFFERINGS_SORTED, {"sort": "REPUTATION"})["offerings"]["edges"]
+    ]
+    paged: list[int] = []
+    after = None
+    while True:
+        page = aurora(
+            "query($after: String) { offerings(sort: REPUTATION, first: 2, after: $after) { edges { node { id } } pageInfo { endCursor hasNextPage } } }",
+            {"after": after},
+        )["offerings"]
+        paged += [e["node"]["id"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert paged == whole and len(whole) >= 2

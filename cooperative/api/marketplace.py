@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -126,9 +127,19 @@ class Service:
         return copy_fields(cls, r, mrc=int(r.mrc))
 
 
+@strawberry.enum(description="How offerings are ordered.")
+class OfferingSort(enum.Enum):
+    ID = "id"
+    REPUTATION = "reputation"
+    PRICE = "price"
+
+
 @strawberry.type(description="A seller's track record, with the counts behind it.")
 class Reputation:
     member: str
+    score: float | None = strawberry.field(
+        description="Share of the counted outcomes that went well (answers in time, orders on time); null without any."
+    )
     quotes_in_time: int
     quotes_late: int
     orders_on_time: int
@@ -142,7 +153,7 @@ class Reputation:
 @strawberry.type
 class MarketplaceQuery:
     @strawberry.field(
-        description="Active offerings; filter by country, product, bandwidth, SLA template."
+        description="Active offerings; filter by country, product, bandwidth, SLA template; sort by publication (ID), the seller's reputation score (REPUTATION) or the lowest price the seller quoted you (PRICE)."
     )
     def offerings(
         self,
@@ -153,12 +164,19 @@ class MarketplaceQuery:
         product_type: str | None = None,
         min_bandwidth_mbps: int | None = None,
         sla_template: int | None = None,
+        sort: OfferingSort = OfferingSort.ID,  # type: ignore[assignment]
     ) -> Connection[Offering]:
         return query(
             info,
             lambda a: Connection.from_page(
                 _market(info, a).offerings(
-                    first, after, country, product_type, min_bandwidth_mbps, sla_template
+                    first,
+                    after,
+                    country,
+                    product_type,
+                    min_bandwidth_mbps,
+                    sla_template,
+                    sort.value,
                 ),
                 Offering.from_row,
             ),
@@ -215,13 +233,14 @@ class MarketplaceQuery:
         )
 
 
-def _snake(counts: dict[str, int]) -> dict[str, int]:
+def _snake(counts: dict[str, Any]) -> dict[str, Any]:
     return {
         "quotes_in_time": counts["quotesInTime"],
         "quotes_late": counts["quotesLate"],
         "orders_on_time": counts["ordersOnTime"],
         "orders_late": counts["ordersLate"],
         "rejected_after_acknowledgement": counts["rejectedAfterAcknowledgement"],
+        "score": counts["score"],
     }
 
 
