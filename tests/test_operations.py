@@ -7,6 +7,7 @@ so a new operation file comes with its step here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,12 @@ from tests.conftest import Api
 
 OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
-# name -> (variables from the answers so far, check of the answer); in run order.
+# name -> (who runs it, variables from the answers so far, check of the answer); in run order.
+AURORA, BOREALIS = 0, 1  # the demo members, as the credentials file lists them
 Step = tuple[
-    Callable[[dict[str, Any]], dict[str, Any]], Callable[[dict[str, Any], dict[str, Any]], None]
+    int,
+    Callable[[dict[str, Any]], dict[str, Any]],
+    Callable[[dict[str, Any], dict[str, Any]], None],
 ]
 
 
@@ -78,41 +82,246 @@ def _check_proposal(data: dict[str, Any], seen: dict[str, Any]) -> None:
     assert [h["event"] for h in proposal["history"]] == ["ProposalCreated"]
 
 
-def _check_templates(data: dict[str, Any], _seen: dict[str, Any]) -> None:
-    assert data["slaTemplates"] == []  # none adopted in this flow
+def _check_templates(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    assert [t["id"] for t in data["slaTemplates"]] == [seen["template"]]
 
 
 def _check_modules(data: dict[str, Any], _seen: dict[str, Any]) -> None:
     assert [m["name"] for m in data["modules"]] == ["Anchor", "Ordering"]
 
 
+# ------------------------------------------------------------------ the marketplace (ERP flow)
+# Aurora buys from Borealis.
+
+
+def _soon(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def _offering(seen: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "input": {
+            "productType": "e-line",
+            "bandwidthsMbps": [1000, 10000],
+            "servingArea": [{"country": "SE", "city": "Stockholm"}],
+            "slaTemplates": [seen["template"]],
+            "termMonths": [12, 36],
+        }
+    }
+
+
+def _check_published(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    published = data["publishOffering"]
+    assert published["errors"] == [] and published["offering"]["seller"] == seen["seller"]
+    seen["offering"] = published["offering"]["id"]
+
+
+def _check_found(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    found = [e["node"] for e in data["offerings"]["edges"]]
+    assert seen["offering"] in [o["id"] for o in found]
+    assert all(o["productType"] == "e-line" for o in found)
+
+
+def _check_reputation(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    assert data["reputation"]["member"] == seen["seller"]
+    assert data["reputation"]["quotesLate"] >= 0
+
+
+def _request(seen: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "input": {
+            "sellers": [seen["seller"]],
+            "slaTemplate": seen["template"],
+            "respondBy": _soon(1),
+            "expiresAt": _soon(3),
+            "requestedDelivery": _soon(30),
+            "site": {"address": "Sveavägen 1, Stockholm"},
+            "bandwidthMbps": 1000,
+            "termMonths": 36,
+            "idempotencyKey": "erp-po-4711-request",
+        }
+    }
+
+
+def _check_requested(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    requested = data["requestQuote"]
+    assert requested["errors"] == [] and requested["quotes"][0]["state"] == "inProgress"
+    seen["quote"] = requested["quotes"][0]["id"]
+
+
+def _check_quotes(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    quote = next(e["node"] for e in data["quotes"]["edges"] if e["node"]["id"] == seen["quote"])
+    assert quote["request"]["bandwidthMbps"] == 1000 and quote["state"] == "inProgress"
+
+
+def _check_responded(data: dict[str, Any], _seen: dict[str, Any]) -> None:
+    quote = data["respondToQuote"]
+    assert quote["errors"] == [] and quote["quote"]["state"] == "approved"
+    assert (quote["quote"]["currency"], quote["quote"]["mrc"]) == ("SEK", "1250000")
+
+
+def _check_accepted(data: dict[str, Any], _seen: dict[str, Any]) -> None:
+    assert (
+        data["acceptQuote"]["errors"] == [] and data["acceptQuote"]["quote"]["state"] == "accepted"
+    )
+
+
+def _check_ordered(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    order = data["placeOrder"]
+    assert order["errors"] == [] and order["order"]["state"] == "submitted"
+    seen["order"] = order["order"]["id"]
+
+
+def _check_acknowledged(data: dict[str, Any], _seen: dict[str, Any]) -> None:
+    order = data["acknowledgeOrder"]
+    assert order["errors"] == [] and order["order"]["state"] == "acknowledged"
+
+
+def _check_completed(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    completed = data["completeOrder"]
+    assert completed["errors"] == [] and completed["order"]["state"] == "completed"
+    assert completed["service"]["state"] == "active" and completed["service"]["mrc"] == "1250000"
+    seen["service"] = completed["service"]["id"]
+
+
+def _check_orders(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    order = next(e["node"] for e in data["orders"]["edges"] if e["node"]["id"] == seen["order"])
+    assert order["state"] == "completed" and order["serviceId"] == seen["service"]
+
+
+def _circuits(seen: dict[str, Any]) -> dict[str, Any]:
+    circuits = [
+        {
+            "slaTemplate": seen["template"],
+            "currency": "SEK",
+            "mrc": str(400_000 + i),
+            "startedAt": _soon(-400),
+            "details": {"circuitId": f"STO-GOT-{i}"},
+        }
+        for i in range(3)
+    ]
+    return {"input": {"buyer": seen["buyer"], "circuits": circuits}}
+
+
+def _check_registered(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    registered = data["registerServices"]
+    assert registered["errors"] == []
+    assert {s["state"] for s in registered["services"]} == {"pendingConfirmation"}
+    seen["registered"] = [s["id"] for s in registered["services"]]
+
+
+def _check_confirmed(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    confirmed = data["confirmServices"]
+    assert confirmed["errors"] == []
+    assert [(s["id"], s["state"]) for s in confirmed["services"]] == [
+        (i, "active") for i in seen["registered"]
+    ]
+
+
+def _check_services(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    ids = {e["node"]["id"] for e in data["services"]["edges"]}
+    assert {seen["service"], *seen["registered"]} <= ids
+
+
+def _check_events(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    types = [e["node"]["type"] for e in data["events"]["edges"]]
+    for expected in (
+        "quoteRequested",
+        "quoteAnswered",
+        "quoteAccepted",
+        "orderSubmitted",
+        "orderAcknowledged",
+        "orderCompleted",
+        "serviceActive",
+        "servicePendingConfirmation",
+    ):
+        assert expected in types
+    assert data["events"]["pageInfo"]["endCursor"] == data["events"]["edges"][-1]["cursor"]
+
+
 FLOW: dict[str, Step] = {
-    "Me": (lambda _seen: {}, _check_me),
-    "Members": (lambda _seen: {"first": 10}, _check_members),
-    "CreateApiKey": (lambda _seen: {"label": "operations test"}, _check_created),
-    "RevokeApiKey": (lambda seen: {"id": seen["key_id"]}, _check_revoked),
+    "Me": (AURORA, lambda _seen: {}, _check_me),
+    "Members": (AURORA, lambda _seen: {"first": 10}, _check_members),
+    "CreateApiKey": (AURORA, lambda _seen: {"label": "operations test"}, _check_created),
+    "RevokeApiKey": (AURORA, lambda seen: {"id": seen["key_id"]}, _check_revoked),
     "ProposeMemberAdmission": (
+        AURORA,
         lambda _seen: {"name": "Dawn Networks", "description": "Admit Dawn"},
         _check_proposed,
     ),
-    "Proposals": (lambda _seen: {"state": "ACTIVE"}, _check_proposals),
-    "CastVote": (lambda seen: {"proposalId": seen["proposal_id"], "support": "FOR"}, _check_voted),
+    "Proposals": (AURORA, lambda _seen: {"state": "ACTIVE"}, _check_proposals),
+    "CastVote": (
+        AURORA,
+        lambda seen: {"proposalId": seen["proposal_id"], "support": "FOR"},
+        _check_voted,
+    ),
     "Ballot": (
+        AURORA,
         lambda seen: {"proposalId": seen["proposal_id"], "support": "AGAINST"},
         _check_ballot,
     ),
-    "CastVoteBySig": (lambda seen: seen["relay"], _check_relayed),
-    "Proposal": (lambda seen: {"id": seen["proposal_id"]}, _check_proposal),
-    "SlaTemplates": (lambda _seen: {}, _check_templates),
-    "Modules": (lambda _seen: {}, _check_modules),
+    "CastVoteBySig": (AURORA, lambda seen: seen["relay"], _check_relayed),
+    "Proposal": (AURORA, lambda seen: {"id": seen["proposal_id"]}, _check_proposal),
+    "SlaTemplates": (AURORA, lambda _seen: {}, _check_templates),
+    "Modules": (AURORA, lambda _seen: {}, _check_modules),
+    "PublishOffering": (BOREALIS, _offering, _check_published),
+    "SearchOfferings": (
+        AURORA,
+        lambda seen: {"country": "SE", "productType": "e-line", "minBandwidthMbps": 1000},
+        _check_found,
+    ),
+    "Reputation": (AURORA, lambda seen: {"memberId": seen["seller"]}, _check_reputation),
+    "RequestQuote": (AURORA, _request, _check_requested),
+    "Quotes": (BOREALIS, lambda _seen: {}, _check_quotes),
+    "RespondToQuote": (
+        BOREALIS,
+        lambda seen: {
+            "input": {
+                "quoteId": seen["quote"],
+                "currency": "SEK",
+                "mrc": "1250000",
+                "nrc": "500000",
+                "validUntil": _soon(7),
+                "terms": {"level": "firm"},
+            }
+        },
+        _check_responded,
+    ),
+    "AcceptQuote": (AURORA, lambda seen: {"quoteId": seen["quote"]}, _check_accepted),
+    "PlaceOrder": (
+        AURORA,
+        lambda seen: {"input": {"quoteId": seen["quote"], "requestedDelivery": _soon(20)}},
+        _check_ordered,
+    ),
+    "AcknowledgeOrder": (BOREALIS, lambda seen: {"orderId": seen["order"]}, _check_acknowledged),
+    "CompleteOrder": (
+        BOREALIS,
+        lambda seen: {"orderId": seen["order"], "circuit": {"circuitId": "STO-1000-7"}},
+        _check_completed,
+    ),
+    "Orders": (AURORA, lambda _seen: {}, _check_orders),
+    "RegisterServices": (BOREALIS, _circuits, _check_registered),
+    "ConfirmServices": (
+        AURORA,
+        lambda seen: {"serviceIds": seen["registered"]},
+        _check_confirmed,
+    ),
+    "Services": (AURORA, lambda _seen: {}, _check_services),
+    "Events": (AURORA, lambda _seen: {"first": 100}, _check_events),
 }
 
 
-def test_every_operation_document_runs(as_member: list[Api], platform: Platform) -> None:
+def test_every_operation_document_runs(
+    as_member: list[Api], platform: Platform, addresses: list[str], template_id: int
+) -> None:
     documents = {path.stem: path.read_text() for path in sorted(OPERATIONS_DIR.glob("*.graphql"))}
     assert set(documents) == set(FLOW), "each operation document needs its step in FLOW"
-    seen: dict[str, Any] = {}
-    for name, (variables, check) in FLOW.items():
+    seen: dict[str, Any] = {
+        "template": template_id,
+        "buyer": addresses[AURORA],
+        "seller": addresses[BOREALIS],
+    }
+    for name, (actor, variables, check) in FLOW.items():
         if name == "CastVoteBySig":
             # Borealis signs the ballot Aurora fetched for it, with its own key; Aurora relays.
             voter = as_member[1]("{ me { member { address } } }")["me"]["member"]["address"]
@@ -128,4 +337,4 @@ def test_every_operation_document_runs(as_member: list[Api], platform: Platform)
                 "voter": voter,
                 "signature": "0x" + bytes(signature).hex(),
             }
-        check(as_member[0](documents[name], variables(seen)), seen)
+        check(as_member[actor](documents[name], variables(seen)), seen)
