@@ -201,7 +201,9 @@ class Books:
         """Set the services' SLA credit for the period (endorsed by both parties unless
         another state is given)."""
         for chunk in range(0, len(service_ids), MAX_LINES):
-            self.assurance.set_credits(service_ids[chunk : chunk + MAX_LINES], period, state, amount)
+            self.assurance.set_credits(
+                service_ids[chunk : chunk + MAX_LINES], period, state, amount
+            )
 
     def after(self, period: int) -> None:
         """Move the clock to the end of `period` (never backwards)."""
@@ -238,9 +240,7 @@ class Books:
     ) -> int:
         """Issue and finalize an invoice: it is paymentDue."""
         seller = seller or self.seller
-        invoice_id = self.issue(
-            service_ids, period, seller=seller, buyer=buyer, currency=currency
-        )
+        invoice_id = self.issue(service_ids, period, seller=seller, buyer=buyer, currency=currency)
         self.billing.finalize_invoice(
             invoice_id, commitment(f"invoice {invoice_id}"), sender=seller
         )
