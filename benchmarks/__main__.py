@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import api_load, governance_gas
+from benchmarks import api_load, governance_gas, marketplace
 from benchmarks.config import (
     DEFAULT_CLIENTS,
     DEFAULT_SECONDS,
@@ -32,6 +32,7 @@ from benchmarks.report import git_revision, machine, usable_cores
 BENCHMARKS: dict[str, Callable[[BenchConfig], BenchResult]] = {
     api_load.NAME: api_load.run,
     governance_gas.NAME: governance_gas.run,
+    marketplace.NAME: marketplace.run,
 }
 
 

@@ -11,7 +11,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 from web3 import Web3
 from web3.contract import Contract
 
@@ -281,24 +281,16 @@ class Indexer:
         return request[0]
 
     def _feed(self, session: Session, log: Any, member: str, kind: str, **subject: Any) -> None:
-        tx, log_index = _hex(log["transactionHash"]), log["logIndex"]
-        exists = session.exec(
-            select(MemberEvent).where(
-                MemberEvent.member == member,
-                MemberEvent.tx == tx,
-                MemberEvent.log_index == log_index,
-            )
-        ).first()
-        if exists is not None:  # a replay by a second process
-            return
+        # No existence check: the cursor moves in the same transaction as the rows, and the
+        # unique (member, tx, log_index) key refuses a replay by a second process.
         session.add(
             MemberEvent(
                 member=member,
                 type=kind,
                 subject=subject,
                 block=log["blockNumber"],
-                tx=tx,
-                log_index=log_index,
+                tx=_hex(log["transactionHash"]),
+                log_index=log["logIndex"],
                 occurred_at=datetime.fromtimestamp(self._timestamp(log["blockNumber"]), UTC),
             )
         )

@@ -544,6 +544,8 @@ class Marketplace:
             raise ValidationFailed(f"register 1 to {MAX_BATCH} circuits per call", field="circuits")
         entries, records = [], []
         now = int(datetime.now(UTC).timestamp())
+        for template in {circuit["slaTemplate"] for circuit in circuits}:
+            self._adopted(template)
         for index, circuit in enumerate(circuits):
             started = _timestamp(circuit["startedAt"], f"circuits[{index}].startedAt")
             if started > now:
@@ -553,7 +555,6 @@ class Marketplace:
                 )
             number = _currency(circuit["currency"])
             mrc = _amount(circuit["mrc"], f"circuits[{index}].mrc", positive=True)
-            self._adopted(circuit["slaTemplate"])
             document = {"circuit": circuit.get("details", {})}
             salt, commitment = commit(document)
             entries.append(

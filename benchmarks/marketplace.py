@@ -1,0 +1,279 @@
+"""Marketplace figures on the embedded default (`coop serve --demo`: anvil + SQLite):
+
+- complete order lifecycles (request → answer → accept → order → acknowledge → complete)
+  per second through GraphQL, and the gas one lifecycle costs;
+- bulk registration of 10,000 existing services (seller registers, buyer confirms, 200 per
+  call): seconds and gas per service;
+- DESIGN's API budget: a member's `orders(first: 50)` under 32 clients (load generator in
+  its own process, as the API baseline).
+
+Gas is read from the node: every block between the first and last step holds only the
+benchmark's own transactions (anvil mines one block per transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from benchmarks.api_load import Scenario, run_scenario
+from benchmarks.config import BenchConfig, BenchResult
+from benchmarks.report import print_table, usable_cores
+from benchmarks.server import DemoServer, demo_server
+
+NAME = "marketplace"
+LIFECYCLES = 60
+WORKERS = (
+    6  # lifecycles in flight: each of the 3 demo members buys in one pair and sells in another
+)
+SERVICES = 10_000
+BATCH = 200  # the contract's bound per registration/confirmation call
+TEMPLATE = {
+    "name": "Bench Gold",
+    "document": "Bench Gold SLA: 99.95 % monthly availability",
+    "objectivePpm": 999_500,
+    "tiers": [{"floorPpm": 999_500, "creditBps": 1000}, {"floorPpm": 990_000, "creditBps": 5000}],
+    "description": "Adopt the bench template",
+}
+ORDERS = Scenario(
+    "orders",
+    "{ orders(first: 50) { edges { node { id state buyer seller mrc currency requestedDelivery } } "
+    "pageInfo { hasNextPage endCursor } } }",
+)
+
+
+class Client:
+    """GraphQL as one member (one keep-alive connection per thread)."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.url, self.key = url, key
+        self._local = threading.local()
+
+    def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = httpx.Client(timeout=120)
+        response = http.post(
+            self.url,
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL error: {body['errors'][0]}")
+        data = body["data"]
+        for payload in data.values():
+            if isinstance(payload, dict) and payload.get("errors"):
+                raise RuntimeError(f"refused: {payload['errors'][0]}")
+        return data
+
+
+class Node:
+    """JSON-RPC to the server's anvil (its URL is in <data-dir>/chain/node.json)."""
+
+    def __init__(self, server: DemoServer) -> None:
+        self.url = json.loads((server.data_dir / "chain" / "node.json").read_text())["rpc_url"]
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        reply = httpx.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+        ).json()
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def block(self) -> int:
+        return int(self.rpc("eth_blockNumber"), 16)
+
+    def gas_between(self, first: int, last: int) -> int:
+        """Gas used by the blocks first..last (inclusive)."""
+        return sum(
+            int(self.rpc("eth_getBlockByNumber", hex(n), False)["gasUsed"], 16)
+            for n in range(first, last + 1)
+        )
+
+    def advance(self, seconds: int) -> None:
+        self.rpc("evm_increaseTime", seconds)
+        self.rpc("evm_mine")
+
+
+def _soon(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def adopt_template(members: list[Client], node: Node) -> int:
+    """Propose, vote, queue and execute an SLA template (the chain's clock moved forward)."""
+    proposal = members[0](
+        "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message } } }",
+        {"in": TEMPLATE},
+    )["proposeSlaTemplate"]["proposal"]["id"]
+    for member in members[:2]:
+        member(
+            "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }",
+            {"id": proposal},
+        )
+    node.advance(3_600)
+    for step in ("queueProposal", "executeProposal"):
+        members[0](
+            f"mutation($id: String!) {{ {step}(input: {{proposalId: $id}}) {{ errors {{ code message }} }} }}",
+            {"id": proposal},
+        )
+        node.advance(3_600)
+    return members[0]("{ slaTemplates { id } }")["slaTemplates"][-1]["id"]
+
+
+def lifecycle(buyer: Client, seller: Client, seller_address: str, template: int) -> None:
+    requested = buyer(
+        "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { quotes { id } errors { code message } } }",
+        {
+            "in": {
+                "sellers": [seller_address],
+                "slaTemplate": template,
+                "respondBy": _soon(1),
+                "expiresAt": _soon(3),
+                "requestedDelivery": _soon(30),
+                "site": {"address": "Bench street 1"},
+                "bandwidthMbps": 1000,
+                "termMonths": 36,
+            }
+        },
+    )
+    quote = requested["requestQuote"]["quotes"][0]["id"]
+    seller(
+        "mutation($in: RespondToQuoteInput!) { respondToQuote(input: $in) { errors { code message } } }",
+        {
+            "in": {
+                "quoteId": quote,
+                "currency": "EUR",
+                "mrc": "150000",
+                "nrc": "0",
+                "validUntil": _soon(7),
+            }
+        },
+    )
+    buyer(
+        "mutation($id: String!) { acceptQuote(input: {quoteId: $id}) { errors { code message } } }",
+        {"id": quote},
+    )
+    order = buyer(
+        "mutation($in: PlaceOrderInput!) { placeOrder(input: $in) { order { id } errors { code message } } }",
+        {"in": {"quoteId": quote, "requestedDelivery": _soon(20)}},
+    )["placeOrder"]["order"]["id"]
+    for step in ("acknowledgeOrder", "completeOrder"):
+        seller(
+            f"mutation($id: Int!) {{ {step}(input: {{orderId: $id}}) {{ errors {{ code message }} }} }}",
+            {"id": order},
+        )
+
+
+def timed(node: Node, work: Callable[[], None]) -> tuple[float, int]:
+    """Wall seconds and gas of `work`."""
+    first = node.block() + 1
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    return seconds, node.gas_between(first, node.block())
+
+
+def run(config: BenchConfig) -> BenchResult:
+    print(f"[{NAME}] starting `coop serve --demo`…", flush=True)
+    with demo_server() as server:
+        members = [Client(server.graphql_url, key) for key in server.member_keys]
+        addresses = [m("{ me { member { address } } }")["me"]["member"]["address"] for m in members]
+        node = Node(server)
+        template = adopt_template(members, node)
+        print(
+            f"[{NAME}] template {template} adopted; {LIFECYCLES} lifecycles, {WORKERS} in flight…",
+            flush=True,
+        )
+
+        def lifecycles() -> None:
+            def one(i: int) -> None:
+                b, s = i % len(members), (i + 1) % len(members)
+                lifecycle(members[b], members[s], addresses[s], template)
+
+            with ThreadPoolExecutor(WORKERS) as pool:
+                list(pool.map(one, range(LIFECYCLES)))
+
+        lifecycle_seconds, lifecycle_gas = timed(node, lifecycles)
+
+        print(f"[{NAME}] registering and confirming {SERVICES} existing services…", flush=True)
+        started_at = _soon(-365)
+        ids: list[int] = []
+
+        def register() -> None:
+            for start in range(0, SERVICES, BATCH):
+                circuits = [
+                    {
+                        "slaTemplate": template,
+                        "currency": "EUR",
+                        "mrc": str(80_000 + i),
+                        "startedAt": started_at,
+                        "details": {"circuitId": f"BENCH-{i}"},
+                    }
+                    for i in range(start, min(start + BATCH, SERVICES))
+                ]
+                created = members[1](
+                    "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message } } }",
+                    {"in": {"buyer": addresses[0], "circuits": circuits}},
+                )["registerServices"]["services"]
+                ids.extend(s["id"] for s in created)
+
+        def confirm() -> None:
+            for start in range(0, len(ids), BATCH):
+                members[0](
+                    "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+                    {"ids": ids[start : start + BATCH]},
+                )
+
+        register_seconds, register_gas = timed(node, register)
+        confirm_seconds, confirm_gas = timed(node, confirm)
+
+        # Measure the steady state: let the indexer catch up with the 20,000 service events
+        # first (`events` syncs before it answers).
+        members[0]("{ events(first: 1) { pageInfo { endCursor } } }")
+        print(f"[{NAME}] orders(first: 50) under {config.clients} clients…", flush=True)
+        orders = run_scenario(server, ORDERS, config)
+
+    figures = {
+        "lifecycles": LIFECYCLES,
+        "lifecycles_per_second": LIFECYCLES / lifecycle_seconds,
+        "gas_per_lifecycle": lifecycle_gas / LIFECYCLES,
+        "services": SERVICES,
+        "register_seconds": register_seconds,
+        "confirm_seconds": confirm_seconds,
+        "register_gas_per_service": register_gas / SERVICES,
+        "confirm_gas_per_service": confirm_gas / SERVICES,
+        "orders_query": orders,
+    }
+    print_table(
+        ["figure", "value"],
+        [
+            [
+                "order lifecycles/s (GraphQL, 6 steps each)",
+                f"{figures['lifecycles_per_second']:.2f}",
+            ],
+            ["gas per lifecycle", f"{figures['gas_per_lifecycle']:,.0f}"],
+            [f"register {SERVICES:,} services (s)", f"{register_seconds:.1f}"],
+            [f"confirm {SERVICES:,} services (s)", f"{confirm_seconds:.1f}"],
+            ["gas per service registered", f"{figures['register_gas_per_service']:,.0f}"],
+            ["gas per service confirmed", f"{figures['confirm_gas_per_service']:,.0f}"],
+            ["orders(first: 50) requests/s", f"{orders['requests_per_second']:.1f}"],
+            [
+                "orders(first: 50) p50 / p99 ms",
+                f"{orders['latency_ms']['p50']:.1f} / {orders['latency_ms']['p99']:.1f}",
+            ],
+        ],
+    )
+    print(
+        f"cores: {usable_cores()} (server, anvil and clients share them); DESIGN budget for orders: ≥ 500 req/s, p99 < 50 ms"
+    )
+    valid = orders["errors"] == 0 and orders["warmup_errors"] == 0 and len(ids) == SERVICES
+    return BenchResult(name=NAME, data=figures, valid=valid)
