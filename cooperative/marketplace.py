@@ -10,32 +10,27 @@ a refused step leaves nothing behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from sqlmodel import col, select
 from web3 import Web3
 from web3.contract import Contract
 
-from cooperative.access import DataAccess, Page
+from cooperative.access import Page
 from cooperative.commitments import commit
 from cooperative.currencies import ISO_4217
 from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from cooperative.platform import Platform
-from cooperative.store.keystore import KeystoreError
+from cooperative.module_service import ModuleService
 from cooperative.store.models import (
     OfferingRecord,
     OrderRecord,
     QuoteRecord,
     QuoteRequestRecord,
-    Role,
     ServiceRecord,
     utcnow,
 )
-from cooperative.transactions import chain_errors
-from deployments.chain import Receipt, events_in
+from deployments.chain import Receipt
 
 PRODUCT_TYPES = (
     "carrier-ethernet-access",
@@ -86,34 +81,14 @@ def _currency(code: str) -> int:
     return number
 
 
-@dataclass
-class Marketplace:
-    platform: Platform
-    access: DataAccess
+class Marketplace(ModuleService):
+    module = "Ordering"
 
     # ------------------------------------------------------------------ plumbing
 
     @property
     def ordering(self) -> Contract:
-        return self.platform.governance.handle("Ordering")
-
-    def _member(self) -> tuple[str, LocalAccount]:
-        viewer = self.access.viewer
-        if viewer.role is not Role.MEMBER or viewer.member_address is None:
-            raise Forbidden("only a member trades on the marketplace")
-        try:
-            return viewer.member_address, self.platform.keystore.account(viewer.member_address)
-        except KeystoreError as exc:
-            raise Forbidden("the platform holds no key for this member") from exc
-
-    def _send(self, account: LocalAccount, function: str, *args: Any) -> Receipt:
-        with chain_errors():
-            return self.platform.gateway.transact(
-                account, getattr(self.ordering.functions, function)(*args)
-            )
-
-    def _event(self, receipt: Receipt, name: str) -> Any:
-        return events_in(receipt, getattr(self.ordering.events, name))[0]
+        return self.contract
 
     def _adopted(self, template: int) -> None:
         if (
