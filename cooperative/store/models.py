@@ -283,3 +283,126 @@ class IdempotentRequest(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None
+
+
+# ------------------------------------------------------------------ assurance, billing, settlement
+
+
+class TroubleTicketRecord(SQLModel, table=True):
+    """A trouble ticket on a service (Sonata states); its description stays here, committed
+    on chain. Id = "<service id>-<number>" (the contract's id is service_id << 32 | number)."""
+
+    __tablename__ = "trouble_ticket"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer", "seller")
+
+    id: str = Field(primary_key=True, max_length=40)
+    service_id: int = Field(index=True)
+    number: int
+    buyer: str = Field(index=True, max_length=42)
+    seller: str = Field(index=True, max_length=42)
+    state: str = Field(max_length=16)  # acknowledged, inProgress, pending, resolved, closed, ...
+    impact: str = Field(max_length=16)  # down, degraded, intermittent
+    root_cause: str | None = Field(default=None, max_length=24)
+    started_at: datetime
+    ended_at: datetime | None = None
+    resolved_at: datetime | None = None
+    window_ends_at: datetime | None = None  # resolved and unanswered until then: deemed closed
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    salt: str = Field(max_length=66)
+    commitment: str = Field(max_length=66)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SlaCreditRecord(SQLModel, table=True):
+    """The SLA credit of one service for one period (calendar month), as the contract
+    computed it. Id = "<service id>-<period>"."""
+
+    __tablename__ = "sla_credit"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer", "seller")
+
+    id: str = Field(primary_key=True, max_length=40)
+    service_id: int = Field(index=True)
+    period: int  # months since January 1970
+    buyer: str = Field(index=True, max_length=42)
+    seller: str = Field(index=True, max_length=42)
+    currency: str = Field(max_length=3)
+    state: str = Field(max_length=12)  # calculated, endorsed, disputed
+    amount: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    credit_bps: int
+    availability_ppm: int
+    outage_seconds: int
+    endorsed_by_buyer: bool = False
+    endorsed_by_seller: bool = False
+    invoice_id: int | None = Field(default=None, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InvoiceRecord(SQLModel, table=True):
+    """An invoice seller -> buyer for one period (MEF 141 states: generated, paymentDue,
+    settled); its lines are the document committed on chain."""
+
+    __tablename__ = "invoice"
+    __parties__: ClassVar[tuple[str, ...]] = ("buyer", "seller")
+
+    id: int = Field(primary_key=True)  # the contract's invoice id
+    seller: str = Field(index=True, max_length=42)
+    buyer: str = Field(index=True, max_length=42)
+    period: int
+    currency: str = Field(max_length=3)
+    state: str = Field(max_length=12)
+    charges: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    credits: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    amount_due: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # lines
+    salt: str = Field(max_length=66)
+    commitment: str = Field(max_length=66)
+    cycle_id: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SettlementCycleRecord(SQLModel, table=True):
+    """A settlement cycle's public frame (currency, counts, state). Members read it only
+    through their own position in it (SettlementPositionRecord)."""
+
+    __tablename__ = "settlement_cycle"
+
+    id: int = Field(primary_key=True)
+    currency: str = Field(max_length=3)
+    state: str = Field(max_length=12)  # open, settled, cancelled
+    runner: str = Field(max_length=42)
+    invoice_count: int
+    participant_count: int
+    payment_count: int
+    opened_at: datetime
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SettlementPositionRecord(SQLModel, table=True):
+    """One member's net position in a cycle: what its invoices in the cycle owe it (as
+    seller) and it owes (as buyer); net > 0: it is paid."""
+
+    __tablename__ = "settlement_position"
+    __parties__: ClassVar[tuple[str, ...]] = ("member",)
+
+    id: str = Field(primary_key=True, max_length=60)  # "<cycle>-<member>"
+    cycle_id: int = Field(index=True)
+    member: str = Field(index=True, max_length=42)
+    as_seller: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    as_buyer: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    net: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+
+
+class SettlementPaymentRecord(SQLModel, table=True):
+    """A payment of a cycle, confirmed by payer and payee; only they see it."""
+
+    __tablename__ = "settlement_payment"
+    __parties__: ClassVar[tuple[str, ...]] = ("payer", "payee")
+
+    id: str = Field(primary_key=True, max_length=40)  # "<cycle>-<index>"
+    cycle_id: int = Field(index=True)
+    index: int
+    payer: str = Field(index=True, max_length=42)
+    payee: str = Field(index=True, max_length=42)
+    amount: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
+    confirmed_by_payer: bool = False
+    confirmed_by_payee: bool = False

@@ -1,0 +1,446 @@
+"""SLA assurance for the platform's users: trouble tickets both sides sign as they move,
+and the SLA credits the Assurance contract computes when a service's period closes.
+
+The buyer opens, closes, reopens or cancels tickets; the seller acknowledges, works on
+and resolves them. Every step takes a batch (one transaction), so an ERP moves hundreds of
+tickets at once. A ticket's description stays in the store for the two parties only; its
+salted commitment goes on chain with the opening. A party who is not the buyer or seller of
+a ticket's service finds nothing (NOT_FOUND), as for a ticket that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cooperative.access import Page
+from cooperative.commitments import commit
+from cooperative.errors import Forbidden, InvalidState, ValidationFailed
+from cooperative.module_service import ModuleService
+from cooperative.periods import parse_period
+from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord, utcnow
+
+IMPACTS = {"down": 1, "degraded": 2, "intermittent": 3}
+ROOT_CAUSES = {
+    "fiberCut": 1,
+    "power": 2,
+    "equipment": 3,
+    "configuration": 4,
+    "thirdParty": 5,
+    "plannedMaintenance": 6,
+    "customerSide": 7,
+    "unknown": 8,
+}
+# Assurance.vy's ticket states, by Sonata's names ("submitted" = opened, not acknowledged yet)
+TICKET_STATES = {
+    1: "submitted",
+    2: "acknowledged",
+    3: "inProgress",
+    4: "pending",
+    5: "resolved",
+    6: "closed",
+    7: "reopened",
+    8: "cancelled",
+}
+STATE_NUMBERS = {name: number for number, name in TICKET_STATES.items()}
+CREDIT_STATES = {1: "calculated", 2: "endorsed", 3: "disputed"}
+MAX_BATCH = 500  # the contract's bound per call
+MAX_DISPUTED = 64
+
+
+def chain_ticket_id(service_id: int, number: int) -> int:
+    return service_id << 32 | number
+
+
+def ticket_key(service_id: int, number: int) -> str:
+    return f"{service_id}-{number}"
+
+
+@dataclass(frozen=True)
+class TicketOpening:
+    service_id: int
+    impact: str
+    started_at: datetime
+    description: str
+    external_id: str | None = None  # the buyer's own ticket reference (e.g. its ERP's)
+
+
+@dataclass(frozen=True)
+class TicketResolution:
+    ticket_id: str
+    ended_at: datetime
+    root_cause: str
+    note: str = ""
+
+
+def _seconds(moment: datetime, field: str) -> int:
+    if moment.tzinfo is None:
+        raise ValidationFailed(
+            "give times with a time zone (e.g. 2027-01-31T00:00:00Z)", field=field
+        )
+    return int(moment.timestamp())
+
+
+def _batch(items: list[Any], field: str, limit: int = MAX_BATCH) -> None:
+    if not 0 < len(items) <= limit:
+        raise ValidationFailed(f"give 1 to {limit} items per call", field=field)
+
+
+class Assurance(ModuleService):
+    module = "Assurance"
+
+    # ------------------------------------------------------------------ reads
+
+    def ticket(self, ticket_id: str) -> TroubleTicketRecord:
+        return self.current(
+            self.access.get_private(TroubleTicketRecord, ticket_id, what="trouble ticket")
+        )
+
+    def tickets(
+        self,
+        first: int | None,
+        after: str | None,
+        service_id: int | None = None,
+        state: str | None = None,
+    ) -> Page[TroubleTicketRecord]:
+        query = self.access.private(TroubleTicketRecord)
+        if service_id is not None:
+            query = query.where(TroubleTicketRecord.service_id == service_id)
+        if state is not None:
+            query = query.where(TroubleTicketRecord.state == state)
+        page = self.access.page(query, TroubleTicketRecord.id, first, after)
+        for record in page.items:
+            self.current(record)
+        return page
+
+    def current(self, record: TroubleTicketRecord) -> TroubleTicketRecord:
+        """A resolved ticket the buyer left unanswered past the template's window reads
+        closed, as the contract reads it; the row follows (that state is final)."""
+        if (
+            record.state == "resolved"
+            and record.window_ends_at is not None
+            and self.chain_now() >= int(_aware(record.window_ends_at).timestamp())
+        ):
+            record.state = "closed"
+        return record
+
+    def credit(self, credit_id: str) -> SlaCreditRecord:
+        return self.access.get_private(SlaCreditRecord, credit_id, what="SLA credit")
+
+    def credits(
+        self, first: int | None, after: str | None, period: str | None = None
+    ) -> Page[SlaCreditRecord]:
+        query = self.access.private(SlaCreditRecord)
+        if period is not None:
+            query = query.where(SlaCreditRecord.period == parse_period(period))
+        return self.access.page(query, SlaCreditRecord.id, first, after)
+
+    # ------------------------------------------------------------------ the buyer's steps
+
+    def open_tickets(self, openings: list[TicketOpening]) -> list[TroubleTicketRecord]:
+        """Open tickets on the viewer's services (as their buyer); one transaction."""
+        buyer, account = self._member()
+        _batch(openings, "tickets")
+        now = self.chain_now()
+        numbers: dict[int, int] = {}
+        entries, records = [], []
+        for index, opening in enumerate(openings):
+            field = f"tickets[{index}]"
+            service = self._service(opening.service_id)
+            if service.buyer != buyer:
+                raise Forbidden(f"only the buyer of service {service.id} opens tickets on it")
+            if service.state != "active":
+                raise InvalidState(f"service {service.id} is not active")
+            if opening.impact not in IMPACTS:
+                raise ValidationFailed(
+                    f"impact is one of {', '.join(IMPACTS)}", field=f"{field}.impact"
+                )
+            start = _seconds(opening.started_at, f"{field}.startedAt")
+            if start > now:
+                raise ValidationFailed(
+                    "an outage cannot start in the future", field=f"{field}.startedAt"
+                )
+            if service.id not in numbers:
+                numbers[service.id] = self.contract.functions.next_ticket_number(service.id).call()
+            number = numbers[service.id]
+            numbers[service.id] += 1
+            document = {"description": opening.description, "externalId": opening.external_id}
+            salt, commitment = commit(document)
+            entries.append(
+                (
+                    chain_ticket_id(service.id, number),
+                    IMPACTS[opening.impact],
+                    start,
+                    bytes.fromhex(commitment[2:]),
+                )
+            )
+            records.append(
+                TroubleTicketRecord(
+                    id=ticket_key(service.id, number),
+                    service_id=service.id,
+                    number=number,
+                    buyer=buyer,
+                    seller=service.seller,
+                    state="submitted",
+                    impact=opening.impact,
+                    started_at=opening.started_at,
+                    document=document,
+                    salt=salt,
+                    commitment=commitment,
+                )
+            )
+        self._send(account, "open_tickets", entries)
+        self.access.session.add_all(records)
+        return records
+
+    def close_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
+        return self._step(
+            ticket_ids, "close_tickets", "closed", buyer_step=True, allowed={"resolved"}
+        )
+
+    def reopen_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
+        return self._step(
+            ticket_ids, "reopen_tickets", "reopened", buyer_step=True, allowed={"resolved"}
+        )
+
+    def cancel_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
+        return self._step(
+            ticket_ids,
+            "cancel_tickets",
+            "cancelled",
+            buyer_step=True,
+            allowed={"submitted", "acknowledged", "inProgress", "pending", "reopened"},
+        )
+
+    # ------------------------------------------------------------------ the seller's steps
+
+    def acknowledge_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
+        return self._step(
+            ticket_ids,
+            "acknowledge_tickets",
+            "acknowledged",
+            buyer_step=False,
+            allowed={"submitted"},
+        )
+
+    def progress_tickets(self, ticket_ids: list[str], state: str) -> list[TroubleTicketRecord]:
+        if state not in ("inProgress", "pending"):
+            raise ValidationFailed("a ticket moves to inProgress or pending", field="state")
+        return self._step(
+            ticket_ids,
+            "progress_tickets",
+            state,
+            buyer_step=False,
+            allowed={"acknowledged", "inProgress", "pending", "reopened"} - {state},
+            extra=(STATE_NUMBERS[state],),
+        )
+
+    def resolve_tickets(self, resolutions: list[TicketResolution]) -> list[TroubleTicketRecord]:
+        seller, account = self._member()
+        _batch(resolutions, "tickets")
+        now = self.chain_now()
+        records, entries = [], []
+        for index, resolution in enumerate(resolutions):
+            field = f"tickets[{index}]"
+            record = self.ticket(resolution.ticket_id)
+            if record.seller != seller:
+                raise Forbidden(f"only the seller resolves ticket {record.id}")
+            if record.state not in ("acknowledged", "inProgress", "pending", "reopened"):
+                raise InvalidState(f"ticket {record.id} is {record.state}: acknowledge it first")
+            if resolution.root_cause not in ROOT_CAUSES:
+                raise ValidationFailed(
+                    f"root cause is one of {', '.join(ROOT_CAUSES)}", field=f"{field}.rootCause"
+                )
+            end = _seconds(resolution.ended_at, f"{field}.endedAt")
+            if end < _seconds(_aware(record.started_at), "startedAt"):
+                raise ValidationFailed(
+                    "the outage cannot end before it started", field=f"{field}.endedAt"
+                )
+            if end > now:
+                raise ValidationFailed(
+                    "the outage cannot end in the future", field=f"{field}.endedAt"
+                )
+            entries.append(
+                (
+                    chain_ticket_id(record.service_id, record.number),
+                    end,
+                    ROOT_CAUSES[resolution.root_cause],
+                )
+            )
+            records.append((record, resolution))
+        self._send(account, "resolve_tickets", entries)
+        resolved_at = datetime.fromtimestamp(self.chain_now(), UTC)
+        windows = self._windows({record.service_id for record, _ in records})
+        for record, resolution in records:
+            record.state, record.ended_at, record.root_cause = (
+                "resolved",
+                resolution.ended_at,
+                resolution.root_cause,
+            )
+            record.resolved_at = resolved_at
+            record.window_ends_at = datetime.fromtimestamp(
+                int(resolved_at.timestamp()) + windows[record.service_id], UTC
+            )
+            if resolution.note:
+                record.document = {**record.document, "resolutionNote": resolution.note}
+            record.updated_at = utcnow()
+            self.access.session.add(record)
+        return [record for record, _ in records]
+
+    # ------------------------------------------------------------------ periods and credits
+
+    def close_period(self, period_label: str, service_ids: list[int]) -> list[SlaCreditRecord]:
+        """Close a period of services the viewer is party to; the contract computes each
+        one's availability and credit from the closed `down` tickets."""
+        _member, account = self._member()
+        period = parse_period(period_label)
+        _batch(service_ids, "serviceIds")
+        services = {service_id: self._service(service_id) for service_id in service_ids}
+        receipt = self._send(account, "close_periods", period, service_ids)
+        credits = []
+        for event in self._events(receipt, "CreditCalculated"):
+            args = event["args"]
+            service = services[args["service_id"]]
+            credit_id = f"{service.id}-{period}"
+            record = self.access.session.get(SlaCreditRecord, credit_id) or SlaCreditRecord(
+                id=credit_id,
+                service_id=service.id,
+                period=period,
+                buyer=service.buyer,
+                seller=service.seller,
+                currency=service.currency,
+                state="calculated",
+                amount=0,
+                credit_bps=0,
+                availability_ppm=0,
+                outage_seconds=0,
+            )
+            record.state, record.amount, record.credit_bps = (
+                "calculated",
+                args["amount"],
+                args["credit_bps"],
+            )
+            record.availability_ppm, record.outage_seconds = (
+                args["availability_ppm"],
+                args["outage_seconds"],
+            )
+            record.endorsed_by_buyer = record.endorsed_by_seller = False
+            record.updated_at = utcnow()
+            self.access.session.add(record)
+            credits.append(record)
+        return credits
+
+    def endorse_credits(self, period_label: str, service_ids: list[int]) -> list[SlaCreditRecord]:
+        member, account = self._member()
+        period = parse_period(period_label)
+        _batch(service_ids, "serviceIds")
+        records = [self.credit(f"{service_id}-{period}") for service_id in service_ids]
+        for record in records:
+            if record.state != "calculated":
+                raise InvalidState(f"the credit {record.id} is {record.state}")
+            if record.endorsed_by_buyer if member == record.buyer else record.endorsed_by_seller:
+                raise InvalidState(f"you already endorsed the credit {record.id}")
+        receipt = self._send(account, "endorse_credits", period, service_ids)
+        states = {
+            e["args"]["service_id"]: e["args"]["state"]
+            for e in self._events(receipt, "CreditEndorsed")
+        }
+        for record in records:
+            if member == record.buyer:
+                record.endorsed_by_buyer = True
+            else:
+                record.endorsed_by_seller = True
+            record.state = CREDIT_STATES[states[record.service_id]]
+            record.updated_at = utcnow()
+            self.access.session.add(record)
+        return records
+
+    def dispute_credit(
+        self, service_id: int, period_label: str, ticket_ids: list[str], statement: str
+    ) -> tuple[SlaCreditRecord, list[TroubleTicketRecord]]:
+        """Contest the facts of some tickets behind a calculated credit: those tickets are
+        reopened (the others stand); once closed again, the period is closed again."""
+        _member, account = self._member()
+        period = parse_period(period_label)
+        _batch(ticket_ids, "ticketIds", MAX_DISPUTED)
+        record = self.credit(f"{service_id}-{period}")
+        tickets = [self.ticket(ticket_id) for ticket_id in ticket_ids]
+        for ticket in tickets:
+            if ticket.service_id != service_id:
+                raise ValidationFailed(
+                    f"ticket {ticket.id} is not a ticket of service {service_id}", field="ticketIds"
+                )
+        salt, commitment = commit({"statement": statement, "tickets": ticket_ids})
+        self._send(
+            account,
+            "dispute_credit",
+            service_id,
+            period,
+            [chain_ticket_id(t.service_id, t.number) for t in tickets],
+            bytes.fromhex(commitment[2:]),
+        )
+        record.state = "disputed"
+        record.updated_at = utcnow()
+        self.access.session.add(record)
+        for ticket in tickets:
+            ticket.state = "reopened"
+            ticket.document = {
+                **ticket.document,
+                "dispute": {"statement": statement, "salt": salt, "commitment": commitment},
+            }
+            ticket.updated_at = utcnow()
+            self.access.session.add(ticket)
+        return record, tickets
+
+    # ------------------------------------------------------------------ internals
+
+    def _service(self, service_id: int) -> ServiceRecord:
+        return self.access.get_private(ServiceRecord, service_id, what="service")
+
+    def _windows(self, service_ids: Iterable[int]) -> dict[int, int]:
+        """Service -> its SLA template's resolution window (seconds)."""
+        templates = self.platform.governance.handle("SlaTemplates")
+        windows: dict[int, int] = {}
+        by_template: dict[int, int] = {}
+        for service_id in service_ids:
+            template = self._service(service_id).sla_template
+            if template not in by_template:
+                by_template[template] = templates.functions.template(template).call()[7]
+            windows[service_id] = by_template[template]
+        return windows
+
+    def _step(
+        self,
+        ticket_ids: list[str],
+        function: str,
+        new_state: str,
+        *,
+        buyer_step: bool,
+        allowed: set[str],
+        extra: tuple[Any, ...] = (),
+    ) -> list[TroubleTicketRecord]:
+        member, account = self._member()
+        _batch(ticket_ids, "ticketIds")
+        records = [self.ticket(ticket_id) for ticket_id in ticket_ids]
+        for record in records:
+            if (record.buyer if buyer_step else record.seller) != member:
+                raise Forbidden(
+                    f"only the {'buyer' if buyer_step else 'seller'} may do this to ticket {record.id}"
+                )
+            if record.state not in allowed:
+                raise InvalidState(f"ticket {record.id} is {record.state}")
+        self._send(
+            account, function, [chain_ticket_id(r.service_id, r.number) for r in records], *extra
+        )
+        for record in records:
+            record.state = new_state
+            record.updated_at = utcnow()
+            self.access.session.add(record)
+        return records
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives datetimes back without their zone; the store writes UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,31 @@
+"""SLA and billing periods: calendar months (UTC), numbered from January 1970 as the
+contracts number them (contracts/lib/calendar.vy): period = (year - 1970) * 12 + month - 1.
+The API names a period "YYYY-MM"."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from cooperative.errors import ValidationFailed
+
+_LABEL = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_period(label: str, field: str = "period") -> int:
+    match = _LABEL.match(label)
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
+        raise ValidationFailed(f"a period is a month written YYYY-MM, not {label!r}", field=field)
+    return (int(match.group(1)) - 1970) * 12 + int(match.group(2)) - 1
+
+
+def period_label(period: int) -> str:
+    return f"{1970 + period // 12:04d}-{period % 12 + 1:02d}"
+
+
+def period_start(period: int) -> datetime:
+    return datetime(1970 + period // 12, period % 12 + 1, 1, tzinfo=UTC)
+
+
+def period_of(moment: datetime) -> int:
+    return (moment.year - 1970) * 12 + moment.month - 1
