@@ -39,6 +39,29 @@ MODULES: list[ModuleSpec] = [
         version=1,
         initialize_args=lambda d: [d.address("Membership"), d.address("SlaTemplates")],
     ),
+    ModuleSpec(
+        "Assurance",
+        version=1,
+        initialize_args=lambda d: [
+            d.address("Membership"),
+            d.address("SlaTemplates"),
+            d.address("Ordering"),
+        ],
+    ),
+    ModuleSpec(
+        "Billing",
+        version=1,
+        initialize_args=lambda d: [
+            d.address("Membership"),
+            d.address("Ordering"),
+            d.address("Assurance"),
+        ],
+    ),
+    ModuleSpec(
+        "Settlement",
+        version=1,
+        initialize_args=lambda d: [d.address("Membership"), d.address("Billing"), d.operator],
+    ),
 ]
 
 
@@ -131,6 +154,11 @@ def deploy_system(
         registry_entries.append(
             (receipt.contract_address or "", beacon, implementation, module.version, b"\0" * 32)
         )
+
+    # Billing and Settlement name each other: Settlement got Billing at initialize(); the
+    # deployer's one-time `set_settlement` tells Billing, and ends the deployer's role there.
+    billing = gateway.contract(deployment.address("Billing"), compiler.vyper("Billing").abi)
+    gateway.transact(deployer, billing.functions.set_settlement(deployment.address("Settlement")))
 
     progress("ModuleRegistry")
     receipt = gateway.deploy(

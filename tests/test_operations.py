@@ -87,7 +87,13 @@ def _check_templates(data: dict[str, Any], seen: dict[str, Any]) -> None:
 
 
 def _check_modules(data: dict[str, Any], _seen: dict[str, Any]) -> None:
-    assert [m["name"] for m in data["modules"]] == ["Anchor", "Ordering"]
+    assert [m["name"] for m in data["modules"]] == [
+        "Anchor",
+        "Ordering",
+        "Assurance",
+        "Billing",
+        "Settlement",
+    ]
 
 
 # ------------------------------------------------------------------ the marketplace (ERP flow)
