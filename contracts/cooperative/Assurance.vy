@@ -46,11 +46,14 @@
 """
 
 # @dev The member register (is_member, index_of), the SLA templates (template) and the
-#      services (services) of the Ordering module.
+#      services (services, service_ended_at) of the Ordering module.
+from interfaces import IAssurance
 from interfaces import IMembership
 from interfaces import IOrdering
 from interfaces import ISlaTemplates
 from lib import calendar
+
+implements: IAssurance
 
 VERSION: constant(uint256) = 1
 
@@ -121,6 +124,8 @@ END_SHIFT: constant(uint256) = 44
 RESOLVED_SHIFT: constant(uint256) = 78
 # start and impact: what a reopened ticket keeps
 OPENING_FACTS: constant(uint256) = (2**34 - 1) * 2**10 + 3 * 2**4
+# every field but the state: what a change of state keeps
+KEEP_ALL: constant(uint256) = TICKET_MASK - 15
 # @dev Closing word: scan_from 32 | next_from 32 | closed_until 34 | latest closed period + 1 32.
 NUMBER_MASK: constant(uint256) = 2**32 - 1
 NEXT_FROM_SHIFT: constant(uint256) = 32
@@ -301,6 +306,7 @@ def open_tickets(openings: DynArray[TicketOpening, MAX_BATCH]):
     service_id: uint256 = max_value(uint256)  # the service last looked up
     seller_index: uint256 = 0
     started_at: uint256 = 0
+    ended_at: uint256 = 0
     closed_until: uint256 = 0
     for opening: TicketOpening in openings:
         ticket_id: uint256 = opening.ticket_id
@@ -312,11 +318,15 @@ def open_tickets(openings: DynArray[TicketOpening, MAX_BATCH]):
             seller_index = staticcall IMembership(self.membership).index_of(service.seller)
             assert seller_index <= INDEX_MASK, "Assurance: member index out of range"
             started_at = service.started_at
+            ended_at = staticcall IOrdering(self.ordering).service_ended_at(service_id)
+            if ended_at == 0:
+                ended_at = max_value(uint256)
             closed_until = (self.closings[service_id] >> CLOSED_UNTIL_SHIFT) & TIME_MASK
         impact: uint256 = convert(opening.impact, uint256)
         assert impact >= IMPACT_DOWN and impact <= IMPACT_INTERMITTENT, "Assurance: unknown impact"
         assert opening.start <= block.timestamp, "Assurance: the outage cannot start in the future"
         assert opening.start >= started_at, "Assurance: the outage starts before the service"
+        assert opening.start < ended_at, "Assurance: the outage starts after the service ended"
         assert opening.start >= closed_until, "Assurance: the outage starts in a closed period"
         key: uint256 = ticket_id >> 1
         word: uint256 = self.ticket_words[key]
@@ -339,33 +349,19 @@ def acknowledge_tickets(ticket_ids: DynArray[uint256, MAX_BATCH]):
     @notice The seller acknowledges opened tickets.
     @param ticket_ids The tickets.
     """
-    seller_index: uint256 = self._caller_index()
-    for ticket_id: uint256 in ticket_ids:
-        word: uint256 = 0
-        ticket: uint256 = 0
-        word, ticket = self._ticket(ticket_id, seller_index, True)
-        assert ticket & 15 == TICKET_OPENED, "Assurance: the ticket is not awaiting acknowledgement"
-        self._store(ticket_id, word, (ticket & ~15) | TICKET_ACKNOWLEDGED)
-    log TicketsChanged(party=msg.sender, state=convert(TICKET_ACKNOWLEDGED, uint8), ticket_ids=ticket_ids)
+    self._move(ticket_ids, True, 2**TICKET_OPENED, TICKET_ACKNOWLEDGED, KEEP_ALL)
 
 
 @external
 def progress_tickets(ticket_ids: DynArray[uint256, MAX_BATCH], state: uint8):
     """
     @notice The seller marks tickets it works on as inProgress, or pending (waiting on the buyer).
-    @param ticket_ids The tickets: acknowledged, inProgress, pending or reopened.
+    @param ticket_ids The tickets: acknowledged, inProgress, pending or reopened, not already in `state`.
     @param state TICKET_IN_PROGRESS or TICKET_PENDING.
     """
-    seller_index: uint256 = self._caller_index()
     new_state: uint256 = convert(state, uint256)
     assert new_state == TICKET_IN_PROGRESS or new_state == TICKET_PENDING, "Assurance: a ticket moves to inProgress or pending only"
-    for ticket_id: uint256 in ticket_ids:
-        word: uint256 = 0
-        ticket: uint256 = 0
-        word, ticket = self._ticket(ticket_id, seller_index, True)
-        assert (1 << (ticket & 15)) & SET_WORKING != 0 and ticket & 15 != new_state, "Assurance: the ticket cannot move to that state"
-        self._store(ticket_id, word, (ticket & ~15) | new_state)
-    log TicketsChanged(party=msg.sender, state=state, ticket_ids=ticket_ids)
+    self._move(ticket_ids, True, SET_WORKING & ~(1 << new_state), new_state, KEEP_ALL)
 
 
 @external
@@ -377,17 +373,20 @@ def resolve_tickets(resolutions: DynArray[TicketResolution, MAX_BATCH]):
     """
     seller_index: uint256 = self._caller_index()
     for resolution: TicketResolution in resolutions:
-        word: uint256 = 0
-        ticket: uint256 = 0
-        word, ticket = self._ticket(resolution.ticket_id, seller_index, True)
+        key: uint256 = resolution.ticket_id >> 1
+        offset: uint256 = FIRST_TICKET + TICKET_BITS * (resolution.ticket_id & 1)
+        word: uint256 = self.ticket_words[key]
+        ticket: uint256 = (word >> offset) & TICKET_MASK
+        assert ticket != 0, "Assurance: no such ticket"
+        assert (word >> 16) & INDEX_MASK == seller_index, "Assurance: not the ticket's seller"
         assert ticket & 15 != TICKET_OPENED, "Assurance: the ticket is not acknowledged"
         assert (1 << (ticket & 15)) & SET_WORKING != 0, "Assurance: the ticket cannot be resolved"
         cause: uint256 = convert(resolution.cause, uint256)
         assert cause >= CAUSE_FIBER_CUT and cause <= CAUSE_UNKNOWN, "Assurance: unknown root cause"
         assert resolution.end >= (ticket >> START_SHIFT) & TIME_MASK, "Assurance: the outage ends before it starts"
         assert resolution.end <= block.timestamp, "Assurance: the outage cannot end in the future"
-        resolved: uint256 = (ticket & OPENING_FACTS) | TICKET_RESOLVED | (cause << CAUSE_SHIFT) | (resolution.end << END_SHIFT) | (block.timestamp << RESOLVED_SHIFT)
-        self.ticket_words[resolution.ticket_id >> 1] = self._with(resolution.ticket_id, word, resolved)
+        ticket = (ticket & OPENING_FACTS) | TICKET_RESOLVED | (cause << CAUSE_SHIFT) | (resolution.end << END_SHIFT) | (block.timestamp << RESOLVED_SHIFT)
+        self.ticket_words[key] = (word & ~(TICKET_MASK << offset)) | (ticket << offset)
     log TicketsResolved(seller=msg.sender, resolutions=resolutions)
 
 
@@ -395,16 +394,10 @@ def resolve_tickets(resolutions: DynArray[TicketResolution, MAX_BATCH]):
 def close_tickets(ticket_ids: DynArray[uint256, MAX_BATCH]):
     """
     @notice The buyer closes resolved tickets: it agrees with their end and root cause.
+    @dev A resolved ticket past its window is closed already; closing it records as much.
     @param ticket_ids The tickets.
     """
-    buyer_index: uint256 = self._caller_index()
-    for ticket_id: uint256 in ticket_ids:
-        word: uint256 = 0
-        ticket: uint256 = 0
-        word, ticket = self._ticket(ticket_id, buyer_index, False)
-        assert ticket & 15 == TICKET_RESOLVED, "Assurance: the ticket is not resolved"
-        self._store(ticket_id, word, (ticket & ~15) | TICKET_CLOSED)
-    log TicketsChanged(party=msg.sender, state=convert(TICKET_CLOSED, uint8), ticket_ids=ticket_ids)
+    self._move(ticket_ids, False, 2**TICKET_RESOLVED, TICKET_CLOSED, KEEP_ALL)
 
 
 @external
@@ -418,16 +411,16 @@ def reopen_tickets(ticket_ids: DynArray[uint256, MAX_BATCH]):
     service_id: uint256 = max_value(uint256)
     window: uint256 = 0
     for ticket_id: uint256 in ticket_ids:
-        word: uint256 = 0
-        ticket: uint256 = 0
-        word, ticket = self._ticket(ticket_id, buyer_index, False)
-        assert ticket & 15 == TICKET_RESOLVED, "Assurance: the ticket is not resolved"
+        word: uint256 = self.ticket_words[ticket_id >> 1]
+        ticket: uint256 = (word >> self._shift(ticket_id)) & TICKET_MASK
+        if ticket & 15 != TICKET_RESOLVED or word & INDEX_MASK != buyer_index:
+            continue  # refused below, with its reason
         if ticket_id >> 32 != service_id:
             service_id = ticket_id >> 32
             window = self._terms(self._service(service_id).sla_template).resolution_window
         assert block.timestamp < ((ticket >> RESOLVED_SHIFT) & TIME_MASK) + window, "Assurance: the resolution window is over"
-        self._store(ticket_id, word, (ticket & OPENING_FACTS) | TICKET_REOPENED)
-    log TicketsChanged(party=msg.sender, state=convert(TICKET_REOPENED, uint8), ticket_ids=ticket_ids)
+    # the end, root cause and resolution time are contested: cleared
+    self._move(ticket_ids, False, 2**TICKET_RESOLVED, TICKET_REOPENED, OPENING_FACTS)
 
 
 @external
@@ -436,14 +429,7 @@ def cancel_tickets(ticket_ids: DynArray[uint256, MAX_BATCH]):
     @notice The buyer cancels tickets before they are resolved.
     @param ticket_ids The tickets.
     """
-    buyer_index: uint256 = self._caller_index()
-    for ticket_id: uint256 in ticket_ids:
-        word: uint256 = 0
-        ticket: uint256 = 0
-        word, ticket = self._ticket(ticket_id, buyer_index, False)
-        assert (1 << (ticket & 15)) & SET_CANCELLABLE != 0, "Assurance: the ticket can no longer be cancelled"
-        self._store(ticket_id, word, (ticket & ~15) | TICKET_CANCELLED)
-    log TicketsChanged(party=msg.sender, state=convert(TICKET_CANCELLED, uint8), ticket_ids=ticket_ids)
+    self._move(ticket_ids, False, SET_CANCELLABLE, TICKET_CANCELLED, KEEP_ALL)
 
 
 @external
@@ -512,10 +498,12 @@ def close_periods(period: uint256, service_ids: DynArray[uint256, MAX_BATCH]):
         service: IOrdering.Service = self._service(service_id)
         assert msg.sender == service.buyer or msg.sender == service.seller, "Assurance: not a party to the service"
         assert service.state == SERVICE_ACTIVE, "Assurance: the service is not active"
+        ended_at: uint256 = staticcall IOrdering(self.ordering).service_ended_at(service_id)
+        assert ended_at == 0 or ended_at > period_start, "Assurance: the service ended before the period"
         if service.sla_template != template_id:
             template_id = service.sla_template
             terms = self._terms(template_id)
-        self._close_period(service_id, period, period_start, period_end, service, terms)
+        self._close_period(service_id, period, period_start, period_end, ended_at, service, terms)
 
 
 @external
@@ -568,15 +556,16 @@ def dispute_credit(service_id: uint256, period: uint256, ticket_ids: DynArray[ui
     period_end: uint256 = calendar.period_end(period)
     for ticket_id: uint256 in ticket_ids:
         assert ticket_id >> 32 == service_id, "Assurance: not a ticket of the service"
+        offset: uint256 = self._shift(ticket_id)
         word: uint256 = self.ticket_words[ticket_id >> 1]
-        ticket: uint256 = (word >> self._shift(ticket_id)) & TICKET_MASK
+        ticket: uint256 = (word >> offset) & TICKET_MASK
         assert ticket != 0, "Assurance: no such ticket"
         assert (ticket >> IMPACT_SHIFT) & 3 == IMPACT_DOWN, "Assurance: only down tickets count toward the credit"
         assert self._is_closed(ticket, window), "Assurance: the ticket is not closed"
         start: uint256 = (ticket >> START_SHIFT) & TIME_MASK
         end: uint256 = (ticket >> END_SHIFT) & TIME_MASK
         assert start < period_end and (end > period_start or start >= period_start), "Assurance: the ticket is not in the period"
-        self._store(ticket_id, word, (ticket & OPENING_FACTS) | TICKET_REOPENED)
+        self.ticket_words[ticket_id >> 1] = (word & ~(TICKET_MASK << offset)) | (((ticket & OPENING_FACTS) | TICKET_REOPENED) << offset)
     log TicketsChanged(party=msg.sender, state=convert(TICKET_REOPENED, uint8), ticket_ids=ticket_ids)
     self.credits[key] = (record & ~STATE_MASK) | CREDIT_DISPUTED
     # the period no longer counts for the seller's compliance until it is closed again
@@ -719,32 +708,42 @@ def _shift(ticket_id: uint256) -> uint256:
 
 
 @internal
-@view
-def _ticket(ticket_id: uint256, party_index: uint256, seller_side: bool) -> (uint256, uint256):
+def _move(ticket_ids: DynArray[uint256, MAX_BATCH], seller_side: bool, allowed: uint256, new_state: uint256, keep: uint256):
     """
-    @dev The ticket's word and the ticket, after checking that it exists and that
-         `party_index` is its seller (or its buyer).
+    @dev Move tickets of the caller (their seller, or their buyer) that are in one of the
+         `allowed` states (a set, one bit per state) to `new_state`, keeping the `keep`
+         bits of the ticket; log the batch.
     """
-    word: uint256 = self.ticket_words[ticket_id >> 1]
-    ticket: uint256 = (word >> self._shift(ticket_id)) & TICKET_MASK
-    assert ticket != 0, "Assurance: no such ticket"
-    if seller_side:
-        assert (word >> 16) & INDEX_MASK == party_index, "Assurance: not the ticket's seller"
-    else:
-        assert word & INDEX_MASK == party_index, "Assurance: not the ticket's buyer"
-    return word, ticket
+    party_index: uint256 = self._caller_index()
+    for ticket_id: uint256 in ticket_ids:
+        key: uint256 = ticket_id >> 1
+        offset: uint256 = FIRST_TICKET + TICKET_BITS * (ticket_id & 1)
+        word: uint256 = self.ticket_words[key]
+        ticket: uint256 = (word >> offset) & TICKET_MASK
+        assert ticket != 0, "Assurance: no such ticket"
+        if seller_side:
+            assert (word >> 16) & INDEX_MASK == party_index, "Assurance: not the ticket's seller"
+        else:
+            assert word & INDEX_MASK == party_index, "Assurance: not the ticket's buyer"
+        if (1 << (ticket & 15)) & allowed == 0:
+            self._refuse(new_state)
+        self.ticket_words[key] = (word & ~(TICKET_MASK << offset)) | (((ticket & keep) | new_state) << offset)
+    log TicketsChanged(party=msg.sender, state=convert(new_state, uint8), ticket_ids=ticket_ids)
 
 
 @internal
 @pure
-def _with(ticket_id: uint256, word: uint256, ticket: uint256) -> uint256:
-    offset: uint256 = self._shift(ticket_id)
-    return (word & ~(TICKET_MASK << offset)) | (ticket << offset)
-
-
-@internal
-def _store(ticket_id: uint256, word: uint256, ticket: uint256):
-    self.ticket_words[ticket_id >> 1] = self._with(ticket_id, word, ticket)
+def _refuse(new_state: uint256):
+    """
+    @dev Revert with the reason a ticket cannot move to `new_state` from where it is.
+    """
+    if new_state == TICKET_ACKNOWLEDGED:
+        raise "Assurance: the ticket is not awaiting acknowledgement"
+    if new_state == TICKET_CLOSED or new_state == TICKET_REOPENED:
+        raise "Assurance: the ticket is not resolved"
+    if new_state == TICKET_CANCELLED:
+        raise "Assurance: the ticket can no longer be cancelled"
+    raise "Assurance: the ticket cannot move to that state"
 
 
 @internal
@@ -762,6 +761,7 @@ def _close_period(
     period: uint256,
     period_start: uint256,
     period_end: uint256,
+    ended_at: uint256,
     service: IOrdering.Service,
     terms: Terms,
 ):
@@ -808,6 +808,8 @@ def _close_period(
             continue
         low: uint256 = max(start, period_start)
         high: uint256 = min(end, period_end)
+        if ended_at != 0:
+            high = min(high, ended_at)  # no outage after the service ended
         if low >= high:
             continue
         # absorb every interval this one overlaps or touches, then add it
