@@ -74,8 +74,9 @@ CREDIT_DISPUTED: constant(uint8) = 3
 # Ordering's service state that both parties signed for
 SERVICE_ACTIVE: constant(uint8) = 2
 
-# @dev Lines per transaction (about 37k gas each: a batch of 500 fits a 30M-gas block
-#      with room to spare); an invoice may have any number of batches.
+# @dev Lines per transaction: about 44k gas a line for a service's first invoiced period
+#      (a new bitmap word), 27k after, so a batch of 500 fits a 30M-gas block; an invoice
+#      may have any number of batches.
 MAX_LINES: constant(uint256) = 500
 # @dev Invoices a settlement cycle marks settled at once (IBilling.mark_settled).
 MAX_SETTLED: constant(uint256) = 500
