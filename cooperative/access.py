@@ -140,6 +140,12 @@ class DataAccess:
         cursors = [encode_cursor(str(start + offset)) for offset in range(len(rows))]
         return Page(items=rows, cursors=cursors, has_next_page=start + size < len(items))
 
+    def system_rows(self, query: SelectOfScalar[T]) -> list[T]:
+        """Rows of every member, unfiltered, for a computation the platform runs across
+        members (settlement netting). What a viewer gets back from it must again be only
+        its own: never return these rows to a viewer."""
+        return list(self.session.exec(query).all())
+
     # ------------------------------------------------------------------ public to members
 
     def members(

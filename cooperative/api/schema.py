@@ -16,6 +16,8 @@ from strawberry.tools import merge_types
 
 from cooperative import apikeys
 from cooperative.access import DataAccess
+from cooperative.api.assurance import AssuranceMutation, AssuranceQuery
+from cooperative.api.billing import BillingMutation, BillingQuery
 from cooperative.api.context import AppInfo, mutate, query
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
@@ -153,8 +155,14 @@ class CoopSchema(strawberry.Schema):
 
 
 schema = CoopSchema(
-    query=merge_types("Query", (Query, GovernanceQuery, MarketplaceQuery, EventsQuery)),
-    mutation=merge_types("Mutation", (Mutation, GovernanceMutation, MarketplaceMutation)),
+    query=merge_types(
+        "Query",
+        (Query, GovernanceQuery, MarketplaceQuery, AssuranceQuery, BillingQuery, EventsQuery),
+    ),
+    mutation=merge_types(
+        "Mutation",
+        (Mutation, GovernanceMutation, MarketplaceMutation, AssuranceMutation, BillingMutation),
+    ),
     extensions=[
         QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

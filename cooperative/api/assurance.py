@@ -1,0 +1,330 @@
+"""GraphQL for SLA assurance: trouble tickets and SLA credits (DESIGN names). Every
+mutation takes a batch where an ERP moves many at once; single-ticket names take one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from cooperative.access import DataAccess
+from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
+from cooperative.api.scalars import BigInt
+from cooperative.api.types import Connection, UserError, copy_fields
+from cooperative.assurance import Assurance, TicketOpening, TicketResolution
+from cooperative.periods import period_label
+from cooperative.store import models
+
+
+def _assurance(info: AppInfo, access: DataAccess) -> Assurance:
+    return Assurance(info.context.platform, access)
+
+
+@strawberry.type(
+    description="A trouble ticket (Sonata states); the service's buyer and seller only."
+)
+class TroubleTicket:
+    id: str
+    service_id: int
+    number: int
+    buyer: str
+    seller: str
+    state: str
+    impact: str
+    root_cause: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    resolved_at: datetime | None
+    document: JSON
+    commitment: str
+
+    @classmethod
+    def from_row(cls, row: models.TroubleTicketRecord) -> TroubleTicket:
+        return copy_fields(cls, row)
+
+
+@strawberry.type(description="A service's SLA credit for one period, as the contract computed it.")
+class SlaCredit:
+    id: str
+    service_id: int
+    period: str
+    buyer: str
+    seller: str
+    currency: str
+    state: str
+    amount: BigInt  # type: ignore[valid-type]
+    credit_bps: int
+    availability_ppm: int
+    outage_seconds: int
+    endorsed_by_buyer: bool
+    endorsed_by_seller: bool
+    invoice_id: int | None
+
+    @classmethod
+    def from_row(cls, row: models.SlaCreditRecord) -> SlaCredit:
+        return copy_fields(cls, row, period=period_label(row.period), amount=int(row.amount))
+
+
+@strawberry.type
+class AssuranceQuery:
+    @strawberry.field(description="Trouble tickets on the caller's services, as buyer or seller.")
+    def trouble_tickets(
+        self,
+        info: AppInfo,
+        first: int | None = None,
+        after: str | None = None,
+        service_id: int | None = None,
+        state: str | None = None,
+    ) -> Connection[TroubleTicket]:
+        return query(
+            info,
+            lambda a: Connection.from_page(
+                _assurance(info, a).tickets(first, after, service_id, state), TroubleTicket.from_row
+            ),
+        )
+
+    @strawberry.field
+    def trouble_ticket(self, info: AppInfo, id: str) -> TroubleTicket:
+        return query(info, lambda a: TroubleTicket.from_row(_assurance(info, a).ticket(id)))
+
+    @strawberry.field(
+        description="SLA credits of the caller's services; filter by period (YYYY-MM)."
+    )
+    def sla_credits(
+        self,
+        info: AppInfo,
+        first: int | None = None,
+        after: str | None = None,
+        period: str | None = None,
+    ) -> Connection[SlaCredit]:
+        return query(
+            info,
+            lambda a: Connection.from_page(
+                _assurance(info, a).credits(first, after, period), SlaCredit.from_row
+            ),
+        )
+
+
+# ------------------------------------------------------------------ mutations
+
+
+@strawberry.input
+class TicketOpeningInput:
+    service_id: int
+    impact: str = strawberry.field(description="down, degraded or intermittent")
+    started_at: datetime
+    description: str
+    external_id: str | None = None
+
+
+@strawberry.input
+class OpenTroubleTicketInput:
+    tickets: list[TicketOpeningInput]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class TicketIdsInput:
+    ticket_ids: list[str]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class ProgressTroubleTicketInput:
+    ticket_ids: list[str]
+    state: str = strawberry.field(description="inProgress or pending")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class TicketResolutionInput:
+    ticket_id: str
+    ended_at: datetime
+    root_cause: str = strawberry.field(
+        description="fiberCut, power, equipment, configuration, thirdParty, plannedMaintenance, customerSide or unknown"
+    )
+    note: str = ""
+
+
+@strawberry.input
+class ResolveTroubleTicketInput:
+    tickets: list[TicketResolutionInput]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class SlaPeriodInput:
+    period: str = strawberry.field(description="The month, YYYY-MM")
+    service_ids: list[int]
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class DisputeSlaCreditInput:
+    service_id: int
+    period: str
+    ticket_ids: list[str]
+    statement: str
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type
+class TroubleTicketsPayload:
+    tickets: list[TroubleTicket] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SlaCreditsPayload:
+    credits: list[SlaCredit] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DisputePayload:
+    credit: SlaCredit | None = None
+    reopened: list[TroubleTicket] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _tickets(rows: list[models.TroubleTicketRecord]) -> TroubleTicketsPayload:
+    return TroubleTicketsPayload(tickets=[TroubleTicket.from_row(r) for r in rows])
+
+
+@strawberry.type
+class AssuranceMutation:
+    @strawberry.mutation(
+        description="The buyer opens trouble tickets (one or a batch of up to 500)."
+    )
+    def open_trouble_ticket(
+        self, info: AppInfo, input: OpenTroubleTicketInput
+    ) -> TroubleTicketsPayload:
+        openings = [
+            TicketOpening(t.service_id, t.impact, t.started_at, t.description, t.external_id)
+            for t in input.tickets
+        ]
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).open_tickets(openings)),
+            input,
+        )
+
+    @strawberry.mutation(description="The seller acknowledges submitted tickets.")
+    def acknowledge_trouble_ticket(
+        self, info: AppInfo, input: TicketIdsInput
+    ) -> TroubleTicketsPayload:
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).acknowledge_tickets(input.ticket_ids)),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="The seller marks tickets inProgress, or pending on the buyer."
+    )
+    def progress_trouble_ticket(
+        self, info: AppInfo, input: ProgressTroubleTicketInput
+    ) -> TroubleTicketsPayload:
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).progress_tickets(input.ticket_ids, input.state)),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="The seller resolves tickets with the outage's end and root cause."
+    )
+    def resolve_trouble_ticket(
+        self, info: AppInfo, input: ResolveTroubleTicketInput
+    ) -> TroubleTicketsPayload:
+        resolutions = [
+            TicketResolution(t.ticket_id, t.ended_at, t.root_cause, t.note) for t in input.tickets
+        ]
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).resolve_tickets(resolutions)),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="The buyer closes resolved tickets: it agrees with their end and cause."
+    )
+    def close_trouble_ticket(self, info: AppInfo, input: TicketIdsInput) -> TroubleTicketsPayload:
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).close_tickets(input.ticket_ids)),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="The buyer reopens resolved tickets within the template's window."
+    )
+    def reopen_trouble_ticket(self, info: AppInfo, input: TicketIdsInput) -> TroubleTicketsPayload:
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).reopen_tickets(input.ticket_ids)),
+            input,
+        )
+
+    @strawberry.mutation(description="The buyer cancels tickets that are not resolved.")
+    def cancel_trouble_ticket(self, info: AppInfo, input: TicketIdsInput) -> TroubleTicketsPayload:
+        return mutate(
+            info,
+            TroubleTicketsPayload,
+            lambda a: _tickets(_assurance(info, a).cancel_tickets(input.ticket_ids)),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="Close a period of services: the contract computes availability and credit."
+    )
+    def close_sla_period(self, info: AppInfo, input: SlaPeriodInput) -> SlaCreditsPayload:
+        return mutate(
+            info,
+            SlaCreditsPayload,
+            lambda a: SlaCreditsPayload(
+                credits=[
+                    SlaCredit.from_row(c)
+                    for c in _assurance(info, a).close_period(input.period, input.service_ids)
+                ]
+            ),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="Endorse the calculated credits of a period, as buyer or seller."
+    )
+    def endorse_sla_credit(self, info: AppInfo, input: SlaPeriodInput) -> SlaCreditsPayload:
+        return mutate(
+            info,
+            SlaCreditsPayload,
+            lambda a: SlaCreditsPayload(
+                credits=[
+                    SlaCredit.from_row(c)
+                    for c in _assurance(info, a).endorse_credits(input.period, input.service_ids)
+                ]
+            ),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="Dispute a calculated credit: the named tickets are reopened, the others stand."
+    )
+    def dispute_sla_credit(self, info: AppInfo, input: DisputeSlaCreditInput) -> DisputePayload:
+        def work(a: DataAccess) -> DisputePayload:
+            credit, tickets = _assurance(info, a).dispute_credit(
+                input.service_id, input.period, input.ticket_ids, input.statement
+            )
+            return DisputePayload(
+                credit=SlaCredit.from_row(credit),
+                reopened=[TroubleTicket.from_row(t) for t in tickets],
+            )
+
+        return mutate(info, DisputePayload, work, input)

@@ -1,0 +1,277 @@
+"""GraphQL for billing and settlement: invoices, settlement cycles (each member sees its
+own position and payments), and the CFO's `liabilities` view (DESIGN names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from cooperative.access import DataAccess
+from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
+from cooperative.api.scalars import BigInt
+from cooperative.api.types import Connection, UserError, copy_fields
+from cooperative.billing import Billing, Settlement
+from cooperative.periods import period_label
+from cooperative.store import models
+
+
+def _billing(info: AppInfo, access: DataAccess) -> Billing:
+    return Billing(info.context.platform, access)
+
+
+def _settlement(info: AppInfo, access: DataAccess) -> Settlement:
+    return Settlement(info.context.platform, access)
+
+
+@strawberry.type(
+    description="An invoice seller -> buyer for one period (MEF 141 states); its two parties only."
+)
+class Invoice:
+    id: int
+    seller: str
+    buyer: str
+    period: str
+    currency: str
+    state: str
+    charges: BigInt  # type: ignore[valid-type]
+    credits: BigInt  # type: ignore[valid-type]
+    amount_due: BigInt  # type: ignore[valid-type]
+    document: JSON
+    commitment: str
+    cycle_id: int | None
+
+    @classmethod
+    def from_row(cls, row: models.InvoiceRecord) -> Invoice:
+        return copy_fields(
+            cls,
+            row,
+            period=period_label(row.period),
+            charges=int(row.charges),
+            credits=int(row.credits),
+            amount_due=int(row.amount_due),
+        )
+
+
+@strawberry.type(description="A payment of a settlement cycle; its payer and payee only.")
+class SettlementPayment:
+    index: int
+    payer: str
+    payee: str
+    amount: BigInt  # type: ignore[valid-type]
+    confirmed_by_payer: bool
+    confirmed_by_payee: bool
+
+    @classmethod
+    def from_row(cls, row: models.SettlementPaymentRecord) -> SettlementPayment:
+        return copy_fields(cls, row, amount=int(row.amount))
+
+
+@strawberry.type(
+    description="A settlement cycle as the caller takes part in it: its own position and payments."
+)
+class SettlementCycle:
+    id: int
+    currency: str
+    state: str
+    participant_count: int
+    payment_count: int
+    opened_at: datetime
+    as_seller: BigInt  # type: ignore[valid-type]
+    as_buyer: BigInt  # type: ignore[valid-type]
+    net: BigInt  # type: ignore[valid-type]
+    payments: list[SettlementPayment]
+
+
+def _cycle_view(
+    settlement: Settlement, position: models.SettlementPositionRecord
+) -> SettlementCycle:
+    cycle = settlement.cycle(position.cycle_id)
+    return SettlementCycle(
+        id=cycle.id,
+        currency=cycle.currency,
+        state=cycle.state,
+        participant_count=cycle.participant_count,
+        payment_count=cycle.payment_count,
+        opened_at=cycle.opened_at,
+        as_seller=int(position.as_seller),
+        as_buyer=int(position.as_buyer),
+        net=int(position.net),
+        payments=[SettlementPayment.from_row(p) for p in settlement.payments(cycle.id)],
+    )
+
+
+@strawberry.type(
+    description="What the caller owes (payable) or is owed (receivable) by one counterparty, in one currency."
+)
+class Liability:
+    counterparty: str
+    currency: str
+    direction: str
+    credits_calculated: BigInt = strawberry.field(
+        description="SLA credits computed, not endorsed by both yet"
+    )  # type: ignore[valid-type]
+    credits_endorsed: BigInt = strawberry.field(
+        description="SLA credits endorsed, not invoiced yet"
+    )  # type: ignore[valid-type]
+    invoiced: BigInt = strawberry.field(description="invoiced amounts due, not settled yet")  # type: ignore[valid-type]
+
+
+@strawberry.type
+class BillingQuery:
+    @strawberry.field(description="Invoices the caller issued or received.")
+    def invoices(
+        self,
+        info: AppInfo,
+        first: int | None = None,
+        after: str | None = None,
+        state: str | None = None,
+    ) -> Connection[Invoice]:
+        return query(
+            info,
+            lambda a: Connection.from_page(
+                _billing(info, a).invoices(first, after, state), Invoice.from_row
+            ),
+        )
+
+    @strawberry.field
+    def invoice(self, info: AppInfo, id: int) -> Invoice:
+        return query(info, lambda a: Invoice.from_row(_billing(info, a).invoice(id)))
+
+    @strawberry.field(
+        description="Settlement cycles the caller took part in, with its own position and payments."
+    )
+    def settlement_cycles(
+        self, info: AppInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[SettlementCycle]:
+        def work(a: DataAccess) -> Connection[SettlementCycle]:
+            settlement = _settlement(info, a)
+            return Connection.from_page(
+                settlement.cycles(first, after), lambda p: _cycle_view(settlement, p)
+            )
+
+        return query(info, work)
+
+    @strawberry.field(
+        description="The CFO view: outstanding credits and unsettled amounts per counterparty."
+    )
+    def liabilities(self, info: AppInfo) -> list[Liability]:
+        return query(
+            info,
+            lambda a: [
+                Liability(
+                    counterparty=item.counterparty,
+                    currency=item.currency,
+                    direction=item.direction,
+                    credits_calculated=item.credits_calculated,
+                    credits_endorsed=item.credits_endorsed,
+                    invoiced=item.invoiced,
+                )
+                for item in _settlement(info, a).liabilities()
+            ],
+        )
+
+
+@strawberry.input
+class IssueInvoiceInput:
+    buyer: str
+    period: str = strawberry.field(description="The month, YYYY-MM; over")
+    currency: str
+    service_ids: list[int] | None = strawberry.field(
+        default=None,
+        description="Default: every active service of the pair in the currency whose credit for the period is endorsed and not invoiced",
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class RunSettlementCycleInput:
+    currency: str
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input
+class ConfirmPaymentInput:
+    cycle_id: int
+    payment_index: int
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type
+class InvoicePayload:
+    invoice: Invoice | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SettlementCyclePayload:
+    cycle: SettlementCycle | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PaymentPayload:
+    payment: SettlementPayment | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BillingMutation:
+    @strawberry.mutation(description="The seller invoices a buyer for a period that is over.")
+    def issue_invoice(self, info: AppInfo, input: IssueInvoiceInput) -> InvoicePayload:
+        return mutate(
+            info,
+            InvoicePayload,
+            lambda a: InvoicePayload(
+                invoice=Invoice.from_row(
+                    _billing(info, a).issue_invoice(
+                        input.buyer, input.period, input.currency, input.service_ids
+                    )
+                )
+            ),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="Net every payment-due invoice in a currency among all members."
+    )
+    def run_settlement_cycle(
+        self, info: AppInfo, input: RunSettlementCycleInput
+    ) -> SettlementCyclePayload:
+        def work(a: DataAccess) -> SettlementCyclePayload:
+            settlement = _settlement(info, a)
+            cycle = settlement.run_settlement_cycle(input.currency)
+            a.session.flush()
+            position = a.session.get(
+                models.SettlementPositionRecord, f"{cycle.id}-{a.viewer.principal}"
+            )
+            if (
+                position is None
+            ):  # the runner (an admin, or a member without invoices) has no position
+                position = models.SettlementPositionRecord(
+                    id="",
+                    cycle_id=cycle.id,
+                    member=a.viewer.principal,
+                    as_seller=0,
+                    as_buyer=0,
+                    net=0,
+                )
+            return SettlementCyclePayload(cycle=_cycle_view(settlement, position))
+
+        return mutate(info, SettlementCyclePayload, work, input)
+
+    @strawberry.mutation(
+        description="Payer or payee confirms a payment; the cycle settles when all are confirmed."
+    )
+    def confirm_payment(self, info: AppInfo, input: ConfirmPaymentInput) -> PaymentPayload:
+        return mutate(
+            info,
+            PaymentPayload,
+            lambda a: PaymentPayload(
+                payment=SettlementPayment.from_row(
+                    _settlement(info, a).confirm_payment(input.cycle_id, input.payment_index)
+                )
+            ),
+            input,
+        )

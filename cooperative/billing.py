@@ -1,0 +1,360 @@
+"""Billing and settlement for the platform's users: invoices seller -> buyer per period,
+multilateral netting cycles, payments both sides confirm, and the CFO's liability view.
+
+The Billing contract computes every invoice line (pro-rated recurring charge less the
+period's endorsed SLA credit); the seller only chooses the services. Settlement nets a
+currency's payment-due invoices among all members with the fewest payments the greedy
+matching finds (at most members - 1, as the contract checks), and each payment is
+confirmed by payer and payee. Invoices are visible to their two parties, a cycle shows
+each member its own position and payments only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlmodel import col, select
+from web3 import Web3
+
+from cooperative.access import Page
+from cooperative.commitments import commit
+from cooperative.currencies import ISO_4217
+from cooperative.errors import Forbidden, InvalidState, ValidationFailed
+from cooperative.module_service import ModuleService
+from cooperative.periods import parse_period
+from cooperative.store.models import (
+    InvoiceRecord,
+    Role,
+    ServiceRecord,
+    SettlementCycleRecord,
+    SettlementPaymentRecord,
+    SettlementPositionRecord,
+    SlaCreditRecord,
+    utcnow,
+)
+
+MAX_LINES = 500  # Billing.vy's bound per call
+MAX_INVOICES = 500  # Settlement.vy's bound per cycle
+
+
+def _currency(code: str) -> tuple[str, int]:
+    number = ISO_4217.get(code.upper())
+    if number is None:
+        raise ValidationFailed(
+            f"{code!r} is not an ISO 4217 currency the platform knows", field="currency"
+        )
+    return code.upper(), number
+
+
+def net_payments(positions: dict[str, int]) -> list[tuple[str, str, int]]:
+    """Payments (payer, payee, amount) that clear net positions summing to zero: the
+    largest debtor pays the largest creditor, repeatedly. Each payment clears at least one
+    position, so there are at most (members with a position) - 1 of them."""
+    debtors = sorted(((-net, m) for m, net in positions.items() if net < 0), reverse=True)
+    creditors = sorted(((net, m) for m, net in positions.items() if net > 0), reverse=True)
+    payments: list[tuple[str, str, int]] = []
+    d = c = 0
+    owed = [amount for amount, _ in debtors]
+    due = [amount for amount, _ in creditors]
+    while d < len(debtors) and c < len(creditors):
+        amount = min(owed[d], due[c])
+        payments.append((debtors[d][1], creditors[c][1], amount))
+        owed[d] -= amount
+        due[c] -= amount
+        if owed[d] == 0:
+            d += 1
+        if due[c] == 0:
+            c += 1
+    return payments
+
+
+class Billing(ModuleService):
+    module = "Billing"
+
+    def invoice(self, invoice_id: int) -> InvoiceRecord:
+        return self.access.get_private(InvoiceRecord, invoice_id, what="invoice")
+
+    def invoices(
+        self, first: int | None, after: str | None, state: str | None = None
+    ) -> Page[InvoiceRecord]:
+        query = self.access.private(InvoiceRecord)
+        if state is not None:
+            query = query.where(InvoiceRecord.state == state)
+        return self.access.page(query, InvoiceRecord.id, first, after)
+
+    def issue_invoice(
+        self, buyer: str, period: str, currency: str, service_ids: list[int] | None = None
+    ) -> InvoiceRecord:
+        """The seller invoices a buyer for a period that is over. Without `service_ids`:
+        every active service of the pair in that currency whose credit for the period both
+        parties endorsed and that is not invoiced yet."""
+        seller, account = self._member()
+        try:
+            buyer = Web3.to_checksum_address(buyer)
+        except ValueError as exc:
+            raise ValidationFailed("the buyer is a member address", field="buyer") from exc
+        self.access.member(buyer)
+        number = parse_period(period)
+        code, numeric = _currency(currency)
+        credits = {
+            c.service_id: c
+            for c in self.access.session.exec(
+                self.access.private(SlaCreditRecord).where(
+                    SlaCreditRecord.period == number,
+                    SlaCreditRecord.seller == seller,
+                    SlaCreditRecord.buyer == buyer,
+                )
+            ).all()
+        }
+        if service_ids is None:
+            services = self.access.session.exec(
+                self.access.private(ServiceRecord).where(
+                    ServiceRecord.seller == seller,
+                    ServiceRecord.buyer == buyer,
+                    ServiceRecord.currency == code,
+                    ServiceRecord.state == "active",
+                )
+            ).all()
+            service_ids = [
+                s.id
+                for s in services
+                if s.id in credits
+                and credits[s.id].state == "endorsed"
+                and credits[s.id].invoice_id is None
+            ]
+            if not service_ids:
+                raise ValidationFailed(
+                    f"no service of this buyer in {code} has an endorsed, uninvoiced credit for {period}",
+                    field="period",
+                )
+        for service_id in service_ids:
+            service = self.access.get_private(ServiceRecord, service_id, what="service")
+            if service.seller != seller:
+                raise Forbidden(f"only the seller invoices service {service_id}")
+        chunks = [service_ids[i : i + MAX_LINES] for i in range(0, len(service_ids), MAX_LINES)]
+        receipt = self._send(account, "issue_invoice", buyer, number, numeric, chunks[0])
+        invoice_id = self._event(receipt, "InvoiceGenerated")["args"]["invoice_id"]
+        lines = self._lines(receipt)
+        for chunk in chunks[1:]:
+            lines += self._lines(self._send(account, "add_invoice_lines", invoice_id, chunk))
+        document = {"period": period, "currency": code, "lines": lines}
+        salt, commitment = commit(document)
+        receipt = self._send(account, "finalize_invoice", invoice_id, bytes.fromhex(commitment[2:]))
+        due = self._event(receipt, "InvoicePaymentDue")["args"]
+        record = InvoiceRecord(
+            id=invoice_id,
+            seller=seller,
+            buyer=buyer,
+            period=number,
+            currency=code,
+            state="paymentDue",
+            charges=due["charges"],
+            credits=due["credits"],
+            amount_due=due["amount_due"],
+            document=document,
+            salt=salt,
+            commitment=commitment,
+        )
+        self.access.session.add(record)
+        for service_id in service_ids:
+            if service_id in credits:
+                credits[service_id].invoice_id = invoice_id
+                self.access.session.add(credits[service_id])
+        return record
+
+    def _lines(self, receipt: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "serviceId": e["args"]["service_id"],
+                "billableDays": e["args"]["billable_days"],
+                "charge": e["args"]["charge"],
+                "credit": e["args"]["credit"],
+            }
+            for e in self._events(receipt, "InvoiceLine")
+        ]
+
+
+@dataclass(frozen=True)
+class Liability:
+    counterparty: str
+    currency: str
+    direction: str  # payable or receivable
+    credits_calculated: int  # SLA credits computed, not endorsed by both yet
+    credits_endorsed: int  # endorsed, not invoiced yet
+    invoiced: int  # invoiced (amount due), not settled yet
+
+
+class Settlement(ModuleService):
+    module = "Settlement"
+
+    def _runner(self) -> tuple[str, LocalAccount]:
+        """A member runs a cycle with its own key; an admin with the operator's."""
+        if self.access.viewer.role is Role.ADMIN:
+            operator = self.platform.operator()
+            return operator.address, operator
+        return self._member()
+
+    def run_settlement_cycle(self, currency: str) -> SettlementCycleRecord:
+        """Net every payment-due invoice in `currency` not yet in a cycle, among all members."""
+        runner, account = self._runner()
+        code, numeric = _currency(currency)
+        # The netting reads every member's due invoices: a computation of the platform,
+        # whose results (positions, payments) each member sees only for itself.
+        invoices = self.access.system_rows(
+            select(InvoiceRecord)
+            .where(
+                InvoiceRecord.currency == code,
+                InvoiceRecord.state == "paymentDue",
+                col(InvoiceRecord.cycle_id).is_(None),
+            )
+            .order_by(col(InvoiceRecord.id))
+            .limit(MAX_INVOICES)
+        )
+        if not invoices:
+            raise InvalidState(f"no invoice in {code} is waiting for settlement")
+        positions: dict[str, int] = defaultdict(int)
+        for invoice in invoices:
+            positions[invoice.seller] += int(invoice.amount_due)
+            positions[invoice.buyer] -= int(invoice.amount_due)
+        payments = net_payments(positions)
+        receipt = self._send(
+            account, "run_settlement_cycle", numeric, [i.id for i in invoices], payments
+        )
+        opened = self._event(receipt, "SettlementCycleOpened")["args"]
+        cycle_id = opened["cycle_id"]
+        settled = bool(self._events(receipt, "SettlementCycleSettled"))
+        cycle = SettlementCycleRecord(
+            id=cycle_id,
+            currency=code,
+            state="settled" if settled else "open",
+            runner=runner,
+            invoice_count=len(invoices),
+            participant_count=opened["participant_count"],
+            payment_count=len(payments),
+            opened_at=datetime.now(UTC),
+        )
+        self.access.session.add(cycle)
+        for event in self._events(receipt, "NetPosition"):
+            args = event["args"]
+            self.access.session.add(
+                SettlementPositionRecord(
+                    id=f"{cycle_id}-{args['member']}",
+                    cycle_id=cycle_id,
+                    member=args["member"],
+                    as_seller=args["as_seller"],
+                    as_buyer=args["as_buyer"],
+                    net=args["net"],
+                )
+            )
+        for event in self._events(receipt, "PaymentInstructed"):
+            args = event["args"]
+            self.access.session.add(
+                SettlementPaymentRecord(
+                    id=f"{cycle_id}-{args['payment_index']}",
+                    cycle_id=cycle_id,
+                    index=args["payment_index"],
+                    payer=args["payer"],
+                    payee=args["payee"],
+                    amount=args["amount"],
+                )
+            )
+        for invoice in invoices:
+            invoice.cycle_id = cycle_id
+            invoice.state = "settled" if settled else invoice.state
+            self.access.session.add(invoice)
+        return cycle
+
+    def confirm_payment(self, cycle_id: int, payment_index: int) -> SettlementPaymentRecord:
+        member, account = self._member()
+        payment = self.access.get_private(
+            SettlementPaymentRecord, f"{cycle_id}-{payment_index}", what="payment"
+        )
+        already = (
+            payment.confirmed_by_payer if member == payment.payer else payment.confirmed_by_payee
+        )
+        if already:
+            raise InvalidState(f"you already confirmed payment {payment.id}")
+        receipt = self._send(account, "confirm_payment", cycle_id, payment_index)
+        if member == payment.payer:
+            payment.confirmed_by_payer = True
+        if member == payment.payee:
+            payment.confirmed_by_payee = True
+        self.access.session.add(payment)
+        if self._events(receipt, "SettlementCycleSettled"):
+            self._settled(cycle_id)
+        return payment
+
+    def _settled(self, cycle_id: int) -> None:
+        """The cycle settled: so did its invoices (rows of every party: the chain says so)."""
+        cycle = self.access.session.get(SettlementCycleRecord, cycle_id)
+        if cycle is not None:
+            cycle.state, cycle.updated_at = "settled", utcnow()
+            self.access.session.add(cycle)
+        for invoice in self.access.system_rows(
+            select(InvoiceRecord).where(InvoiceRecord.cycle_id == cycle_id)
+        ):
+            invoice.state, invoice.updated_at = "settled", utcnow()
+            self.access.session.add(invoice)
+
+    def cycles(self, first: int | None, after: str | None) -> Page[SettlementPositionRecord]:
+        """The viewer's positions, one per cycle it took part in."""
+        return self.access.page(
+            self.access.private(SettlementPositionRecord), SettlementPositionRecord.id, first, after
+        )
+
+    def cycle(self, cycle_id: int) -> SettlementCycleRecord:
+        cycle = self.access.session.get(SettlementCycleRecord, cycle_id)
+        if cycle is None:
+            raise InvalidState(f"cycle {cycle_id} is not recorded")
+        return cycle
+
+    def payments(self, cycle_id: int) -> list[SettlementPaymentRecord]:
+        return list(
+            self.access.session.exec(
+                self.access.private(SettlementPaymentRecord)
+                .where(SettlementPaymentRecord.cycle_id == cycle_id)
+                .order_by(col(SettlementPaymentRecord.index))
+            ).all()
+        )
+
+    # ------------------------------------------------------------------ the CFO's view
+
+    def liabilities(self) -> list[Liability]:
+        """Per counterparty and currency, what the viewer owes (payable) and is owed
+        (receivable): SLA credits calculated but not endorsed, endorsed but not invoiced,
+        and invoiced amounts not settled. A credit is owed by the seller to the buyer; an
+        invoice by the buyer to the seller."""
+        me = self.access.viewer.principal
+        sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        credits = self.access.session.exec(
+            self.access.private(SlaCreditRecord).where(col(SlaCreditRecord.invoice_id).is_(None))
+        ).all()
+        for credit in credits:
+            if int(credit.amount) == 0 or credit.state == "disputed":
+                continue
+            buyer_side = credit.buyer == me
+            key = (
+                credit.seller if buyer_side else credit.buyer,
+                credit.currency,
+                "receivable" if buyer_side else "payable",
+            )
+            sums[key][0 if credit.state == "calculated" else 1] += int(credit.amount)
+        invoices = self.access.session.exec(
+            self.access.private(InvoiceRecord).where(InvoiceRecord.state != "settled")
+        ).all()
+        for invoice in invoices:
+            buyer_side = invoice.buyer == me
+            key = (
+                invoice.seller if buyer_side else invoice.buyer,
+                invoice.currency,
+                "payable" if buyer_side else "receivable",
+            )
+            sums[key][2] += int(invoice.amount_due)
+        return [
+            Liability(counterparty, currency, direction, *amounts)
+            for (counterparty, currency, direction), amounts in sorted(sums.items())
+        ]
