@@ -301,7 +301,7 @@ class Assurance(ModuleService):
         receipt = self._send(account, "close_periods", period, service_ids)
         credits = []
         for event in self._events(receipt, "CreditCalculated"):
-            args = event["args"]
+            args = event
             service = services[args["service_id"]]
             credit_id = f"{service.id}-{period}"
             record = self.access.session.get(SlaCreditRecord, credit_id) or SlaCreditRecord(
@@ -344,7 +344,7 @@ class Assurance(ModuleService):
                 raise InvalidState(f"you already endorsed the credit {record.id}")
         receipt = self._send(account, "endorse_credits", period, service_ids)
         states = {
-            e["args"]["service_id"]: e["args"]["state"]
+            e["service_id"]: e["state"]
             for e in self._events(receipt, "CreditEndorsed")
         }
         for record in records:

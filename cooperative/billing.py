@@ -137,14 +137,14 @@ class Billing(ModuleService):
                 raise Forbidden(f"only the seller invoices service {service_id}")
         chunks = [service_ids[i : i + MAX_LINES] for i in range(0, len(service_ids), MAX_LINES)]
         receipt = self._send(account, "issue_invoice", buyer, number, numeric, chunks[0])
-        invoice_id = self._event(receipt, "InvoiceGenerated")["args"]["invoice_id"]
+        invoice_id = self._event(receipt, "InvoiceGenerated")["invoice_id"]
         lines = self._lines(receipt)
         for chunk in chunks[1:]:
             lines += self._lines(self._send(account, "add_invoice_lines", invoice_id, chunk))
         document = {"period": period, "currency": code, "lines": lines}
         salt, commitment = commit(document)
         receipt = self._send(account, "finalize_invoice", invoice_id, bytes.fromhex(commitment[2:]))
-        due = self._event(receipt, "InvoicePaymentDue")["args"]
+        due = self._event(receipt, "InvoicePaymentDue")
         record = InvoiceRecord(
             id=invoice_id,
             seller=seller,
@@ -169,10 +169,10 @@ class Billing(ModuleService):
     def _lines(self, receipt: Any) -> list[dict[str, Any]]:
         return [
             {
-                "serviceId": e["args"]["service_id"],
-                "billableDays": e["args"]["billable_days"],
-                "charge": e["args"]["charge"],
-                "credit": e["args"]["credit"],
+                "serviceId": e["service_id"],
+                "billableDays": e["billable_days"],
+                "charge": e["charge"],
+                "credit": e["credit"],
             }
             for e in self._events(receipt, "InvoiceLine")
         ]
@@ -224,7 +224,7 @@ class Settlement(ModuleService):
         receipt = self._send(
             account, "run_settlement_cycle", numeric, [i.id for i in invoices], payments
         )
-        opened = self._event(receipt, "SettlementCycleOpened")["args"]
+        opened = self._event(receipt, "SettlementCycleOpened")
         cycle_id = opened["cycle_id"]
         settled = bool(self._events(receipt, "SettlementCycleSettled"))
         cycle = SettlementCycleRecord(
@@ -239,7 +239,7 @@ class Settlement(ModuleService):
         )
         self.access.session.add(cycle)
         for event in self._events(receipt, "NetPosition"):
-            args = event["args"]
+            args = event
             self.access.session.add(
                 SettlementPositionRecord(
                     id=f"{cycle_id}-{args['member']}",
@@ -251,7 +251,7 @@ class Settlement(ModuleService):
                 )
             )
         for event in self._events(receipt, "PaymentInstructed"):
-            args = event["args"]
+            args = event
             self.access.session.add(
                 SettlementPaymentRecord(
                     id=f"{cycle_id}-{args['payment_index']}",

@@ -1,0 +1,354 @@
+"""SLA assurance, billing and settlement through GraphQL on a real anvil node: tickets
+both sides sign, the credit the contract computes, the invoice, a settlement cycle both
+sides confirm, the CFO's liabilities; another member sees none of it; bad input is a
+clear error and writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cooperative.periods import period_label, period_of
+from cooperative.platform import Platform
+from cooperative.store.models import SlaCreditRecord, TroubleTicketRecord
+from tests.conftest import Api
+from tests.test_marketplace_api import count
+
+MRCS = [100_000, 200_000, 300_000]
+TICKET_FIELDS = "id state impact rootCause startedAt endedAt serviceId"
+OPEN = f"mutation($in: OpenTroubleTicketInput!) {{ openTroubleTicket(input: $in) {{ tickets {{ {TICKET_FIELDS} }} errors {{ code message field }} }} }}"
+STEP = "mutation($ids: [String!]!) {{ {name}(input: {{ticketIds: $ids}}) {{ tickets {{ id state }} errors {{ code message field }} }} }}"
+RESOLVE = "mutation($in: ResolveTroubleTicketInput!) { resolveTroubleTicket(input: $in) { tickets { id state rootCause endedAt } errors { code message field } } }"
+CREDIT_FIELDS = "id serviceId period state amount creditBps availabilityPpm outageSeconds endorsedByBuyer endorsedBySeller"
+CLOSE_PERIOD = f"mutation($in: SlaPeriodInput!) {{ closeSlaPeriod(input: $in) {{ credits {{ {CREDIT_FIELDS} }} errors {{ code message field }} }} }}"
+ENDORSE = f"mutation($in: SlaPeriodInput!) {{ endorseSlaCredit(input: $in) {{ credits {{ {CREDIT_FIELDS} }} errors {{ code message field }} }} }}"
+ISSUE = "mutation($in: IssueInvoiceInput!) { issueInvoice(input: $in) { invoice { id state charges credits amountDue period currency cycleId } errors { code message field } } }"
+RUN = "mutation($in: RunSettlementCycleInput!) { runSettlementCycle(input: $in) { cycle { id state net payments { index payer payee amount } } errors { code message field } } }"
+CONFIRM = "mutation($c: Int!, $i: Int!) { confirmPayment(input: {cycleId: $c, paymentIndex: $i}) { payment { index confirmedByPayer confirmedByPayee } errors { code message field } } }"
+LIABILITIES = (
+    "{ liabilities { counterparty currency direction creditsCalculated creditsEndorsed invoiced } }"
+)
+
+
+def chain_time(platform: Platform) -> datetime:
+    return datetime.fromtimestamp(platform.gateway.w3.eth.get_block("latest")["timestamp"], UTC)
+
+
+def step(api: Api, name: str, ids: list[str]) -> dict[str, Any]:
+    return api(STEP.format(name=name), {"ids": ids})[name]
+
+
+@pytest.fixture(scope="module")
+def services(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> list[int]:
+    """Three live EUR circuits Borealis provides to Aurora, confirmed by Aurora."""
+    aurora, borealis, _ = as_member
+    started = (chain_time(platform) - timedelta(days=400)).isoformat()
+    circuits = [
+        {"slaTemplate": template_id, "currency": "EUR", "mrc": str(mrc), "startedAt": started}
+        for mrc in MRCS
+    ]
+    registered = borealis(
+        "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message } } }",
+        {"in": {"buyer": addresses[0], "circuits": circuits}},
+    )["registerServices"]
+    ids = [s["id"] for s in registered["services"]]
+    confirmed = aurora(
+        "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+        {"ids": ids},
+    )["confirmServices"]
+    assert confirmed["errors"] == []
+    return ids
+
+
+def test_a_month_from_ticket_to_settlement(
+    platform: Platform,
+    as_member: list[Api],
+    as_admin: Api,
+    addresses: list[str],
+    services: list[int],
+) -> None:
+    aurora, borealis, cirrus = as_member
+    now = chain_time(platform)
+    period = period_of(now)
+    # one hour of outage on the first service, a degraded ticket (no outage) on the second
+    start = max(now - timedelta(hours=2), datetime(now.year, now.month, 1, tzinfo=UTC))
+    opened = aurora(
+        OPEN,
+        {
+            "in": {
+                "tickets": [
+                    {
+                        "serviceId": services[0],
+                        "impact": "down",
+                        "startedAt": start.isoformat(),
+                        "description": "LOS on port 3",
+                    },
+                    {
+                        "serviceId": services[1],
+                        "impact": "degraded",
+                        "startedAt": start.isoformat(),
+                        "description": "CRC errors",
+                    },
+                ]
+            }
+        },
+    )["openTroubleTicket"]
+    assert opened["errors"] == [] and [t["state"] for t in opened["tickets"]] == ["submitted"] * 2
+    down, degraded = (t["id"] for t in opened["tickets"])
+    assert step(borealis, "acknowledgeTroubleTicket", [down, degraded])["errors"] == []
+    end = start + timedelta(hours=1)
+    resolved = borealis(
+        RESOLVE,
+        {
+            "in": {
+                "tickets": [
+                    {"ticketId": down, "endedAt": end.isoformat(), "rootCause": "fiberCut"},
+                    {"ticketId": degraded, "endedAt": end.isoformat(), "rootCause": "equipment"},
+                ]
+            }
+        },
+    )["resolveTroubleTicket"]
+    assert resolved["errors"] == [] and {t["state"] for t in resolved["tickets"]} == {"resolved"}
+    assert step(aurora, "closeTroubleTicket", [down, degraded])["errors"] == []
+    assert (
+        aurora("query($id: String!) { troubleTicket(id: $id) { state } }", {"id": down})[
+            "troubleTicket"
+        ]["state"]
+        == "closed"
+    )
+
+    # the month ends; either party closes the period; the contract computes the credits
+    platform.gateway.increase_time(35 * 86400)
+    label = period_label(period)
+    closed = aurora(CLOSE_PERIOD, {"in": {"period": label, "serviceIds": services}})[
+        "closeSlaPeriod"
+    ]
+    assert closed["errors"] == []
+    credits = {c["serviceId"]: c for c in closed["credits"]}
+    seconds = (
+        datetime(*(divmod(period + 1, 12)[0] + 1970, divmod(period + 1, 12)[1] + 1, 1), tzinfo=UTC)
+        - datetime(1970 + period // 12, period % 12 + 1, 1, tzinfo=UTC)
+    ).total_seconds()
+    availability = int((seconds - 3600) * 1_000_000 // seconds)
+    assert credits[services[0]]["outageSeconds"] == 3600
+    assert credits[services[0]]["availabilityPpm"] == availability
+    # GOLD: below 99.95 % -> 10 %, below 99.9 % -> 25 %: one hour in a month is 99.86-99.87 %
+    assert credits[services[0]]["creditBps"] == 2500
+    assert credits[services[0]]["amount"] == str(MRCS[0] * 2500 // 10_000)
+    assert [credits[s]["amount"] for s in services[1:]] == ["0", "0"]
+    assert {c["state"] for c in credits.values()} == {"calculated"}
+
+    # the CFO views before endorsement: Aurora is owed the credit by Borealis
+    owed = aurora(LIABILITIES)["liabilities"]
+    assert owed == [
+        {
+            "counterparty": addresses[1],
+            "currency": "EUR",
+            "direction": "receivable",
+            "creditsCalculated": str(MRCS[0] // 4),
+            "creditsEndorsed": "0",
+            "invoiced": "0",
+        }
+    ]
+
+    for api in (aurora, borealis):
+        endorsed = api(ENDORSE, {"in": {"period": label, "serviceIds": services}})[
+            "endorseSlaCredit"
+        ]
+        assert endorsed["errors"] == []
+    assert {c["state"] for c in endorsed["credits"]} == {"endorsed"}
+    again = aurora(ENDORSE, {"in": {"period": label, "serviceIds": services[:1]}})[
+        "endorseSlaCredit"
+    ]
+    assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
+
+    invoice = borealis(ISSUE, {"in": {"buyer": addresses[0], "period": label, "currency": "EUR"}})[
+        "issueInvoice"
+    ]
+    assert invoice["errors"] == []
+    invoice = invoice["invoice"]
+    assert (invoice["state"], invoice["charges"], invoice["credits"]) == (
+        "paymentDue",
+        str(sum(MRCS)),
+        str(MRCS[0] // 4),
+    )
+    assert invoice["amountDue"] == str(sum(MRCS) - MRCS[0] // 4)
+    twice = borealis(
+        ISSUE,
+        {
+            "in": {
+                "buyer": addresses[0],
+                "period": label,
+                "currency": "EUR",
+                "serviceIds": services[:1],
+            }
+        },
+    )["issueInvoice"]
+    assert [e["code"] for e in twice["errors"]] == ["INVALID_STATE"]
+    assert borealis(LIABILITIES)["liabilities"] == [
+        {
+            "counterparty": addresses[0],
+            "currency": "EUR",
+            "direction": "receivable",
+            "creditsCalculated": "0",
+            "creditsEndorsed": "0",
+            "invoiced": invoice["amountDue"],
+        }
+    ]
+
+    # the operator runs the EUR cycle: Aurora pays Borealis the net amount
+    cycle = as_admin(RUN, {"in": {"currency": "EUR"}})["runSettlementCycle"]
+    assert cycle["errors"] == [] and cycle["cycle"]["state"] == "open"
+    cycle_id = cycle["cycle"]["id"]
+    mine = aurora(
+        "{ settlementCycles { edges { node { id net payments { index payer payee amount } } } } }"
+    )["settlementCycles"]["edges"]
+    assert [(n["node"]["id"], n["node"]["net"]) for n in mine] == [
+        (cycle_id, "-" + invoice["amountDue"])
+    ]
+    assert mine[0]["node"]["payments"] == [
+        {"index": 0, "payer": addresses[0], "payee": addresses[1], "amount": invoice["amountDue"]}
+    ]
+    # Cirrus took no part: no position, no payment, no invoice
+    assert (
+        cirrus("{ settlementCycles { edges { node { id } } } }")["settlementCycles"]["edges"] == []
+    )
+    outsider = cirrus(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]
+    assert [e["code"] for e in outsider["errors"]] == ["NOT_FOUND"]
+
+    assert aurora(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]["errors"] == []
+    assert [
+        e["code"] for e in aurora(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]["errors"]
+    ] == ["INVALID_STATE"]
+    confirmed = borealis(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]
+    assert confirmed["payment"] == {"index": 0, "confirmedByPayer": True, "confirmedByPayee": True}
+    settled = aurora(
+        "query($id: Int!) { invoice(id: $id) { state cycleId } }", {"id": invoice["id"]}
+    )["invoice"]
+    assert settled == {"state": "settled", "cycleId": cycle_id}
+    assert aurora(LIABILITIES)["liabilities"] == []
+
+
+def test_another_member_sees_no_ticket_credit_or_invoice(
+    platform: Platform, as_member: list[Api], services: list[int]
+) -> None:
+    cirrus = as_member[2]
+    ticket = next(iter(_all(platform, TroubleTicketRecord)), None)
+    assert ticket is not None
+    for query, variables in (
+        ("query($id: String!) { troubleTicket(id: $id) { id } }", {"id": ticket.id}),
+        ("query($id: Int!) { invoice(id: $id) { id } }", {"id": 1}),
+    ):
+        body = cirrus.post(query, variables).json()
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert cirrus("{ troubleTickets { edges { node { id } } } }")["troubleTickets"]["edges"] == []
+    assert cirrus("{ slaCredits { edges { node { id } } } }")["slaCredits"]["edges"] == []
+    assert cirrus("{ invoices { edges { node { id } } } }")["invoices"]["edges"] == []
+    # nor can it act on them
+    for name in ("acknowledgeTroubleTicket", "closeTroubleTicket", "reopenTroubleTicket"):
+        assert [e["code"] for e in step(cirrus, name, [ticket.id])["errors"]] == ["NOT_FOUND"]
+    opened = cirrus(
+        OPEN,
+        {
+            "in": {
+                "tickets": [
+                    {
+                        "serviceId": services[0],
+                        "impact": "down",
+                        "startedAt": chain_time(platform).isoformat(),
+                        "description": "x",
+                    }
+                ]
+            }
+        },
+    )["openTroubleTicket"]
+    assert [e["code"] for e in opened["errors"]] == ["NOT_FOUND"]
+
+
+def _all(platform: Platform, model: type) -> list[Any]:
+    from sqlmodel import Session, select
+
+    with Session(platform.engine) as session:
+        return list(session.exec(select(model)).all())
+
+
+def test_bad_ticket_input_is_refused_and_writes_nothing(
+    platform: Platform, as_member: list[Api], services: list[int]
+) -> None:
+    aurora, borealis, _ = as_member
+    now = chain_time(platform)
+    tickets_before, credits_before = (
+        count(platform, TroubleTicketRecord),
+        count(platform, SlaCreditRecord),
+    )
+
+    def opening(**changes: Any) -> dict[str, Any]:
+        return {
+            "serviceId": services[2],
+            "impact": "down",
+            "startedAt": (now - timedelta(minutes=5)).isoformat(),
+            "description": "x",
+            **changes,
+        }
+
+    cases = [
+        (aurora, {"tickets": [opening(impact="flaky")]}, "VALIDATION"),
+        (
+            aurora,
+            {"tickets": [opening(startedAt=(now + timedelta(days=1)).isoformat())]},
+            "VALIDATION",
+        ),
+        (aurora, {"tickets": [opening(startedAt="2026-01-01T00:00:00")]}, "VALIDATION"),  # no zone
+        (aurora, {"tickets": []}, "VALIDATION"),
+        (borealis, {"tickets": [opening()]}, "FORBIDDEN"),  # the seller opens on the buyer's behalf
+        (
+            aurora,
+            {"tickets": [opening(), opening(serviceId=999_999)]},
+            "NOT_FOUND",
+        ),  # one bad row: none written
+    ]
+    for api, variables, code in cases:
+        answer = api(OPEN, {"in": variables})["openTroubleTicket"]
+        assert [e["code"] for e in answer["errors"]] == [code], (variables, answer)
+    assert count(platform, TroubleTicketRecord) == tickets_before
+
+    ticket = aurora(OPEN, {"in": {"tickets": [opening()]}})["openTroubleTicket"]["tickets"][0]["id"]
+    assert [e["code"] for e in step(aurora, "acknowledgeTroubleTicket", [ticket])["errors"]] == [
+        "FORBIDDEN"
+    ]
+    step(borealis, "acknowledgeTroubleTicket", [ticket])
+    early = borealis(
+        RESOLVE,
+        {
+            "in": {
+                "tickets": [
+                    {
+                        "ticketId": ticket,
+                        "endedAt": (now - timedelta(hours=1)).isoformat(),
+                        "rootCause": "power",
+                    }
+                ]
+            }
+        },
+    )["resolveTroubleTicket"]
+    assert [e["code"] for e in early["errors"]] == ["VALIDATION"]  # ends before it started
+    assert [e["code"] for e in step(borealis, "closeTroubleTicket", [ticket])["errors"]] == [
+        "FORBIDDEN"
+    ]
+    # the current period is not over
+    label = period_label(period_of(chain_time(platform)))
+    not_over = aurora(CLOSE_PERIOD, {"in": {"period": label, "serviceIds": services[2:]}})[
+        "closeSlaPeriod"
+    ]
+    assert [e["code"] for e in not_over["errors"]] == ["INVALID_STATE"]
+    assert count(platform, SlaCreditRecord) == credits_before
+    assert (
+        aurora("query($id: String!) { troubleTicket(id: $id) { state } }", {"id": ticket})[
+            "troubleTicket"
+        ]["state"]
+        == "acknowledged"
+    )
