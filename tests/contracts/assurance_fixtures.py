@@ -29,6 +29,7 @@ from . import dao
 from .credit_model import (
     DOWN,
     FIBER_CUT,
+    Outage,
     period_end,
     period_for,
     period_start,
@@ -208,6 +209,28 @@ class Desk:
         self.resolve([(tid, end, cause)])
         if close:
             self.close([tid])
+
+    def outages(
+        self, service_id: int, outages: Iterable[Outage], *, close: bool = True
+    ) -> list[int]:
+        """Tickets for `outages` (start, end, impact, cause) on the service, numbered on
+        from its next free number, each through open, acknowledge, resolve and (by
+        default) close, in one batch per step; their ids. The clock moves past the last
+        end if need be."""
+        outages = list(outages)
+        if not outages:
+            return []
+        latest = max(o.end for o in outages)
+        if self.now < latest:
+            self.at(latest)
+        first = self.assurance.next_ticket_number(service_id)
+        ids = [ticket_id(service_id, first + i) for i in range(len(outages))]
+        self.open([(i, o.start, o.impact) for i, o in zip(ids, outages, strict=True)])
+        self.acknowledge(ids)
+        self.resolve([(i, o.end, o.cause) for i, o in zip(ids, outages, strict=True)])
+        if close:
+            self.close(ids)
+        return ids
 
     def state(self, tid: int) -> int:
         return self.assurance.ticket(tid).state
