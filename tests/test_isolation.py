@@ -19,17 +19,25 @@ from sqlmodel import Session, SQLModel
 
 from cooperative import apikeys
 from cooperative.access import DataAccess, Viewer
+from cooperative.assurance import Assurance
+from cooperative.billing import Billing, Settlement
 from cooperative.errors import NotFound
 from cooperative.marketplace import Marketplace
 from cooperative.store.database import session_scope
 from cooperative.store.models import (
     ApiKey,
+    InvoiceRecord,
+    MemberEvent,
     MemberProfile,
     OrderRecord,
     QuoteRecord,
     QuoteRequestRecord,
     Role,
     ServiceRecord,
+    SettlementPaymentRecord,
+    SettlementPositionRecord,
+    SlaCreditRecord,
+    TroubleTicketRecord,
 )
 
 AURORA = "0x00000000000000000000000000000000000000A1"
@@ -107,6 +115,68 @@ def _create_service(session: Session, owners: list[str]) -> int:
     return record.id
 
 
+def _create_ticket(session: Session, owners: list[str]) -> str:
+    number = next(_ids)
+    record = TroubleTicketRecord(
+        id=f"{number}-0", service_id=number, number=0, buyer=owners[0], seller=owners[1], state="submitted",
+        impact="down", started_at=NOW, document={"description": "secret"}, salt="0x", commitment="0x",
+    )  # fmt: skip
+    session.add(record)
+    return record.id
+
+
+def _create_credit(session: Session, owners: list[str]) -> str:
+    record = SlaCreditRecord(
+        id=f"{next(_ids)}-682", service_id=1, period=682, buyer=owners[0], seller=owners[1], currency="EUR",
+        state="calculated", amount=2500, credit_bps=2500, availability_ppm=998_611, outage_seconds=3600,
+    )  # fmt: skip
+    session.add(record)
+    return record.id
+
+
+def _create_invoice(session: Session, owners: list[str]) -> int:
+    record = InvoiceRecord(
+        id=next(_ids), seller=owners[1], buyer=owners[0], period=682, currency="EUR", state="paymentDue",
+        charges=1000, credits=10, amount_due=990, document={"lines": []}, salt="0x", commitment="0x",
+    )  # fmt: skip
+    session.add(record)
+    return record.id
+
+
+def _create_position(session: Session, owners: list[str]) -> str:
+    cycle = next(_ids)
+    record = SettlementPositionRecord(
+        id=f"{cycle}-{owners[0]}",
+        cycle_id=cycle,
+        member=owners[0],
+        as_seller=0,
+        as_buyer=990,
+        net=-990,
+    )
+    session.add(record)
+    return record.id
+
+
+def _create_payment(session: Session, owners: list[str]) -> str:
+    cycle = next(_ids)
+    record = SettlementPaymentRecord(
+        id=f"{cycle}-0", cycle_id=cycle, index=0, payer=owners[0], payee=owners[1], amount=990
+    )
+    session.add(record)
+    return record.id
+
+
+def _create_event(session: Session, owners: list[str]) -> int:
+    record = MemberEvent(
+        member=owners[0], type="orderAcknowledged", subject={"orderId": 1}, block=1,
+        tx=f"0x{next(_ids):064x}", log_index=0, occurred_at=NOW,
+    )  # fmt: skip
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    return record.id
+
+
 def _market(access: DataAccess) -> Marketplace:
     return Marketplace(platform=None, access=access)  # type: ignore[arg-type]  (reads need no chain)
 
@@ -154,7 +224,74 @@ PRIVATE_RECORD_TYPES = [
         get=lambda access, record_id: _market(access).service(record_id),
         parties=2,
     ),
+    PrivateType(
+        model=TroubleTicketRecord,
+        what="trouble ticket",
+        create=_create_ticket,
+        list_ids=lambda access: {r.id for r in _assurance(access).tickets(100, None).items},
+        get=lambda access, record_id: _assurance(access).ticket(record_id),
+        parties=2,
+    ),
+    PrivateType(
+        model=SlaCreditRecord,
+        what="SLA credit",
+        create=_create_credit,
+        list_ids=lambda access: {r.id for r in _assurance(access).credits(100, None).items},
+        get=lambda access, record_id: _assurance(access).credit(record_id),
+        parties=2,
+    ),
+    PrivateType(
+        model=InvoiceRecord,
+        what="invoice",
+        create=_create_invoice,
+        list_ids=lambda access: {r.id for r in _billing(access).invoices(100, None).items},
+        get=lambda access, record_id: _billing(access).invoice(record_id),
+        parties=2,
+    ),
+    PrivateType(
+        model=SettlementPositionRecord,
+        what="settlement position",
+        create=_create_position,
+        list_ids=lambda access: {r.id for r in _settlement(access).cycles(100, None).items},
+        get=lambda access, record_id: access.get_private(
+            SettlementPositionRecord, record_id, what="settlement position"
+        ),
+    ),
+    PrivateType(
+        model=SettlementPaymentRecord,
+        what="payment",
+        create=_create_payment,
+        list_ids=lambda access: {
+            r.id for r in access.session.exec(access.private(SettlementPaymentRecord)).all()
+        },
+        get=lambda access, record_id: access.get_private(
+            SettlementPaymentRecord, record_id, what="payment"
+        ),
+        parties=2,
+    ),
+    PrivateType(
+        model=MemberEvent,
+        what="event",
+        create=_create_event,
+        list_ids=lambda access: {
+            r.id for r in access.page(access.private(MemberEvent), MemberEvent.id, 100, None).items
+        },
+        get=lambda access, record_id: access.get_private(MemberEvent, record_id, what="event"),
+    ),
 ]
+
+
+def _assurance(access: DataAccess) -> Assurance:
+    return Assurance(platform=None, access=access)  # type: ignore[arg-type]  (reads need no chain)
+
+
+def _billing(access: DataAccess) -> Billing:
+    return Billing(platform=None, access=access)  # type: ignore[arg-type]
+
+
+def _settlement(access: DataAccess) -> Settlement:
+    return Settlement(platform=None, access=access)  # type: ignore[arg-type]
+
 
 # Who a record belongs to: the first `parties` names of each row are its parties.
 OWNERSHIPS = [
