@@ -343,10 +343,7 @@ class Assurance(ModuleService):
             if record.endorsed_by_buyer if member == record.buyer else record.endorsed_by_seller:
                 raise InvalidState(f"you already endorsed the credit {record.id}")
         receipt = self._send(account, "endorse_credits", period, service_ids)
-        states = {
-            e["service_id"]: e["state"]
-            for e in self._events(receipt, "CreditEndorsed")
-        }
+        states = {e["service_id"]: e["state"] for e in self._events(receipt, "CreditEndorsed")}
         for record in records:
             if member == record.buyer:
                 record.endorsed_by_buyer = True

@@ -48,6 +48,30 @@ ANSWER_STATES = {1: "approved", 2: "unableToProvide"}
 CLOSED_EVENT_TYPES = {1: "quoteAccepted", 2: "quoteRejected"}
 ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
 SERVICE_STATES = {1: "pendingConfirmation", 2: "active"}
+ASSURANCE_EVENTS = [
+    "TicketsOpened",
+    "TicketsResolved",
+    "TicketsChanged",
+    "CreditCalculated",
+    "CreditEndorsed",
+    "CreditDisputed",
+]
+BILLING_EVENTS = ["InvoicePaymentDue", "InvoiceSettled"]
+SETTLEMENT_EVENTS = [
+    "NetPosition",
+    "PaymentInstructed",
+    "PaymentConfirmed",
+    "SettlementCycleSettled",
+]
+# Assurance.vy's ticket states as TicketsChanged reports them, as the feed names the change
+TICKET_CHANGES = {
+    2: "troubleTicketsAcknowledged",
+    3: "troubleTicketsInProgress",
+    4: "troubleTicketsPending",
+    6: "troubleTicketsClosed",
+    7: "troubleTicketsReopened",
+    8: "troubleTicketsCancelled",
+}
 GOVERNOR_EVENTS = [
     "ProposalCreated",
     "VoteCast",
@@ -77,6 +101,9 @@ class Indexer:
         self.membership = contract(gateway, compiler, deployment, "Membership")
         self.governor = contract(gateway, compiler, deployment, "Governor")
         self.ordering = contract(gateway, compiler, deployment, "Ordering")
+        self.assurance = contract(gateway, compiler, deployment, "Assurance")
+        self.billing = contract(gateway, compiler, deployment, "Billing")
+        self.settlement = contract(gateway, compiler, deployment, "Settlement")
         self.known_contracts = {
             Web3.to_checksum_address(item.address): (
                 name,
@@ -106,6 +133,12 @@ class Indexer:
             applied += self._follow(
                 session, "Ordering", self.ordering, ORDERING_EVENTS, latest, self._ordering_event
             )
+            for name, handle, events, apply in (
+                ("Assurance", self.assurance, ASSURANCE_EVENTS, self._assurance_event),
+                ("Billing", self.billing, BILLING_EVENTS, self._billing_event),
+                ("Settlement", self.settlement, SETTLEMENT_EVENTS, self._settlement_event),
+            ):
+                applied += self._follow(session, name, handle, events, latest, apply)
             return applied
 
     def _follow(
@@ -275,6 +308,91 @@ class Indexer:
             kind = "service" + state[0].upper() + state[1:]
             for member in (args["buyer"], args["seller"]):
                 self._feed(session, log, member, kind, **subject)
+
+    # ------------------------------------------------------------------ assurance, billing, settlement
+    # The feed only: the API path writes these records; a batch of tickets is one entry
+    # per party, naming its tickets.
+
+    def _assurance_event(self, session: Session, log: Any) -> None:
+        args, event = log["args"], log["event"]
+        if event in ("TicketsOpened", "TicketsResolved", "TicketsChanged"):
+            if event == "TicketsOpened":
+                ids, kind = [o["ticket_id"] for o in args["openings"]], "troubleTicketsOpened"
+            elif event == "TicketsResolved":
+                ids, kind = [r["ticket_id"] for r in args["resolutions"]], "troubleTicketsResolved"
+            else:
+                ids, kind = (
+                    list(args["ticket_ids"]),
+                    TICKET_CHANGES.get(args["state"], "troubleTicketsChanged"),
+                )
+            by_member: dict[str, list[str]] = {}
+            for ticket_id in ids:
+                service_id, number = ticket_id >> 32, ticket_id & (2**32 - 1)
+                for member in self._parties_of_service(session, service_id):
+                    by_member.setdefault(member, []).append(f"{service_id}-{number}")
+            for member, tickets in by_member.items():
+                self._feed(session, log, member, kind, ticketIds=tickets)
+            return
+        service_id, period = args["service_id"], args["period"]
+        kind = {
+            "CreditCalculated": "slaCreditCalculated",
+            "CreditEndorsed": "slaCreditEndorsed",
+        }.get(event, "slaCreditDisputed")
+        for member in self._parties_of_service(session, service_id):
+            self._feed(
+                session, log, member, kind, creditId=f"{service_id}-{period}", serviceId=service_id
+            )
+
+    def _billing_event(self, session: Session, log: Any) -> None:
+        args = log["args"]
+        kind = "invoicePaymentDue" if log["event"] == "InvoicePaymentDue" else "invoiceSettled"
+        for member in (args["seller"], args["buyer"]):
+            self._feed(session, log, member, kind, invoiceId=args["invoice_id"])
+
+    def _settlement_event(self, session: Session, log: Any) -> None:
+        args, event = log["args"], log["event"]
+        cycle_id = args["cycle_id"]
+        if event == "NetPosition":
+            self._feed(session, log, args["member"], "settlementPosition", cycleId=cycle_id)
+        elif event == "PaymentInstructed":
+            for member in (args["payer"], args["payee"]):
+                self._feed(
+                    session,
+                    log,
+                    member,
+                    "paymentInstructed",
+                    cycleId=cycle_id,
+                    paymentIndex=args["payment_index"],
+                )
+        elif event == "PaymentConfirmed":
+            payment = self.settlement.functions.payments(cycle_id, args["payment_index"]).call()
+            for member in {payment[0], payment[1]}:
+                self._feed(
+                    session,
+                    log,
+                    member,
+                    "paymentConfirmed",
+                    cycleId=cycle_id,
+                    paymentIndex=args["payment_index"],
+                )
+        else:
+            members = {
+                m.args["member"]
+                for m in self.settlement.events.NetPosition.get_logs(
+                    from_block=0,
+                    to_block=log["blockNumber"],
+                    argument_filters={"cycle_id": cycle_id},
+                )
+            }
+            for member in sorted(members):
+                self._feed(session, log, member, "settlementCycleSettled", cycleId=cycle_id)
+
+    def _parties_of_service(self, session: Session, service_id: int) -> tuple[str, str]:
+        service = session.get(ServiceRecord, service_id)
+        if service is not None:
+            return service.buyer, service.seller
+        on_chain = self.ordering.functions.services(service_id).call()
+        return on_chain[0], on_chain[1]
 
     def _buyer_of_request(self, request_id: int) -> str:
         request = self.ordering.functions.requests(request_id).call()

@@ -352,3 +352,31 @@ def test_bad_ticket_input_is_refused_and_writes_nothing(
         ]["state"]
         == "acknowledged"
     )
+
+
+def test_the_month_feeds_both_parties_events_and_nobody_elses(
+    platform: Platform, as_member: list[Api], services: list[int]
+) -> None:
+    from tests.test_marketplace_sync import feed
+
+    aurora, borealis, cirrus = as_member
+    expected = [
+        "troubleTicketsOpened",
+        "troubleTicketsAcknowledged",
+        "troubleTicketsResolved",
+        "troubleTicketsClosed",
+        "slaCreditCalculated",
+        "slaCreditEndorsed",
+        "invoicePaymentDue",
+        "settlementPosition",
+        "paymentInstructed",
+        "paymentConfirmed",
+        "settlementCycleSettled",
+        "invoiceSettled",
+    ]
+    for api in (aurora, borealis):
+        types = [e["type"] for e in feed(api)]
+        assert set(expected) <= set(types), set(expected) - set(types)
+        opened = next(e for e in feed(api) if e["type"] == "troubleTicketsOpened")
+        assert opened["subject"]["ticketIds"][0] == f"{services[0]}-0"
+    assert not {e["type"] for e in feed(cirrus)} & set(expected)
