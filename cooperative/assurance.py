@@ -139,6 +139,26 @@ class Assurance(ModuleService):
 
     # ------------------------------------------------------------------ the buyer's steps
 
+    def check_opening(
+        self, opening: TicketOpening, now: int, field: str = "ticket"
+    ) -> ServiceRecord:
+        """The checks of one opening, before anything is sent; its service."""
+        buyer, _account = self._member()
+        service = self._service(opening.service_id)
+        if service.buyer != buyer:
+            raise Forbidden(f"only the buyer of service {service.id} opens tickets on it")
+        if service.state != "active":
+            raise InvalidState(f"service {service.id} is not active")
+        if opening.impact not in IMPACTS:
+            raise ValidationFailed(
+                f"impact is one of {', '.join(IMPACTS)}", field=f"{field}.impact"
+            )
+        if _seconds(opening.started_at, f"{field}.startedAt") > now:
+            raise ValidationFailed(
+                "an outage cannot start in the future", field=f"{field}.startedAt"
+            )
+        return service
+
     def open_tickets(self, openings: list[TicketOpening]) -> list[TroubleTicketRecord]:
         """Open tickets on the viewer's services (as their buyer); one transaction."""
         buyer, account = self._member()
@@ -147,27 +167,14 @@ class Assurance(ModuleService):
         numbers: dict[int, int] = {}
         entries, records = [], []
         for index, opening in enumerate(openings):
-            field = f"tickets[{index}]"
-            service = self._service(opening.service_id)
-            if service.buyer != buyer:
-                raise Forbidden(f"only the buyer of service {service.id} opens tickets on it")
-            if service.state != "active":
-                raise InvalidState(f"service {service.id} is not active")
-            if opening.impact not in IMPACTS:
-                raise ValidationFailed(
-                    f"impact is one of {', '.join(IMPACTS)}", field=f"{field}.impact"
-                )
-            start = _seconds(opening.started_at, f"{field}.startedAt")
-            if start > now:
-                raise ValidationFailed(
-                    "an outage cannot start in the future", field=f"{field}.startedAt"
-                )
+            service = self.check_opening(opening, now, f"tickets[{index}]")
             if service.id not in numbers:
                 numbers[service.id] = self.contract.functions.next_ticket_number(service.id).call()
             number = numbers[service.id]
             numbers[service.id] += 1
             document = {"description": opening.description, "externalId": opening.external_id}
             salt, commitment = commit(document)
+            start = int(opening.started_at.timestamp())
             entries.append(
                 (
                     chain_ticket_id(service.id, number),

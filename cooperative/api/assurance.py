@@ -15,6 +15,7 @@ from cooperative.api.types import Connection, UserError, copy_fields
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
 from cooperative.periods import period_label
 from cooperative.store import models
+from cooperative.ticket_import import import_tickets
 
 
 def _assurance(info: AppInfo, access: DataAccess) -> Assurance:
@@ -192,8 +193,46 @@ def _tickets(rows: list[models.TroubleTicketRecord]) -> TroubleTicketsPayload:
     return TroubleTicketsPayload(tickets=[TroubleTicket.from_row(r) for r in rows])
 
 
+@strawberry.input
+class ImportTroubleTicketsInput:
+    csv: str = strawberry.field(
+        description="CSV with a header: service_id, impact, started_at, description[, external_id]; at most 500 rows"
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(
+    description="A CSV row that was not imported: its line (the header is line 1) and why."
+)
+class RejectedRow:
+    line: int
+    reason: str
+
+
+@strawberry.type
+class ImportTroubleTicketsPayload:
+    tickets: list[TroubleTicket] = strawberry.field(default_factory=list)
+    rejected: list[RejectedRow] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class AssuranceMutation:
+    @strawberry.mutation(
+        description="The buyer imports tickets from its ERP's CSV export: good rows opened, bad rows reported by line."
+    )
+    def import_trouble_tickets(
+        self, info: AppInfo, input: ImportTroubleTicketsInput
+    ) -> ImportTroubleTicketsPayload:
+        def work(a: DataAccess) -> ImportTroubleTicketsPayload:
+            opened, problems = import_tickets(_assurance(info, a), input.csv)
+            return ImportTroubleTicketsPayload(
+                tickets=[TroubleTicket.from_row(t) for t in opened],
+                rejected=[RejectedRow(line=p.line, reason=p.reason) for p in problems],
+            )
+
+        return mutate(info, ImportTroubleTicketsPayload, work, input)
+
     @strawberry.mutation(
         description="The buyer opens trouble tickets (one or a batch of up to 500)."
     )
