@@ -3,9 +3,9 @@
 @title Billing
 @custom:contract-name Billing
 @license Apache-2.0
-@notice Invoices between members, in MEF 141 (billing and settlement) shapes: per seller
-        -> buyer per period (a UTC calendar month), the recurring charges of the services
-        the seller provided the buyer during the period, less the period's SLA credits
+@notice Invoices between members, in MEF 141 shapes: per seller -> buyer per period
+        (a UTC calendar month), the recurring charges of the services the seller
+        provided the buyer during the period, less the period's SLA credits
         both parties endorsed (credit memos), is the amount due. The seller issues an
         invoice once the period is over, in batches of lines (a carrier pair may have
         thousands of services), then finalizes it with the commitment of the invoice
