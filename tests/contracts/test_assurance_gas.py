@@ -11,11 +11,13 @@ import boa
 
 from . import dao
 from .assurance_fixtures import assurance_contract_fixture, deploy_assurance, ticket_id  # noqa: F401
-from .credit_model import FIBER_CUT
+from .credit_model import FIBER_CUT, period_end, period_of
 from .ordering_fixtures import DAY, EUR, HOUR, commitment, deploy_ordering, template_args
 from .test_ordering_services import charged
 
 BATCH = 500  # Assurance's MAX_BATCH
+# A period close costs some 50,000-70,000 gas per service: 400 fit a 30M-gas block
+CLOSE_BATCH = 400
 BUDGET = 40_000
 
 
@@ -82,13 +84,38 @@ def test_gas_per_ticket_lifecycle_in_batches(
             results[name] = (total / len(ids), steps)
             assert [assurance.ticket(i).state for i in (ids[0], ids[-1])] == [6, 6]
 
+        # the month's close of 400 services (250 with four tickets, 150 with one), both
+        # parties' endorsements, and the next month's close (no tickets)
+        period = period_of(now)
+        fresh_env.timestamp = period_end(period + 1)
+        batch = services[:CLOSE_BATCH]
+        closing = {
+            "close_periods (a service's first)": (assurance.close_periods, period, buyer),
+            "endorse_credits (first party)": (assurance.endorse_credits, period, seller),
+            "endorse_credits (second party)": (assurance.endorse_credits, period, buyer),
+            "close_periods (the next)": (assurance.close_periods, period + 1, seller),
+        }
+        close_gas = {}
+        for name, (method, closed_period, sender) in closing.items():
+            fresh_env.evm.vm.state.lock_changes()
+            method(closed_period, batch, sender=sender)
+            close_gas[name] = charged(assurance._computation)
+        assert assurance.period_credit(batch[0], period)[0] == 2  # endorsed
+        # tickets 0 and 1 share an hour, tickets 2 and 3 another: counted once each
+        assert assurance.credit(batch[0], period).outage_seconds == 2 * HOUR
+        assert assurance.credit(batch[-1], period).outage_seconds == HOUR
+        assert assurance.period_credit(batch[-1], period + 1) == (1, 0)
+
     print()
     for name, (per_ticket, steps) in results.items():
         detail = ", ".join(f"{step} {gas / BATCH:,.0f}" for step, gas in steps.items())
         print(
             f"ticket lifecycle ({name}, {BATCH} per batch): {per_ticket:,.0f} gas per ticket ({detail})"
         )
+    for name, gas in close_gas.items():
+        print(f"{name} x{CLOSE_BATCH}: {gas:,} gas ({gas / CLOSE_BATCH:,.0f} per service)")
     assert results["pairs, tickets 0-1"][0] < BUDGET
     assert results["pairs, tickets 2-3"][0] < BUDGET
     for _, steps in results.values():
         assert all(gas < 30_000_000 for gas in steps.values())  # each batch fits a block
+    assert all(gas < 30_000_000 for gas in close_gas.values())
