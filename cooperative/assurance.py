@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlmodel import col
+
 from cooperative.access import Page
 from cooperative.commitments import commit
-from cooperative.errors import Forbidden, InvalidState, ValidationFailed
+from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
 from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord, utcnow
@@ -94,9 +96,8 @@ class Assurance(ModuleService):
     # ------------------------------------------------------------------ reads
 
     def ticket(self, ticket_id: str) -> TroubleTicketRecord:
-        return self.current(
-            self.access.get_private(TroubleTicketRecord, ticket_id, what="trouble ticket")
-        )
+        record = self.access.get_private(TroubleTicketRecord, ticket_id, what="trouble ticket")
+        return self.current([record])[0]
 
     def tickets(
         self,
@@ -111,20 +112,44 @@ class Assurance(ModuleService):
         if state is not None:
             query = query.where(TroubleTicketRecord.state == state)
         page = self.access.page(query, TroubleTicketRecord.id, first, after)
-        for record in page.items:
-            self.current(record)
+        self.current(page.items)
         return page
 
-    def current(self, record: TroubleTicketRecord) -> TroubleTicketRecord:
+    def current(self, records: list[TroubleTicketRecord]) -> list[TroubleTicketRecord]:
         """A resolved ticket the buyer left unanswered past the template's window reads
         closed, as the contract reads it; the row follows (that state is final)."""
-        if (
-            record.state == "resolved"
-            and record.window_ends_at is not None
-            and self.chain_now() >= int(_aware(record.window_ends_at).timestamp())
-        ):
-            record.state = "closed"
-        return record
+        waiting = [r for r in records if r.state == "resolved" and r.window_ends_at is not None]
+        if waiting:
+            now = self.chain_now()
+            for record in waiting:
+                if now >= int(_aware(record.window_ends_at).timestamp()):  # type: ignore[arg-type]
+                    record.state = "closed"
+        return records
+
+    def _tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
+        """The viewer's tickets by id, in one query; NOT_FOUND names the first missing one."""
+        rows = self.access.session.exec(
+            self.access.private(TroubleTicketRecord).where(
+                col(TroubleTicketRecord.id).in_(ticket_ids)
+            )
+        ).all()
+        found = {row.id: row for row in rows}
+        for ticket_id in ticket_ids:
+            if ticket_id not in found:
+                raise NotFound(f"trouble ticket {ticket_id} does not exist")
+        return self.current([found[ticket_id] for ticket_id in ticket_ids])
+
+    def _services(self, service_ids: Iterable[int]) -> dict[int, ServiceRecord]:
+        """The viewer's services by id, in one query; NOT_FOUND names the first missing one."""
+        wanted = list(dict.fromkeys(service_ids))
+        rows = self.access.session.exec(
+            self.access.private(ServiceRecord).where(col(ServiceRecord.id).in_(wanted))
+        ).all()
+        found = {row.id: row for row in rows}
+        for service_id in wanted:
+            if service_id not in found:
+                raise NotFound(f"service {service_id} does not exist")
+        return found
 
     def credit(self, credit_id: str) -> SlaCreditRecord:
         return self.access.get_private(SlaCreditRecord, credit_id, what="SLA credit")
@@ -140,11 +165,15 @@ class Assurance(ModuleService):
     # ------------------------------------------------------------------ the buyer's steps
 
     def check_opening(
-        self, opening: TicketOpening, now: int, field: str = "ticket"
+        self,
+        opening: TicketOpening,
+        now: int,
+        field: str = "ticket",
+        service: ServiceRecord | None = None,
     ) -> ServiceRecord:
         """The checks of one opening, before anything is sent; its service."""
         buyer, _account = self._member()
-        service = self._service(opening.service_id)
+        service = service or self._service(opening.service_id)
         if service.buyer != buyer:
             raise Forbidden(f"only the buyer of service {service.id} opens tickets on it")
         if service.state != "active":
@@ -166,8 +195,11 @@ class Assurance(ModuleService):
         now = self.chain_now()
         numbers: dict[int, int] = {}
         entries, records = [], []
+        services = self._services(o.service_id for o in openings)
         for index, opening in enumerate(openings):
-            service = self.check_opening(opening, now, f"tickets[{index}]")
+            service = self.check_opening(
+                opening, now, f"tickets[{index}]", services[opening.service_id]
+            )
             if service.id not in numbers:
                 numbers[service.id] = self.contract.functions.next_ticket_number(service.id).call()
             number = numbers[service.id]
@@ -249,9 +281,9 @@ class Assurance(ModuleService):
         _batch(resolutions, "tickets")
         now = self.chain_now()
         records, entries = [], []
-        for index, resolution in enumerate(resolutions):
+        loaded = self._tickets([r.ticket_id for r in resolutions])
+        for index, (resolution, record) in enumerate(zip(resolutions, loaded, strict=True)):
             field = f"tickets[{index}]"
-            record = self.ticket(resolution.ticket_id)
             if record.seller != seller:
                 raise Forbidden(f"only the seller resolves ticket {record.id}")
             if record.state not in ("acknowledged", "inProgress", "pending", "reopened"):
@@ -304,7 +336,7 @@ class Assurance(ModuleService):
         _member, account = self._member()
         period = parse_period(period_label)
         _batch(service_ids, "serviceIds")
-        services = {service_id: self._service(service_id) for service_id in service_ids}
+        services = self._services(service_ids)
         receipt = self._send(account, "close_periods", period, service_ids)
         credits = []
         for event in self._events(receipt, "CreditCalculated"):
@@ -343,7 +375,15 @@ class Assurance(ModuleService):
         member, account = self._member()
         period = parse_period(period_label)
         _batch(service_ids, "serviceIds")
-        records = [self.credit(f"{service_id}-{period}") for service_id in service_ids]
+        wanted = [f"{service_id}-{period}" for service_id in service_ids]
+        rows = self.access.session.exec(
+            self.access.private(SlaCreditRecord).where(col(SlaCreditRecord.id).in_(wanted))
+        ).all()
+        by_id = {row.id: row for row in rows}
+        for credit_id in wanted:
+            if credit_id not in by_id:
+                raise NotFound(f"SLA credit {credit_id} does not exist")
+        records = [by_id[credit_id] for credit_id in wanted]
         for record in records:
             if record.state != "calculated":
                 raise InvalidState(f"the credit {record.id} is {record.state}")
@@ -408,8 +448,9 @@ class Assurance(ModuleService):
         templates = self.platform.governance.handle("SlaTemplates")
         windows: dict[int, int] = {}
         by_template: dict[int, int] = {}
-        for service_id in service_ids:
-            template = self._service(service_id).sla_template
+        services = self._services(service_ids)
+        for service_id in services:
+            template = services[service_id].sla_template
             if template not in by_template:
                 by_template[template] = templates.functions.template(template).call()[7]
             windows[service_id] = by_template[template]
@@ -427,7 +468,7 @@ class Assurance(ModuleService):
     ) -> list[TroubleTicketRecord]:
         member, account = self._member()
         _batch(ticket_ids, "ticketIds")
-        records = [self.ticket(ticket_id) for ticket_id in ticket_ids]
+        records = self._tickets(ticket_ids)
         for record in records:
             if (record.buyer if buyer_step else record.seller) != member:
                 raise Forbidden(
