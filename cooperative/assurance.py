@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import col
+from sqlmodel import col, func, select
 
 from cooperative.access import Page
 from cooperative.commitments import commit
@@ -139,6 +139,20 @@ class Assurance(ModuleService):
                 raise NotFound(f"trouble ticket {ticket_id} does not exist")
         return self.current([found[ticket_id] for ticket_id in ticket_ids])
 
+    def _next_numbers(self, service_ids: Iterable[int]) -> dict[int, int]:
+        """Each service's next ticket number: after the highest in the store (every ticket
+        is opened through the platform; were the store behind, the contract refuses a
+        number already taken, so nothing is overwritten)."""
+        wanted = list(dict.fromkeys(service_ids))
+        highest = dict(
+            self.access.session.exec(
+                select(TroubleTicketRecord.service_id, func.max(TroubleTicketRecord.number))
+                .where(col(TroubleTicketRecord.service_id).in_(wanted))
+                .group_by(TroubleTicketRecord.service_id)
+            ).all()
+        )
+        return {s: highest[s] + 1 if s in highest else 0 for s in wanted}
+
     def _services(self, service_ids: Iterable[int]) -> dict[int, ServiceRecord]:
         """The viewer's services by id, in one query; NOT_FOUND names the first missing one."""
         wanted = list(dict.fromkeys(service_ids))
@@ -193,15 +207,13 @@ class Assurance(ModuleService):
         buyer, account = self._member()
         _batch(openings, "tickets")
         now = self.chain_now()
-        numbers: dict[int, int] = {}
         entries, records = [], []
         services = self._services(o.service_id for o in openings)
+        numbers = self._next_numbers(services)
         for index, opening in enumerate(openings):
             service = self.check_opening(
                 opening, now, f"tickets[{index}]", services[opening.service_id]
             )
-            if service.id not in numbers:
-                numbers[service.id] = self.contract.functions.next_ticket_number(service.id).call()
             number = numbers[service.id]
             numbers[service.id] += 1
             document = {"description": opening.description, "externalId": opening.external_id}
