@@ -16,33 +16,41 @@
 @dev Privacy by commitment: a ticket's description stays in the platform's store; its
      salted keccak256 commitment is emitted with the opening, never stored.
 
-     Gas: a large carrier pair has thousands of services and a month of tickets costs a few
-     hundred transactions, so every entry point takes a batch and tickets are packed two to
-     a storage word (see `ticket_words`). Ticket ids are chosen by the buyer:
-     `service_id << 32 | n`, with n = 0, 1, 2, ... per service (the contract checks that n is
-     free and n - 1 is taken), so opening a ticket writes no per-service counter. The
-     parties of a ticket are kept as their permanent member indexes (Membership.index_of),
-     so acknowledging, resolving and closing read one word and ask no other contract.
+     Gas (budget: 40,000 per ticket lifecycle open -> acknowledge -> resolve -> close, in
+     batches): a large carrier pair has thousands of services, so every entry point takes
+     a batch (up to 500) and logs one event per batch. Tickets are packed two to a storage
+     word (see `ticket_words`). Ticket ids are chosen by the buyer: `service_id << 32 | n`,
+     with n = 0, 1, 2, ... per service (the contract checks that n is free and n - 1 is
+     taken), so opening a ticket writes no per-service counter. The parties of a ticket are
+     kept as their permanent member indexes (Membership.index_of), so acknowledging,
+     resolving and closing read one word and ask no other contract.
 
      Availability is counted in seconds (timestamps are seconds; nothing is rounded to
-     minutes): outage = the union of the intervals of the closed `down` tickets clipped to
-     the period, planned maintenance left out where the template says so; availability in
-     parts per million = (period - outage) * 1e6 // period, rounded down, which gives exactly
-     the same tier as comparing the unrounded ratio with the integer floors. The credit is
-     the tier's basis points of the MRC, rounded down to a minor unit, never above the MRC.
+     minutes): outage = the union of the intervals of the closed (or deemed closed) `down`
+     tickets, clipped to the period and to the service's end (Ordering.service_ended_at),
+     planned maintenance left out where the template says so; availability in parts per
+     million = (period - outage) * 1e6 // period, rounded down, which gives exactly the tier
+     that comparing the unrounded ratio with the integer floors gives. The period is the
+     whole calendar month, also when the service started or ended in it. The credit is the
+     tier's basis points of the MRC, rounded down to a minor unit, never above the MRC; a
+     zero MRC earns zero. A period that earned no tier counts as met for the seller's
+     compliance, any tier as breached (also on a zero MRC).
 
      Periods of a service close one after the other, from the later of the month this
-     contract was initialized in (`first_period`) and the month the service started; a
-     ticket cannot start in a closed period. Only the latest closed period can be disputed,
-     and the next period cannot be closed while it is. A per-service mark (`closings`)
-     remembers from which ticket number the next close scans, so a close reads only the
-     tickets that can still matter, not the service's whole history.
+     contract was initialized in (`first_period`) and the month the service started, up
+     to the month it ended. A down ticket that starts before the period's end and is not
+     closed holds the close (while it is open, resolved or reopened its end can still
+     change); no ticket may start in a closed period. Only the latest closed period can be
+     disputed, and the next period cannot be closed while it is disputed. A per-service
+     mark (`closings`) remembers from which ticket number the next close reads: the first
+     ticket that can still matter after the closed period, so a close reads the tickets
+     of about one month, not the service's whole history.
 
      A cooperative module: it runs behind an OpenZeppelin BeaconProxy, so its state is set
      by `initialize()`; the implementation itself is locked at deployment. New versions
      append storage variables only (checked by `coop modules check`).
 
-     Timestamps are packed in 34 bits (valid until the year 2514).
+     Timestamps are packed in 34 bits (valid until the year 2514); member indexes in 16.
 """
 
 # @dev The member register (is_member, index_of), the SLA templates (template) and the
@@ -137,6 +145,8 @@ STATE_MASK: constant(uint256) = 3
 BUYER_ENDORSED: constant(uint256) = 4
 SELLER_ENDORSED: constant(uint256) = 8
 BPS_SHIFT: constant(uint256) = 4
+BPS_MASK: constant(uint256) = 2**14 - 1
+PPM_MASK: constant(uint256) = 2**20 - 1
 AVAILABILITY_SHIFT: constant(uint256) = 18
 OUTAGE_SHIFT: constant(uint256) = 38
 AMOUNT_SHIFT: constant(uint256) = 70
@@ -185,8 +195,8 @@ struct Closing:
 
 
 struct Compliance:
-    periods_met: uint256  # closed periods that earned no credit
-    periods_breached: uint256
+    periods_met: uint256  # closed periods whose availability earned no credit tier
+    periods_breached: uint256  # closed periods that earned a tier (a disputed one counts again once closed again)
 
 
 struct Terms:
@@ -253,7 +263,7 @@ ticket_words: HashMap[uint256, uint256]
 closings: HashMap[uint256, uint256]
 # @dev service_id << 32 | period -> credit word
 credits: HashMap[uint256, uint256]
-# @notice Per seller: closed periods that met the SLA (no credit) and that breached it.
+# @notice Per seller: closed periods that met the SLA (no credit tier) and that breached it.
 compliance: public(HashMap[address, Compliance])
 
 
@@ -483,8 +493,8 @@ def close_periods(period: uint256, service_ids: DynArray[uint256, MAX_BATCH]):
     @notice Close a period of services the caller is party to: compute each one's
             availability and SLA credit from its closed tickets. Also closes again a
             disputed period whose reopened tickets are closed again.
-    @dev Periods of a service close in order; a down ticket of the period that is not
-         closed (or cancelled) blocks its close.
+    @dev Periods of a service close in order; a down ticket starting before the period's
+         end that is not closed (or cancelled) holds the close.
     @param period The calendar month (months since January 1970), over.
     @param service_ids The services.
     """
@@ -569,7 +579,7 @@ def dispute_credit(service_id: uint256, period: uint256, ticket_ids: DynArray[ui
     log TicketsChanged(party=msg.sender, state=convert(TICKET_REOPENED, uint8), ticket_ids=ticket_ids)
     self.credits[key] = (record & ~STATE_MASK) | CREDIT_DISPUTED
     # the period no longer counts for the seller's compliance until it is closed again
-    if (record >> BPS_SHIFT) & 16383 == 0:
+    if (record >> BPS_SHIFT) & BPS_MASK == 0:
         self.compliance[service.seller].periods_met -= 1
     else:
         self.compliance[service.seller].periods_breached -= 1
@@ -607,8 +617,8 @@ def credit(service_id: uint256, period: uint256) -> Credit:
     return Credit(
         state=convert(record & STATE_MASK, uint8),
         amount=record >> AMOUNT_SHIFT,
-        credit_bps=(record >> BPS_SHIFT) & 16383,
-        availability_ppm=(record >> AVAILABILITY_SHIFT) & (2**20 - 1),
+        credit_bps=(record >> BPS_SHIFT) & BPS_MASK,
+        availability_ppm=(record >> AVAILABILITY_SHIFT) & PPM_MASK,
         outage_seconds=(record >> OUTAGE_SHIFT) & NUMBER_MASK,
         endorsed_by_buyer=record & BUYER_ENDORSED != 0,
         endorsed_by_seller=record & SELLER_ENDORSED != 0,
