@@ -428,7 +428,7 @@ def reopen_tickets(ticket_ids: DynArray[uint256, MAX_BATCH]):
         if ticket_id >> 32 != service_id:
             service_id = ticket_id >> 32
             window = self._terms(self._service(service_id).sla_template).resolution_window
-        assert block.timestamp < ((ticket >> RESOLVED_SHIFT) & TIME_MASK) + window, "Assurance: the resolution window is over"
+        assert block.timestamp - ((ticket >> RESOLVED_SHIFT) & TIME_MASK) < window, "Assurance: the resolution window is over"
     # the end, root cause and resolution time are contested: cleared
     self._move(ticket_ids, False, 2**TICKET_RESOLVED, TICKET_REOPENED, OPENING_FACTS)
 
@@ -454,7 +454,7 @@ def ticket(ticket_id: uint256) -> Ticket:
     state: uint256 = ticket & 15
     if state == TICKET_RESOLVED:
         window: uint256 = self._terms(self._service(ticket_id >> 32).sla_template).resolution_window
-        if block.timestamp >= ((ticket >> RESOLVED_SHIFT) & TIME_MASK) + window:
+        if block.timestamp - ((ticket >> RESOLVED_SHIFT) & TIME_MASK) >= window:
             state = TICKET_CLOSED
     return Ticket(
         service_id=ticket_id >> 32,
@@ -762,7 +762,8 @@ def _is_closed(ticket: uint256, window: uint256) -> bool:
     state: uint256 = ticket & 15
     if state == TICKET_CLOSED:
         return True
-    return state == TICKET_RESOLVED and block.timestamp >= ((ticket >> RESOLVED_SHIFT) & TIME_MASK) + window
+    # (resolved_at is never after now; no overflow whatever the template's window)
+    return state == TICKET_RESOLVED and block.timestamp - ((ticket >> RESOLVED_SHIFT) & TIME_MASK) >= window
 
 
 @internal

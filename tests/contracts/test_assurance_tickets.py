@@ -20,6 +20,7 @@ from .assurance_fixtures import (
     START,
     START_PERIOD,
     WINDOW,
+    adopt,
     assurance_contract_fixture,  # noqa: F401
     desk_fixture,  # noqa: F401
     refused,
@@ -34,6 +35,7 @@ from .credit_model import (
     PLANNED_MAINTENANCE,
     POWER,
     UNKNOWN,
+    Outage,
 )
 from .helpers import ZERO_ADDRESS, deploy_solidity, events, revert_reason_data
 from .ordering_fixtures import DAY, HOUR, commitment
@@ -571,3 +573,23 @@ def test_a_ticket_on_another_buyers_service_is_not_this_buyers(desk):
         desk.close([ticket_id(theirs, 0)])
     assert desk.state(ticket_id(theirs, 0)) == RESOLVED
     assert desk.state(ticket_id(mine, 0)) == NONE
+
+
+@pytest.mark.parametrize("window", [0, 2**256 - 1])
+def test_resolution_windows_of_no_time_and_of_forever(desk, window):
+    template = adopt(desk.market.system, [(999_000, 1_000)], resolution_window=window)
+    desk.at(START + DAY)
+    (service_id,) = desk.services(1, template=template)
+    tid = ticket_id(service_id, 0)
+    desk.outages(service_id, [Outage(desk.now - HOUR, desk.now)], close=False)
+    if window == 0:  # closed as soon as resolved: nothing to reopen
+        assert desk.state(tid) == CLOSED
+        with refused("the resolution window is over"):
+            desk.assurance.reopen_tickets([tid], sender=desk.buyer)
+    else:  # the buyer must answer: the ticket holds the period's close until then
+        desk.at(desk.now + 100 * 365 * DAY)
+        assert desk.state(tid) == RESOLVED
+        with refused("a down ticket of the period is not closed"):
+            desk.assurance.close_periods(START_PERIOD, [service_id], sender=desk.buyer)
+        desk.assurance.reopen_tickets([tid], sender=desk.buyer)
+        assert desk.state(tid) == REOPENED
