@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import api_load, governance_gas, marketplace
+from benchmarks import api_load, governance_gas, marketplace, month_at_scale
 from benchmarks.config import (
     DEFAULT_CLIENTS,
     DEFAULT_SECONDS,
@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, Callable[[BenchConfig], BenchResult]] = {
     api_load.NAME: api_load.run,
     governance_gas.NAME: governance_gas.run,
     marketplace.NAME: marketplace.run,
+    month_at_scale.NAME: month_at_scale.run,
 }
 
 

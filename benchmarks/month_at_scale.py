@@ -1,0 +1,401 @@
+"""A month at scale (DESIGN's budget): 10,000 services among 20 members, 50,000 trouble
+tickets through their whole lifecycle (open, acknowledge, resolve, close), the period
+closed with its credits, both parties' endorsements, one invoice per seller -> buyer pair,
+and one settlement cycle among the 20 members with every payment confirmed by both sides;
+end to end through the service layer on the embedded default (anvil + SQLite).
+
+Budget: the month under 120 s on 2 cores, under 40,000 gas per ticket lifecycle. Setting
+up (deploying for 20 founders, adopting the SLA template, registering and confirming the
+10,000 live circuits) is timed separately: it happens once, not every month.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from benchmarks.config import BenchConfig, BenchResult
+from benchmarks.report import print_table, usable_cores
+from cooperative import apikeys
+from cooperative.access import DataAccess, Viewer
+from cooperative.api.app import create_app
+from cooperative.assurance import Assurance, TicketOpening, TicketResolution
+from cooperative.billing import Billing, Settlement
+from cooperative.marketplace import Marketplace
+from cooperative.periods import period_label, period_of, period_start
+from cooperative.platform import Platform
+from cooperative.settings import Settings
+from cooperative.store.database import session_scope
+from cooperative.store.models import Role
+from governance.rules import DEFAULT_RULES, Kind
+
+NAME = "month"
+MEMBERS = 20
+# BENCH_MONTH_SCALE shrinks the workload for a quick run (e.g. 0.02); the budget is for 1.
+SCALE = float(os.environ.get("BENCH_MONTH_SCALE", "1"))
+SERVICES = max(1, int(10_000 * SCALE))
+TICKETS = max(1, int(50_000 * SCALE))
+BATCH = 500  # the Assurance and Billing contracts' bound per call
+CLOSE_BATCH = 250  # a period close reads every ticket of its services: keep a block's gas in bounds
+REGISTER_BATCH = 200  # Ordering's bound
+SEED = 20261122
+TEMPLATE = {
+    "name": "Month Gold",
+    "document": "Month Gold SLA: 99.95 % monthly availability",
+    "objectivePpm": 999_500,
+    "tiers": [
+        {"floorPpm": 999_500, "creditBps": 1_000},
+        {"floorPpm": 999_000, "creditBps": 2_500},
+        {"floorPpm": 990_000, "creditBps": 5_000},
+    ],
+    "description": "Adopt the month benchmark's SLA template",
+}
+
+
+class Month:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.members: list[str] = []
+        self.gas_marks: list[int] = []
+
+    @contextmanager
+    def as_member(self, address: str) -> Iterator[DataAccess]:
+        with session_scope(self.platform.engine) as session:
+            yield DataAccess(session, Viewer(principal=address, role=Role.MEMBER, key_id="bench"))
+
+    @contextmanager
+    def as_admin(self) -> Iterator[DataAccess]:
+        with session_scope(self.platform.engine) as session:
+            yield DataAccess(session, Viewer(principal="admin", role=Role.ADMIN, key_id="bench"))
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(
+            self.platform.gateway.w3.eth.get_block("latest")["timestamp"], UTC
+        )
+
+    def advance_to(self, moment: datetime) -> None:
+        seconds = int((moment - self.now()).total_seconds())
+        if seconds > 0:
+            self.platform.gateway.increase_time(seconds)
+
+    def block(self) -> int:
+        return self.platform.gateway.latest_block()
+
+    def gas_since(self, first: int) -> int:
+        w3 = self.platform.gateway.w3
+        return sum(w3.eth.get_block(n)["gasUsed"] for n in range(first, self.block() + 1))
+
+
+def adopt_template(month: Month) -> int:
+    """Through the API, as members and the operator would: propose, vote, queue, execute."""
+    platform = month.platform
+    client = TestClient(create_app(platform))
+    with session_scope(platform.engine) as session:
+        keys = [apikeys.issue(session, owner=m, role=Role.MEMBER).secret for m in month.members]
+        admin = apikeys.issue(session, owner="admin", role=Role.ADMIN).secret
+
+    def call(key: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {key}"},
+        ).json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    rules = DEFAULT_RULES[Kind.ADOPT_SLA_TEMPLATE]
+    proposal = call(
+        keys[0],
+        "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { message } } }",
+        {"in": TEMPLATE},
+    )["proposeSlaTemplate"]["proposal"]["id"]
+    platform.gateway.increase_time(rules.voting_delay + 1)
+    for key in keys[: MEMBERS // 2 + 1]:
+        call(
+            key,
+            "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { message } } }",
+            {"id": proposal},
+        )
+    platform.gateway.increase_time(rules.voting_period + 1)
+    call(
+        admin,
+        "mutation($id: String!) { queueProposal(input: {proposalId: $id}) { errors { message } } }",
+        {"id": proposal},
+    )
+    platform.gateway.increase_time(rules.timelock_delay + 1)
+    call(
+        admin,
+        "mutation($id: String!) { executeProposal(input: {proposalId: $id}) { errors { message } } }",
+        {"id": proposal},
+    )
+    return call(keys[0], "{ slaTemplates { id } }", {})["slaTemplates"][-1]["id"]
+
+
+def register_services(
+    month: Month, template: int, rng: random.Random
+) -> dict[int, tuple[str, str]]:
+    """10,000 live EUR circuits over the 380 seller -> buyer pairs, confirmed by the buyers."""
+    pairs = [(s, b) for s in month.members for b in month.members if s != b]
+    per_pair: dict[tuple[str, str], int] = defaultdict(int)
+    for k in range(SERVICES):
+        per_pair[pairs[k % len(pairs)]] += 1
+    started = (month.now() - timedelta(days=365)).isoformat()
+    parties: dict[int, tuple[str, str]] = {}
+    for (seller, buyer), n in per_pair.items():
+        circuits = [
+            {
+                "slaTemplate": template,
+                "currency": "EUR",
+                "mrc": rng.randrange(50_000, 500_000),
+                "startedAt": datetime.fromisoformat(started),
+                "details": {},
+            }
+            for _ in range(n)
+        ]
+        with month.as_member(seller) as access:
+            created = Marketplace(month.platform, access).register_services(buyer, circuits)
+            ids = [s.id for s in created]
+        with month.as_member(buyer) as access:
+            Marketplace(month.platform, access).confirm_services(ids)
+        for service_id in ids:
+            parties[service_id] = (seller, buyer)
+    return parties
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def close_earlier_periods(month: Month, parties: dict[int, tuple[str, str]]) -> int:
+    """Periods close in order from the month Assurance started in: close the (quiet) months
+    the setup's governance votes moved the chain past. Returns the month to measure, with
+    the chain at least 20 days into it."""
+    period = period_of(month.now())
+    month.advance_to(period_start(period) + timedelta(days=20))
+    first = month.platform.governance.handle("Assurance").functions.first_period().call()
+    by_seller: dict[str, list[int]] = defaultdict(list)
+    for service_id, (seller, _buyer) in parties.items():
+        by_seller[seller].append(service_id)
+    for earlier in range(first, period):
+        for seller, ids in by_seller.items():
+            for chunk in batches(ids, CLOSE_BATCH):
+                with month.as_member(seller) as access:
+                    Assurance(month.platform, access).close_period(period_label(earlier), chunk)
+    return period
+
+
+def run_month(
+    month: Month, parties: dict[int, tuple[str, str]], rng: random.Random, period: int
+) -> dict[str, Any]:
+    platform = month.platform
+    begin = period_start(period)
+    span = int((month.now() - begin).total_seconds()) - 5 * 3_600  # outages end before now
+    services = sorted(parties)
+    tickets: list[tuple[int, TicketOpening, datetime]] = []
+    for _ in range(TICKETS):
+        service_id = rng.choice(services)
+        start = begin + timedelta(seconds=rng.randrange(0, span))
+        duration = timedelta(seconds=rng.randrange(300, 4 * 3_600))
+        impact = rng.choice(["down", "down", "degraded", "intermittent"])
+        tickets.append(
+            (
+                service_id,
+                TicketOpening(service_id, impact, start, "outage seen by the buyer's NOC"),
+                start + duration,
+            )
+        )
+    timings: dict[str, float] = {}
+
+    def timed(name: str, work: Callable[[], None]) -> None:
+        started = time.perf_counter()
+        work()
+        timings[name] = time.perf_counter() - started
+
+    by_buyer: dict[str, list[tuple[TicketOpening, datetime]]] = defaultdict(list)
+    for service_id, opening, end in tickets:
+        by_buyer[parties[service_id][1]].append((opening, end))
+    opened: dict[str, list[Any]] = defaultdict(list)  # seller -> (ticket id, end)
+    closing: dict[str, list[str]] = defaultdict(list)  # buyer -> ticket ids
+
+    def open_all() -> None:
+        for buyer, items in by_buyer.items():
+            for chunk in batches(items, BATCH):
+                with month.as_member(buyer) as access:
+                    records = Assurance(platform, access).open_tickets([o for o, _ in chunk])
+                    for record, (_o, end) in zip(records, chunk, strict=True):
+                        opened[record.seller].append((record.id, end))
+                        closing[buyer].append(record.id)
+
+    def acknowledge_all() -> None:
+        for seller, items in opened.items():
+            for chunk in batches(items, BATCH):
+                with month.as_member(seller) as access:
+                    Assurance(platform, access).acknowledge_tickets([t for t, _ in chunk])
+
+    def resolve_all() -> None:
+        causes = [
+            "fiberCut",
+            "power",
+            "equipment",
+            "configuration",
+            "thirdParty",
+            "plannedMaintenance",
+            "unknown",
+        ]
+        for seller, items in opened.items():
+            for chunk in batches(items, BATCH):
+                with month.as_member(seller) as access:
+                    Assurance(platform, access).resolve_tickets(
+                        [TicketResolution(t, end, rng.choice(causes)) for t, end in chunk]
+                    )
+
+    def close_all() -> None:
+        for buyer, ids in closing.items():
+            for chunk in batches(ids, BATCH):
+                with month.as_member(buyer) as access:
+                    Assurance(platform, access).close_tickets(chunk)
+
+    first_block = month.block() + 1
+    timed(f"open {TICKETS:,} tickets", open_all)
+    timed("acknowledge", acknowledge_all)
+    timed("resolve", resolve_all)
+    timed("close", close_all)
+    ticket_gas = month.gas_since(first_block)
+
+    # the month ends: close the period, endorse, invoice, settle
+    month.advance_to(period_start(period + 1) + timedelta(days=1))
+    label = period_label(period)
+    by_seller: dict[str, list[int]] = defaultdict(list)
+    by_member: dict[str, list[int]] = defaultdict(list)
+    for service_id, (seller, buyer) in parties.items():
+        by_seller[seller].append(service_id)
+        by_member[seller].append(service_id)
+        by_member[buyer].append(service_id)
+    credited = 0
+
+    def close_periods() -> None:
+        nonlocal credited
+        for seller, ids in by_seller.items():
+            for chunk in batches(ids, CLOSE_BATCH):
+                with month.as_member(seller) as access:
+                    credits = Assurance(platform, access).close_period(label, chunk)
+                    credited += sum(1 for c in credits if int(c.amount) > 0)
+
+    def endorse() -> None:
+        for member, ids in by_member.items():
+            for chunk in batches(ids, BATCH):
+                with month.as_member(member) as access:
+                    Assurance(platform, access).endorse_credits(label, chunk)
+
+    invoices: list[int] = []
+
+    def invoice() -> None:
+        pairs = sorted({pair for pair in parties.values()})
+        for seller, buyer in pairs:
+            with month.as_member(seller) as access:
+                invoices.append(Billing(platform, access).issue_invoice(buyer, label, "EUR").id)
+
+    payments: list[tuple[int, int, str, str]] = []
+
+    def settle() -> None:
+        with month.as_admin() as access:
+            cycle = Settlement(platform, access).run_settlement_cycle("EUR")
+            cycle_id = cycle.id
+        with session_scope(platform.engine) as session:
+            from sqlmodel import select
+
+            from cooperative.store.models import SettlementPaymentRecord
+
+            rows = session.exec(
+                select(SettlementPaymentRecord).where(SettlementPaymentRecord.cycle_id == cycle_id)
+            ).all()
+            payments.extend((cycle_id, r.index, r.payer, r.payee) for r in rows)
+        for cycle_id, index, payer, payee in payments:
+            for member in (payer, payee):
+                with month.as_member(member) as access:
+                    Settlement(platform, access).confirm_payment(cycle_id, index)
+
+    first_close_block = month.block() + 1
+    timed("close period (credits)", close_periods)
+    timed("endorse (both parties)", endorse)
+    timed("invoice (one per pair)", invoice)
+    timed("settlement cycle + confirmations", settle)
+    rest_gas = month.gas_since(first_close_block)
+    return {
+        "timings": timings,
+        "month_seconds": sum(timings.values()),
+        "ticket_gas_per_lifecycle": ticket_gas / TICKETS,
+        "gas_after_tickets": rest_gas,
+        "credits_above_zero": credited,
+        "invoices": len(invoices),
+        "payments": len(payments),
+    }
+
+
+def run(config: BenchConfig) -> BenchResult:
+    del config  # a fixed workload: the figures are its duration and gas
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory(prefix="coop-month-") as tmp:
+        print(f"[{NAME}] deploying for {MEMBERS} founders…", flush=True)
+        started = time.perf_counter()
+        platform = Platform.start(
+            Settings(data_dir=Path(tmp)), founders=[f"Carrier {i:02d}" for i in range(MEMBERS)]
+        )
+        try:
+            month = Month(platform)
+            platform.sync()
+            from sqlmodel import select
+
+            from cooperative.store.models import MemberProfile
+
+            with session_scope(platform.engine) as session:
+                month.members = [
+                    p.address
+                    for p in session.exec(
+                        select(MemberProfile).order_by(MemberProfile.joined_block)
+                    ).all()
+                ]
+            template = adopt_template(month)
+            print(f"[{NAME}] registering and confirming {SERVICES:,} live circuits…", flush=True)
+            parties = register_services(month, template, rng)
+            period = close_earlier_periods(month, parties)
+            setup_seconds = time.perf_counter() - started
+            print(
+                f"[{NAME}] the month: {TICKETS:,} tickets, period close, credits, invoices, settlement…",
+                flush=True,
+            )
+            figures = run_month(month, parties, rng, period)
+        finally:
+            platform.stop()
+    figures["setup_seconds"] = setup_seconds
+    rows = [[name, f"{seconds:.1f}"] for name, seconds in figures["timings"].items()]
+    rows += [
+        ["the month, total (s)  [budget < 120]", f"{figures['month_seconds']:.1f}"],
+        [
+            "gas per ticket lifecycle  [budget < 40,000]",
+            f"{figures['ticket_gas_per_lifecycle']:,.0f}",
+        ],
+        ["gas: close, endorse, invoice, settle (total)", f"{figures['gas_after_tickets']:,}"],
+        ["services with a credit > 0", f"{figures['credits_above_zero']:,}"],
+        ["invoices / payments", f"{figures['invoices']} / {figures['payments']}"],
+        [
+            f"setup: deploy, template, {SERVICES:,} circuits, earlier months (s)",
+            f"{setup_seconds:.1f}",
+        ],
+    ]
+    print_table(["step", "value"], rows)
+    print(f"cores: {usable_cores()} (the platform, its anvil and SQLite share them)")
+    pairs = min(SERVICES, MEMBERS * (MEMBERS - 1))
+    valid = figures["invoices"] == pairs and figures["payments"] <= MEMBERS - 1
+    return BenchResult(name=NAME, data=figures, valid=valid)
