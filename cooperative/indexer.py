@@ -41,6 +41,7 @@ ORDERING_EVENTS = [
     "QuoteRequestClosed",
     "OrderChanged",
     "ServiceChanged",
+    "ServiceEnded",
 ]
 # Ordering.vy's state numbers, as the feed and the read models name them (Sonata)
 ANSWER_EVENT_TYPES = {1: "quoteAnswered", 2: "quoteDeclined"}
@@ -296,6 +297,16 @@ class Indexer:
             kind = "order" + state[0].upper() + state[1:]
             for member in (args["buyer"], args["seller"]):
                 self._feed(session, log, member, kind, orderId=args["order_id"])
+        elif event == "ServiceEnded":
+            for member in (args["buyer"], args["seller"]):
+                self._feed(
+                    session,
+                    log,
+                    member,
+                    "serviceEnding",
+                    serviceId=args["service_id"],
+                    endedAt=args["ended_at"],
+                )
         elif event == "ServiceChanged":
             state = SERVICE_STATES[args["state"]]
             service = session.get(ServiceRecord, args["service_id"])
@@ -375,7 +386,12 @@ class Indexer:
                     cycleId=cycle_id,
                     paymentIndex=args["payment_index"],
                 )
-        else:
+        else:  # settled or cancelled: every member with a position in the cycle
+            kind = (
+                "settlementCycleSettled"
+                if event == "SettlementCycleSettled"
+                else "settlementCycleCancelled"
+            )
             members = {
                 m.args["member"]
                 for m in self.settlement.events.NetPosition.get_logs(
@@ -385,7 +401,7 @@ class Indexer:
                 )
             }
             for member in sorted(members):
-                self._feed(session, log, member, "settlementCycleSettled", cycleId=cycle_id)
+                self._feed(session, log, member, kind, cycleId=cycle_id)
 
     def _parties_of_service(self, session: Session, service_id: int) -> tuple[str, str]:
         service = session.get(ServiceRecord, service_id)

@@ -481,6 +481,26 @@ class Marketplace(ModuleService):
         self.access.session.add(service)
         return order, service
 
+    def end_service(self, service_id: int, ended_at: datetime) -> ServiceRecord:
+        """The buyer disconnects a service, now or at a later time; it is billed until then."""
+        buyer, account = self._member()
+        service = self.service(service_id)
+        if service.buyer != buyer:
+            raise Forbidden("only the buyer ends a service")
+        if service.state != "active":
+            raise InvalidState(f"service {service_id} is not active")
+        if service.ended_at is not None:
+            raise InvalidState(
+                f"service {service_id} already ends at {service.ended_at.isoformat()}"
+            )
+        end = _timestamp(ended_at, "endedAt")
+        if end < self.chain_now():
+            raise ValidationFailed("`endedAt` must not be in the past", field="endedAt")
+        self._send(account, "end_service", service_id, end)
+        service.ended_at = ended_at
+        self.access.session.add(service)
+        return service
+
     def service(self, service_id: int) -> ServiceRecord:
         return self.access.get_private(ServiceRecord, service_id, what="service")
 

@@ -60,6 +60,8 @@ _INVALID_STATE_REASONS = (
     "not endorsed by both parties",
     "SLA period not closed",
     "no longer generated",
+    "service already ended",
+    "service not active",
 )
 _FORBIDDEN_REASONS = (
     "not a member at the snapshot",
@@ -76,6 +78,8 @@ _FORBIDDEN_REASONS = (
     "only a member or the operator",
     "not your invoice",
     "not between this seller and buyer",
+    "only the settlement module",
+    "not a party to this payment",
 )
 _VALIDATION_REASONS = (
     "in the past",
@@ -97,6 +101,8 @@ _VALIDATION_REASONS = (
     "cannot end in the future",
     "unknown impact",
     "unknown root cause",
+    "end in the past",
+    "end before the service started",
 )
 
 

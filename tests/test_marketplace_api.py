@@ -379,3 +379,50 @@ def test_offerings_pages_follow_the_sorted_order(as_member: list[Api], template_
         if not page["pageInfo"]["hasNextPage"]:
             break
     assert paged == whole and len(whole) >= 2
+
+
+END = "mutation($in: EndServiceInput!) { endService(input: $in) { service { id endedAt } errors { code message field } } }"
+
+
+def test_the_buyer_ends_a_service_once_and_nobody_else_can(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    started = soon(-30)
+    registered = borealis(
+        "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code } } }",
+        {
+            "in": {
+                "buyer": addresses[0],
+                "circuits": [
+                    {
+                        "slaTemplate": template_id,
+                        "currency": "EUR",
+                        "mrc": "5000",
+                        "startedAt": started,
+                    }
+                ],
+            }
+        },
+    )["registerServices"]["services"]
+    service = registered[0]["id"]
+    aurora(
+        "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code } } }",
+        {"ids": [service]},
+    )
+    later = soon(40)
+    refused = [
+        (borealis, {"serviceId": service, "endedAt": later}, "FORBIDDEN"),
+        (cirrus, {"serviceId": service, "endedAt": later}, "NOT_FOUND"),
+        (aurora, {"serviceId": service, "endedAt": soon(-1)}, "VALIDATION"),
+    ]
+    for api, variables, code in refused:
+        answer = api(END, {"in": variables})["endService"]
+        assert [e["code"] for e in answer["errors"]] == [code]
+    assert platform.governance.handle("Ordering").functions.service_ended_at(service).call() == 0
+    ended = aurora(END, {"in": {"serviceId": service, "endedAt": later}})["endService"]
+    assert ended["errors"] == [] and ended["service"]["endedAt"] is not None
+    on_chain = platform.governance.handle("Ordering").functions.service_ended_at(service).call()
+    assert on_chain == int(datetime.fromisoformat(later).timestamp())
+    again = aurora(END, {"in": {"serviceId": service, "endedAt": soon(50)}})["endService"]
+    assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]

@@ -19,12 +19,12 @@ from cooperative.store.models import MemberEvent as MemberEventRecord
         "Something that happened on chain to a record the caller is a party to: "
         "type (quoteRequested, quoteAnswered, quoteDeclined, quoteAccepted, quoteRejected, "
         "orderSubmitted, orderAcknowledged, orderInProgress, orderCompleted, orderRejected, "
-        "orderCancelled, servicePendingConfirmation, serviceActive, troubleTicketsOpened, "
+        "orderCancelled, servicePendingConfirmation, serviceActive, serviceEnding, troubleTicketsOpened, "
         "troubleTicketsAcknowledged, troubleTicketsInProgress, troubleTicketsPending, "
         "troubleTicketsResolved, troubleTicketsClosed, troubleTicketsReopened, "
         "troubleTicketsCancelled, slaCreditCalculated, slaCreditEndorsed, slaCreditDisputed, "
         "invoicePaymentDue, invoiceSettled, settlementPosition, paymentInstructed, "
-        "paymentConfirmed, settlementCycleSettled) and the ids it concerns."
+        "paymentConfirmed, settlementCycleSettled, settlementCycleCancelled) and the ids it concerns."
     )
 )
 class MemberEvent:

@@ -118,6 +118,7 @@ class Service:
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     started_at: datetime
+    ended_at: datetime | None
     order_id: int | None
     document: JSON
     commitment: str
@@ -391,6 +392,19 @@ class RejectOrderInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
+@strawberry.input
+class EndServiceInput:
+    service_id: int
+    ended_at: datetime = strawberry.field(description="Now or later; billed until then")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type
+class ServicePayload:
+    service: Service | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class ServicesPayload:
     services: list[Service] = strawberry.field(default_factory=list)
@@ -435,6 +449,21 @@ class MarketplaceMutation:
                     Service.from_row(s)
                     for s in _market(info, a).confirm_services(input.service_ids)
                 ]
+            ),
+            input,
+        )
+
+    @strawberry.mutation(
+        description="The buyer disconnects a service (now or later); it is billed until then."
+    )
+    def end_service(self, info: AppInfo, input: EndServiceInput) -> ServicePayload:
+        return mutate(
+            info,
+            ServicePayload,
+            lambda a: ServicePayload(
+                service=Service.from_row(
+                    _market(info, a).end_service(input.service_id, input.ended_at)
+                )
             ),
             input,
         )

@@ -239,6 +239,7 @@ class ServiceRecord(SQLModel, table=True):
     currency: str = Field(max_length=3)
     mrc: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
     started_at: datetime
+    ended_at: datetime | None = None  # the buyer's disconnect: billed until then
     order_id: int | None = None
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     salt: str = Field(max_length=66)
