@@ -94,7 +94,6 @@ class LocalNode:
             "--chain-id", str(LOCAL_CHAIN_ID),
             "--state", str(self.state_file),
             "--state-interval", str(STATE_DUMP_INTERVAL_SECONDS),
-            "--preserve-historical-states",
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
