@@ -22,7 +22,7 @@ from web3 import Web3
 
 from cooperative.access import Page
 from cooperative.commitments import commit
-from cooperative.currencies import ISO_4217
+from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
@@ -39,15 +39,6 @@ from cooperative.store.models import (
 
 MAX_LINES = 500  # Billing.vy's bound per call
 MAX_INVOICES = 500  # Settlement.vy's bound per cycle
-
-
-def _currency(code: str) -> tuple[str, int]:
-    number = ISO_4217.get(code.upper())
-    if number is None:
-        raise ValidationFailed(
-            f"{code!r} is not an ISO 4217 currency the platform knows", field="currency"
-        )
-    return code.upper(), number
 
 
 def net_payments(positions: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -99,7 +90,7 @@ class Billing(ModuleService):
             raise ValidationFailed("the buyer is a member address", field="buyer") from exc
         self.access.member(buyer)
         number = parse_period(period)
-        code, numeric = _currency(currency)
+        code, numeric = currency.upper(), currency_number(currency)
         credits = {
             c.service_id: c
             for c in self.access.session.exec(
@@ -201,7 +192,7 @@ class Settlement(ModuleService):
     def run_settlement_cycle(self, currency: str) -> SettlementCycleRecord:
         """Net every payment-due invoice in `currency` not yet in a cycle, among all members."""
         runner, account = self._runner()
-        code, numeric = _currency(currency)
+        code, numeric = currency.upper(), currency_number(currency)
         # The netting reads every member's due invoices: a computation of the platform,
         # whose results (positions, payments) each member sees only for itself.
         invoices = self.access.system_rows(

@@ -1,6 +1,8 @@
 """ISO 4217 currencies the platform accepts: alphabetic code -> numeric code (the chain
 stores the numeric one). The currencies carriers settle in; extend as members need."""
 
+from cooperative.errors import ValidationFailed
+
 ISO_4217 = {
     "AED": 784, "ARS": 32, "AUD": 36, "BGN": 975, "BRL": 986, "CAD": 124, "CHF": 756, "CLP": 152,
     "CNY": 156, "COP": 170, "CZK": 203, "DKK": 208, "EGP": 818, "EUR": 978, "GBP": 826, "HKD": 344,
@@ -9,4 +11,14 @@ ISO_4217 = {
     "PHP": 608, "PKR": 586, "PLN": 985, "QAR": 634, "RON": 946, "RSD": 941, "SAR": 682, "SEK": 752,
     "SGD": 702, "THB": 764, "TRY": 949, "TWD": 901, "UAH": 980, "USD": 840, "VND": 704, "ZAR": 710,
 }  # fmt: skip
-BY_NUMBER = {number: code for code, number in ISO_4217.items()}
+
+
+def currency_number(code: str) -> int:
+    """The ISO 4217 numeric code the chain stores for an alphabetic one; VALIDATION if the
+    platform does not know it."""
+    number = ISO_4217.get(code.upper())
+    if number is None:
+        raise ValidationFailed(
+            f"{code!r} is not an ISO 4217 currency the platform knows", field="currency"
+        )
+    return number

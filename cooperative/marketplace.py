@@ -19,7 +19,7 @@ from web3.contract import Contract
 
 from cooperative.access import Page
 from cooperative.commitments import commit
-from cooperative.currencies import ISO_4217
+from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.store.models import (
@@ -70,15 +70,6 @@ def _amount(value: int, field: str, *, positive: bool) -> int:
             f"`{field}` must be {low} and at most {MAX_AMOUNT} minor units", field=field
         )
     return value
-
-
-def _currency(code: str) -> int:
-    number = ISO_4217.get(code.upper())
-    if number is None:
-        raise ValidationFailed(
-            f"{code!r} is not an ISO 4217 currency the platform knows", field="currency"
-        )
-    return number
 
 
 class Marketplace(ModuleService):
@@ -298,7 +289,7 @@ class Marketplace(ModuleService):
             raise NotFound(
                 f"quote {quote_id} does not exist"
             )  # the buyer cannot answer its own request
-        number = _currency(currency)
+        number = currency_number(currency)
         _amount(mrc, "mrc", positive=True)
         _amount(nrc, "nrc", positive=False)
         until = _future(valid_until, "validUntil")
@@ -548,7 +539,7 @@ class Marketplace(ModuleService):
                     "a live circuit cannot start in the future",
                     field=f"circuits[{index}].startedAt",
                 )
-            number = _currency(circuit["currency"])
+            number = currency_number(circuit["currency"])
             mrc = _amount(circuit["mrc"], f"circuits[{index}].mrc", positive=True)
             document = {"circuit": circuit.get("details", {})}
             salt, commitment = commit(document)
