@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import strawberry
@@ -12,6 +13,8 @@ from cooperative.api.context import AppInfo, query
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection, copy_fields
 from cooperative.store.models import MemberEvent as MemberEventRecord
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type(
@@ -56,5 +59,10 @@ class EventsQuery:
     def events(
         self, info: AppInfo, first: int | None = None, after: str | None = None
     ) -> Connection[MemberEvent]:
-        info.context.platform.sync()  # the feed includes the caller's latest transactions
+        try:  # bring the feed up to the chain, so it holds the caller's latest transactions
+            info.context.platform.sync()
+        except (
+            Exception
+        ):  # the node may be restarting: serve what is indexed; the follower catches up
+            log.warning("indexer sync before `events` failed", exc_info=True)
         return query(info, lambda access: _feed(access, first, after))
