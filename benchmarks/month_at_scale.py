@@ -17,8 +17,10 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +174,13 @@ def register_services(
     return parties
 
 
+def in_parallel(work: dict[str, Callable[[], None]]) -> None:
+    """Each member's batches in its own thread, as 20 carriers' systems would send them."""
+    with ThreadPoolExecutor(max_workers=len(work) or 1) as pool:
+        for future in [pool.submit(job) for job in work.values()]:
+            future.result()
+
+
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -225,46 +234,50 @@ def run_month(
     by_buyer: dict[str, list[tuple[TicketOpening, datetime]]] = defaultdict(list)
     for service_id, opening, end in tickets:
         by_buyer[parties[service_id][1]].append((opening, end))
-    opened: dict[str, list[Any]] = defaultdict(list)  # seller -> (ticket id, end)
-    closing: dict[str, list[str]] = defaultdict(list)  # buyer -> ticket ids
+    # filled from the members' threads: every key exists before they start
+    opened: dict[str, list[Any]] = {m: [] for m in month.members}  # seller -> (ticket id, end)
+    closing: dict[str, list[str]] = {m: [] for m in month.members}  # buyer -> ticket ids
 
     def open_all() -> None:
-        for buyer, items in by_buyer.items():
+        def open_for(buyer: str, items: list[tuple[TicketOpening, datetime]]) -> None:
             for chunk in batches(items, BATCH):
                 with month.as_member(buyer) as access:
                     records = Assurance(platform, access).open_tickets([o for o, _ in chunk])
-                    for record, (_o, end) in zip(records, chunk, strict=True):
-                        opened[record.seller].append((record.id, end))
-                        closing[buyer].append(record.id)
+                for record, (_o, end) in zip(records, chunk, strict=True):
+                    opened[record.seller].append((record.id, end))
+                    closing[buyer].append(record.id)
+
+        in_parallel({b: partial(open_for, b, items) for b, items in by_buyer.items()})
 
     def acknowledge_all() -> None:
-        for seller, items in opened.items():
+        def acknowledge_for(seller: str, items: list[tuple[str, datetime]]) -> None:
             for chunk in batches(items, BATCH):
                 with month.as_member(seller) as access:
                     Assurance(platform, access).acknowledge_tickets([t for t, _ in chunk])
 
+        in_parallel({s: partial(acknowledge_for, s, items) for s, items in opened.items()})
+
+    causes = ["fiberCut", "power", "equipment", "configuration", "thirdParty", "unknown"]
+
     def resolve_all() -> None:
-        causes = [
-            "fiberCut",
-            "power",
-            "equipment",
-            "configuration",
-            "thirdParty",
-            "plannedMaintenance",
-            "unknown",
-        ]
-        for seller, items in opened.items():
+        cause_of = {t: rng.choice(causes) for items in opened.values() for t, _ in items}
+
+        def resolve_for(seller: str, items: list[tuple[str, datetime]]) -> None:
             for chunk in batches(items, BATCH):
                 with month.as_member(seller) as access:
                     Assurance(platform, access).resolve_tickets(
-                        [TicketResolution(t, end, rng.choice(causes)) for t, end in chunk]
+                        [TicketResolution(t, end, cause_of[t]) for t, end in chunk]
                     )
 
+        in_parallel({s: partial(resolve_for, s, items) for s, items in opened.items()})
+
     def close_all() -> None:
-        for buyer, ids in closing.items():
+        def close_for(buyer: str, ids: list[str]) -> None:
             for chunk in batches(ids, BATCH):
                 with month.as_member(buyer) as access:
                     Assurance(platform, access).close_tickets(chunk)
+
+        in_parallel({b: partial(close_for, b, ids) for b, ids in closing.items()})
 
     first_block = month.block() + 1
     timed(f"open {TICKETS:,} tickets", open_all)
@@ -282,29 +295,38 @@ def run_month(
         by_seller[seller].append(service_id)
         by_member[seller].append(service_id)
         by_member[buyer].append(service_id)
-    credited = 0
+    credited: list[str] = []
 
     def close_periods() -> None:
-        nonlocal credited
-        for seller, ids in by_seller.items():
+        def close_for(seller: str, ids: list[int]) -> None:
             for chunk in batches(ids, CLOSE_BATCH):
                 with month.as_member(seller) as access:
                     credits = Assurance(platform, access).close_period(label, chunk)
-                    credited += sum(1 for c in credits if int(c.amount) > 0)
+                    credited.extend(c.id for c in credits if int(c.amount) > 0)
+
+        in_parallel({s: partial(close_for, s, ids) for s, ids in by_seller.items()})
 
     def endorse() -> None:
-        for member, ids in by_member.items():
+        def endorse_for(member: str, ids: list[int]) -> None:
             for chunk in batches(ids, BATCH):
                 with month.as_member(member) as access:
                     Assurance(platform, access).endorse_credits(label, chunk)
 
+        in_parallel({m: partial(endorse_for, m, ids) for m, ids in by_member.items()})
+
     invoices: list[int] = []
 
     def invoice() -> None:
-        pairs = sorted({pair for pair in parties.values()})
-        for seller, buyer in pairs:
-            with month.as_member(seller) as access:
-                invoices.append(Billing(platform, access).issue_invoice(buyer, label, "EUR").id)
+        by_pair_seller: dict[str, list[str]] = defaultdict(list)
+        for seller, buyer in sorted(set(parties.values())):
+            by_pair_seller[seller].append(buyer)
+
+        def invoice_for(seller: str, buyers: list[str]) -> None:
+            for buyer in buyers:
+                with month.as_member(seller) as access:
+                    invoices.append(Billing(platform, access).issue_invoice(buyer, label, "EUR").id)
+
+        in_parallel({s: partial(invoice_for, s, buyers) for s, buyers in by_pair_seller.items()})
 
     payments: list[tuple[int, int, str, str]] = []
 
@@ -321,10 +343,17 @@ def run_month(
                 select(SettlementPaymentRecord).where(SettlementPaymentRecord.cycle_id == cycle_id)
             ).all()
             payments.extend((cycle_id, r.index, r.payer, r.payee) for r in rows)
+        confirmations: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for cycle_id, index, payer, payee in payments:
-            for member in (payer, payee):
+            confirmations[payer].append((cycle_id, index))
+            confirmations[payee].append((cycle_id, index))
+
+        def confirm_for(member: str, items: list[tuple[int, int]]) -> None:
+            for cycle_id, index in items:
                 with month.as_member(member) as access:
                     Settlement(platform, access).confirm_payment(cycle_id, index)
+
+        in_parallel({m: partial(confirm_for, m, items) for m, items in confirmations.items()})
 
     first_close_block = month.block() + 1
     timed("close period (credits)", close_periods)
@@ -337,7 +366,7 @@ def run_month(
         "month_seconds": sum(timings.values()),
         "ticket_gas_per_lifecycle": ticket_gas / TICKETS,
         "gas_after_tickets": rest_gas,
-        "credits_above_zero": credited,
+        "credits_above_zero": len(credited),
         "invoices": len(invoices),
         "payments": len(payments),
     }

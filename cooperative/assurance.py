@@ -408,7 +408,10 @@ class Assurance(ModuleService):
                 record.endorsed_by_buyer = True
             else:
                 record.endorsed_by_seller = True
-            record.state = CREDIT_STATES[states[record.service_id]]
+            # Only ever move the state forward: the other party may be endorsing the same
+            # credit concurrently, and its flag is its own column.
+            if CREDIT_STATES[states[record.service_id]] == "endorsed":
+                record.state = "endorsed"
             record.updated_at = utcnow()
             self.access.session.add(record)
         return records

@@ -25,6 +25,7 @@ from web3.logs import DISCARD
 from deployments.compiler import Artifact
 
 RECEIPT_POLL_SECONDS = 0.02  # anvil mines on arrival; a real chain answers within a block
+FIRST_RECEIPT_POLL_SECONDS = 0.002  # doubled after each miss, up to RECEIPT_POLL_SECONDS
 RECEIPT_TIMEOUT_SECONDS = 120.0
 FEE_CACHE_SECONDS = 2.0  # fees change per block; asking per transaction doubles round trips
 PRIORITY_FEE_WEI = 1_000_000_000  # 1 gwei tip
@@ -171,13 +172,17 @@ class ChainGateway:
 
     def wait_for_receipt(self, tx_hash: HexBytes, tx: dict[str, Any] | None = None) -> Receipt:
         deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
+        # An automining node has the receipt within milliseconds: poll fast at first, then
+        # back off to the steady interval.
+        delay = FIRST_RECEIPT_POLL_SECONDS
         while True:
             receipt = self._rpc(lambda: self._receipt_or_none(tx_hash))
             if receipt is not None:
                 break
             if time.monotonic() > deadline:
                 raise ChainError(f"transaction {tx_hash.hex()} was not mined in time")
-            time.sleep(RECEIPT_POLL_SECONDS)
+            time.sleep(delay)
+            delay = min(2 * delay, RECEIPT_POLL_SECONDS)
         if receipt["status"] != 1:
             raise ChainRevert(self._replay_reason(tx, receipt))
         address = receipt.get("contractAddress")
