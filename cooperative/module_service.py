@@ -44,10 +44,13 @@ class ModuleService:
         except KeystoreError as exc:
             raise Forbidden("the platform holds no key for this member") from exc
 
-    def _send(self, account: LocalAccount, function: str, *args: Any) -> Receipt:
+    def _send(
+        self, account: LocalAccount, function: str, *args: Any, gas: int | None = None
+    ) -> Receipt:
+        """One transaction to the module; `gas` fixes the limit instead of estimating it."""
         with chain_errors():
             return self.platform.gateway.transact(
-                account, getattr(self.contract.functions, function)(*args)
+                account, getattr(self.contract.functions, function)(*args), gas
             )
 
     def _events(self, receipt: Receipt, name: str) -> list[Any]:
