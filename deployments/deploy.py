@@ -218,6 +218,12 @@ def verify_deployment(gateway: ChainGateway, deployment: Deployment) -> None:
             f"the node at {gateway.rpc_url} is chain {gateway.chain_id}, "
             f"but the {deployment.network} records are for chain {deployment.chain_id}"
         )
+    missing = [m.name for m in MODULES if m.name not in deployment.contracts]
+    if missing:
+        raise RecordsError(
+            f"the {deployment.network} deployment predates the modules {', '.join(missing)}; "
+            "start from a fresh data directory (or move the records away) to deploy them"
+        )
     for item in deployment.contracts.values():
         actual = gateway.codehash(item.address)
         if actual != item.codehash:

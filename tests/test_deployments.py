@@ -164,6 +164,16 @@ def test_records_without_the_code_on_chain_are_refused(anvil: ChainGateway, syst
         verify_deployment(anvil, records.Deployment.from_json(data))
 
 
+def test_records_of_an_older_version_without_a_module_are_refused(
+    anvil: ChainGateway, system
+) -> None:
+    data = system[0].to_json()
+    for name in ("Assurance", "Assurance.beacon", "Assurance.implementation"):
+        data["contracts"].pop(name)
+    with pytest.raises(RecordsError, match="predates the modules Assurance"):
+        verify_deployment(anvil, records.Deployment.from_json(data))
+
+
 def test_unreadable_records_are_an_error(tmp_path: Path) -> None:
     path = tmp_path / "local.json"
     path.write_text("{not json")
