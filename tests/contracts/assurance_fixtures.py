@@ -34,7 +34,6 @@ from .credit_model import (
     period_for,
     period_start,
 )
-from .helpers import deploy_solidity, vyper_at
 from .ordering_fixtures import DAY, EUR, Market, commitment
 
 # Ticket states, as Assurance.vy numbers them
@@ -67,22 +66,14 @@ def assurance_contract_fixture():
 def deploy_assurance(
     assurance_contract: Any, system: dao.System, ordering: Any, compiler: Any
 ) -> tuple[Any, Any, Any]:
-    """Implementation, beacon (owned by the Timelock) and the module at its BeaconProxy,
-    initialized with the system's Membership and SlaTemplates and the Ordering proxy."""
-    with boa.env.prank(dao.DEPLOYER):
-        implementation = dao.deploy(assurance_contract)
-        beacon = deploy_solidity(
-            compiler.openzeppelin("UpgradeableBeacon"),
-            ["address", "address"],
-            [implementation.address, system.timelock.address],
-        )
-        init = implementation.initialize.prepare_calldata(
-            system.membership.address, system.sla_templates.address, ordering.address
-        )
-        proxy = deploy_solidity(
-            compiler.openzeppelin("BeaconProxy"), ["address", "bytes"], [beacon.address, init]
-        )
-    return implementation, beacon, vyper_at(assurance_contract, proxy.address)
+    """Implementation, beacon and the module at its BeaconProxy, initialized with the
+    system's Membership and SlaTemplates and the Ordering proxy."""
+    return dao.deploy_module(
+        assurance_contract,
+        [system.membership.address, system.sla_templates.address, ordering.address],
+        system,
+        compiler,
+    )
 
 
 @dataclass

@@ -35,14 +35,11 @@ import pytest
 from deployments.paths import CONTRACTS_DIR
 
 from . import dao
-from .helpers import deploy_solidity, vyper_at
 from .ordering_fixtures import (
     DAY,
     EUR,
     Market,
     commitment,
-    deploy_ordering,
-    template_args,
 )
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -273,25 +270,6 @@ class Books:
 # ------------------------------------------------------------------ deployment
 
 
-def deploy_module(
-    contract: Any, init_args: list[Any], system: dao.System, compiler: Any
-) -> tuple[Any, Any]:
-    """Implementation and the module at a fresh BeaconProxy (beacon owned by the
-    Timelock), as deploy.py deploys a cooperative module; by the fixed deployer."""
-    with boa.env.prank(dao.DEPLOYER):
-        implementation = dao.deploy(contract)
-        beacon = deploy_solidity(
-            compiler.openzeppelin("UpgradeableBeacon"),
-            ["address", "address"],
-            [implementation.address, system.timelock.address],
-        )
-        init = implementation.initialize.prepare_calldata(*init_args) if init_args else b""
-        proxy = deploy_solidity(
-            compiler.openzeppelin("BeaconProxy"), ["address", "bytes"], [beacon.address, init]
-        )
-    return implementation, vyper_at(contract, proxy.address)
-
-
 @dataclass
 class BillingContracts:
     """The compiled (not deployed) contracts, loaded once per session."""
@@ -306,14 +284,14 @@ def deploy_books(
     contracts: BillingContracts, market: Market, compiler: Any, operator: str
 ) -> Books:
     system = market.system
-    _, assurance = deploy_module(contracts.assurance_stub, [], system, compiler)
-    billing_implementation, billing = deploy_module(
+    _, _, assurance = dao.deploy_module(contracts.assurance_stub, [], system, compiler)
+    billing_implementation, _, billing = dao.deploy_module(
         contracts.billing,
         [system.membership.address, market.ordering.address, assurance.address],
         system,
         compiler,
     )
-    settlement_implementation, settlement = deploy_module(
+    settlement_implementation, _, settlement = dao.deploy_module(
         contracts.settlement,
         [system.membership.address, billing.address, operator],
         system,
@@ -328,25 +306,6 @@ def deploy_books(
         operator=operator,
         billing_implementation=billing_implementation,
         settlement_implementation=settlement_implementation,
-    )
-
-
-def deploy_market(system: dao.System, ordering_contract: Any, compiler: Any) -> Market:
-    """The `market` fixture's deployment, callable in any environment (the gas tests
-    build one in a fresh environment)."""
-    template = system.sla_templates.adopt(*template_args(), sender=system.timelock.address)
-    implementation, beacon, ordering = deploy_ordering(ordering_contract, system, compiler)
-    founders = system.founders
-    return Market(
-        system=system,
-        ordering=ordering,
-        implementation=implementation,
-        beacon=beacon,
-        template=template,
-        buyer=founders[0],
-        sellers=[founders[1], founders[2]],
-        third=founders[3],
-        stranger=boa.env.generate_address("stranger"),
     )
 
 

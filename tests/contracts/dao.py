@@ -109,6 +109,27 @@ def deploy(deployer: Any, *args: Any) -> Any:
     return deployer.at(address)
 
 
+def deploy_module(
+    contract: Any, init_args: list[Any], system: System, compiler: Any
+) -> tuple[Any, Any, Any]:
+    """A cooperative module as deployments/deploy.py deploys one, by the fixed deployer:
+    the implementation, an UpgradeableBeacon owned by the Timelock, and the module at a
+    BeaconProxy whose constructor calls `initialize(*init_args)` (nothing when empty).
+    Returns (implementation, beacon, module through its proxy)."""
+    with boa.env.prank(DEPLOYER):
+        implementation = deploy(contract)
+        beacon = deploy_solidity(
+            compiler.openzeppelin("UpgradeableBeacon"),
+            ["address", "address"],
+            [implementation.address, system.timelock.address],
+        )
+        init = implementation.initialize.prepare_calldata(*init_args) if init_args else b""
+        proxy = deploy_solidity(
+            compiler.openzeppelin("BeaconProxy"), ["address", "bytes"], [beacon.address, init]
+        )
+    return implementation, beacon, vyper_at(contract, proxy.address)
+
+
 def deploy_system(
     contracts: Contracts,
     founders: list[str],

@@ -25,7 +25,6 @@ from deployments.paths import CONTRACTS_DIR
 from governance.rules import Kind
 
 from . import dao
-from .helpers import deploy_solidity, vyper_at
 
 HOUR = 3600
 DAY = 86400
@@ -166,22 +165,36 @@ def ordering_contract_fixture():
 def deploy_ordering(
     ordering_contract: Any, system: dao.System, compiler: Any
 ) -> tuple[Any, Any, Any]:
-    """Implementation, beacon (owned by the Timelock) and the module at its BeaconProxy,
-    initialized with the system's Membership and SlaTemplates."""
-    with boa.env.prank(dao.DEPLOYER):
-        implementation = dao.deploy(ordering_contract)
-        beacon = deploy_solidity(
-            compiler.openzeppelin("UpgradeableBeacon"),
-            ["address", "address"],
-            [implementation.address, system.timelock.address],
-        )
-        init = implementation.initialize.prepare_calldata(
-            system.membership.address, system.sla_templates.address
-        )
-        proxy = deploy_solidity(
-            compiler.openzeppelin("BeaconProxy"), ["address", "bytes"], [beacon.address, init]
-        )
-    return implementation, beacon, vyper_at(ordering_contract, proxy.address)
+    """Implementation, beacon and the module at its BeaconProxy, initialized with the
+    system's Membership and SlaTemplates."""
+    return dao.deploy_module(
+        ordering_contract,
+        [system.membership.address, system.sla_templates.address],
+        system,
+        compiler,
+    )
+
+
+def deploy_market(
+    system: dao.System, ordering_contract: Any, compiler: Any, stranger: str | None = None
+) -> Market:
+    """The `market` fixture's deployment, callable in any environment (the gas tests build
+    one in a fresh environment): a template adopted as by the Timelock executing an adopted
+    proposal (`adopt_template` goes through a real one), and Ordering."""
+    template = system.sla_templates.adopt(*template_args(), sender=system.timelock.address)
+    implementation, beacon, ordering = deploy_ordering(ordering_contract, system, compiler)
+    founders = system.founders
+    return Market(
+        system=system,
+        ordering=ordering,
+        implementation=implementation,
+        beacon=beacon,
+        template=template,
+        buyer=founders[0],
+        sellers=[founders[1], founders[2]],
+        third=founders[3],
+        stranger=stranger or boa.env.generate_address("stranger"),
+    )
 
 
 def adopt_template(system: dao.System, name: str = "Gold availability") -> int:
@@ -196,18 +209,4 @@ def adopt_template(system: dao.System, name: str = "Gold availability") -> int:
 
 @pytest.fixture(name="market")
 def market_fixture(system, ordering_contract, compiler, stranger) -> Market:
-    # as the Timelock executing an adopted proposal (adopt_template goes through a real one)
-    template = system.sla_templates.adopt(*template_args(), sender=system.timelock.address)
-    implementation, beacon, ordering = deploy_ordering(ordering_contract, system, compiler)
-    founders = system.founders
-    return Market(
-        system=system,
-        ordering=ordering,
-        implementation=implementation,
-        beacon=beacon,
-        template=template,
-        buyer=founders[0],
-        sellers=[founders[1], founders[2]],
-        third=founders[3],
-        stranger=stranger,
-    )
+    return deploy_market(system, ordering_contract, compiler, stranger)

@@ -13,10 +13,9 @@ from . import dao
 from .billing_fixtures import (
     billing_contracts_fixture,  # noqa: F401
     deploy_books,
-    deploy_market,
     period_start,
 )
-from .ordering_fixtures import DAY, EUR, commitment
+from .ordering_fixtures import DAY, EUR, commitment, deploy_market
 from .test_gas import charged
 
 BATCH = 500

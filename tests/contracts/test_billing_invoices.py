@@ -21,7 +21,6 @@ from .billing_fixtures import (
     billing_refused,
     books_fixture,  # noqa: F401
     days_in,
-    deploy_module,
     expected_line,
     period_end,
     period_start,
@@ -68,7 +67,7 @@ def test_initialize_and_wiring_happen_once(books):
 
 def test_the_deployer_wires_the_settlement_module_once(books, billing_contracts, compiler):
     system = books.system
-    _, billing = deploy_module(
+    _, _, billing = dao.deploy_module(
         billing_contracts.billing,
         [system.membership.address, books.ordering.address, books.assurance.address],
         system,
@@ -90,7 +89,7 @@ def test_the_deployer_wires_the_settlement_module_once(books, billing_contracts,
 def test_zero_addresses_are_refused_at_initialize(books, billing_contracts, compiler):
     # the proxy's constructor reverts with the module's reason
     with pytest.raises(Revert) as error:
-        deploy_module(
+        dao.deploy_module(
             billing_contracts.billing,
             [books.system.membership.address, ZERO_ADDRESS, books.assurance.address],
             books.system,

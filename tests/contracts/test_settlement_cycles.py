@@ -20,7 +20,6 @@ from .billing_fixtures import (
     SETTLED,
     billing_contracts_fixture,  # noqa: F401
     books_fixture,  # noqa: F401
-    deploy_module,
     period_start,
     settlement_refused,
 )
@@ -79,7 +78,7 @@ def test_settlement_is_wired(books):
 
 def test_zero_addresses_are_refused_at_initialize(books, billing_contracts, compiler):
     with pytest.raises(Revert) as error:
-        deploy_module(
+        dao.deploy_module(
             billing_contracts.settlement,
             [books.system.membership.address, books.billing.address, ZERO_ADDRESS],
             books.system,

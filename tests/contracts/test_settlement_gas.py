@@ -14,10 +14,9 @@ from .billing_fixtures import (
     SETTLED,
     billing_contracts_fixture,  # noqa: F401
     deploy_books,
-    deploy_market,
 )
 from .netting_model import greedy_payments, positions
-from .ordering_fixtures import EUR
+from .ordering_fixtures import EUR, deploy_market
 from .test_gas import charged
 
 MEMBERS = 20
