@@ -19,9 +19,9 @@ from sqlmodel import col, func, select
 
 from cooperative.access import Page
 from cooperative.commitments import commit
-from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
-from cooperative.periods import parse_period
+from cooperative.periods import epoch_seconds, parse_period
 from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord, utcnow
 
 IMPACTS = {"down": 1, "degraded": 2, "intermittent": 3}
@@ -77,14 +77,6 @@ class TicketResolution:
     note: str = ""
 
 
-def _seconds(moment: datetime, field: str) -> int:
-    if moment.tzinfo is None:
-        raise ValidationFailed(
-            "give times with a time zone (e.g. 2027-01-31T00:00:00Z)", field=field
-        )
-    return int(moment.timestamp())
-
-
 def _batch(items: list[Any], field: str, limit: int = MAX_BATCH) -> None:
     if not 0 < len(items) <= limit:
         raise ValidationFailed(f"give 1 to {limit} items per call", field=field)
@@ -127,17 +119,10 @@ class Assurance(ModuleService):
         return records
 
     def _tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
-        """The viewer's tickets by id, in one query; NOT_FOUND names the first missing one."""
-        rows = self.access.session.exec(
-            self.access.private(TroubleTicketRecord).where(
-                col(TroubleTicketRecord.id).in_(ticket_ids)
-            )
-        ).all()
-        found = {row.id: row for row in rows}
-        for ticket_id in ticket_ids:
-            if ticket_id not in found:
-                raise NotFound(f"trouble ticket {ticket_id} does not exist")
-        return self.current([found[ticket_id] for ticket_id in ticket_ids])
+        """The viewer's tickets by id, in one query."""
+        return self.current(
+            self.access.get_private_many(TroubleTicketRecord, ticket_ids, what="trouble ticket")
+        )
 
     def _next_numbers(self, service_ids: Iterable[int]) -> dict[int, int]:
         """Each service's next ticket number: after the highest in the store (every ticket
@@ -154,16 +139,10 @@ class Assurance(ModuleService):
         return {s: highest[s] + 1 if s in highest else 0 for s in wanted}
 
     def _services(self, service_ids: Iterable[int]) -> dict[int, ServiceRecord]:
-        """The viewer's services by id, in one query; NOT_FOUND names the first missing one."""
+        """The viewer's services by id, in one query."""
         wanted = list(dict.fromkeys(service_ids))
-        rows = self.access.session.exec(
-            self.access.private(ServiceRecord).where(col(ServiceRecord.id).in_(wanted))
-        ).all()
-        found = {row.id: row for row in rows}
-        for service_id in wanted:
-            if service_id not in found:
-                raise NotFound(f"service {service_id} does not exist")
-        return found
+        rows = self.access.get_private_many(ServiceRecord, wanted, what="service")
+        return dict(zip(wanted, rows, strict=True))
 
     def credit(self, credit_id: str) -> SlaCreditRecord:
         return self.access.get_private(SlaCreditRecord, credit_id, what="SLA credit")
@@ -196,7 +175,7 @@ class Assurance(ModuleService):
             raise ValidationFailed(
                 f"impact is one of {', '.join(IMPACTS)}", field=f"{field}.impact"
             )
-        if _seconds(opening.started_at, f"{field}.startedAt") > now:
+        if epoch_seconds(opening.started_at, f"{field}.startedAt") > now:
             raise ValidationFailed(
                 "an outage cannot start in the future", field=f"{field}.startedAt"
             )
@@ -304,8 +283,8 @@ class Assurance(ModuleService):
                 raise ValidationFailed(
                     f"root cause is one of {', '.join(ROOT_CAUSES)}", field=f"{field}.rootCause"
                 )
-            end = _seconds(resolution.ended_at, f"{field}.endedAt")
-            if end < _seconds(_aware(record.started_at), "startedAt"):
+            end = epoch_seconds(resolution.ended_at, f"{field}.endedAt")
+            if end < epoch_seconds(_aware(record.started_at), "startedAt"):
                 raise ValidationFailed(
                     "the outage cannot end before it started", field=f"{field}.endedAt"
                 )
@@ -387,15 +366,9 @@ class Assurance(ModuleService):
         member, account = self._member()
         period = parse_period(period_label)
         _batch(service_ids, "serviceIds")
-        wanted = [f"{service_id}-{period}" for service_id in service_ids]
-        rows = self.access.session.exec(
-            self.access.private(SlaCreditRecord).where(col(SlaCreditRecord.id).in_(wanted))
-        ).all()
-        by_id = {row.id: row for row in rows}
-        for credit_id in wanted:
-            if credit_id not in by_id:
-                raise NotFound(f"SLA credit {credit_id} does not exist")
-        records = [by_id[credit_id] for credit_id in wanted]
+        records = self.access.get_private_many(
+            SlaCreditRecord, [f"{s}-{period}" for s in service_ids], what="SLA credit"
+        )
         for record in records:
             if record.state != "calculated":
                 raise InvalidState(f"the credit {record.id} is {record.state}")

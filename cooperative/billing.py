@@ -125,10 +125,9 @@ class Billing(ModuleService):
                     f"no service of this buyer in {code} has an endorsed, uninvoiced credit for {period}",
                     field="period",
                 )
-        for service_id in service_ids:
-            service = self.access.get_private(ServiceRecord, service_id, what="service")
+        for service in self.access.get_private_many(ServiceRecord, service_ids, what="service"):
             if service.seller != seller:
-                raise Forbidden(f"only the seller invoices service {service_id}")
+                raise Forbidden(f"only the seller invoices service {service.id}")
         chunks = [service_ids[i : i + MAX_LINES] for i in range(0, len(service_ids), MAX_LINES)]
         receipt = self._send(account, "issue_invoice", buyer, number, numeric, chunks[0])
         invoice_id = self._event(receipt, "InvoiceGenerated")["invoice_id"]

@@ -22,6 +22,7 @@ from cooperative.commitments import commit
 from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from cooperative.module_service import ModuleService
+from cooperative.periods import epoch_seconds
 from cooperative.store.models import (
     OfferingRecord,
     OrderRecord,
@@ -48,16 +49,8 @@ OFFERING_SORTS = ("id", "reputation", "price")
 ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
 
 
-def _timestamp(moment: datetime, field: str) -> int:
-    if moment.tzinfo is None:
-        raise ValidationFailed(
-            "give times with a time zone (e.g. 2027-01-31T00:00:00Z)", field=field
-        )
-    return int(moment.timestamp())
-
-
 def _future(moment: datetime, field: str) -> int:
-    seconds = _timestamp(moment, field)
+    seconds = epoch_seconds(moment, field)
     if seconds <= int(datetime.now(UTC).timestamp()):
         raise ValidationFailed(f"`{field}` must be in the future", field=field)
     return seconds
@@ -484,7 +477,7 @@ class Marketplace(ModuleService):
             raise InvalidState(
                 f"service {service_id} already ends at {service.ended_at.isoformat()}"
             )
-        end = _timestamp(ended_at, "endedAt")
+        end = epoch_seconds(ended_at, "endedAt")
         if end < self.chain_now():
             raise ValidationFailed("`endedAt` must not be in the past", field="endedAt")
         self._send(account, "end_service", service_id, end)
@@ -533,7 +526,7 @@ class Marketplace(ModuleService):
         for template in {circuit["slaTemplate"] for circuit in circuits}:
             self._adopted(template)
         for index, circuit in enumerate(circuits):
-            started = _timestamp(circuit["startedAt"], f"circuits[{index}].startedAt")
+            started = epoch_seconds(circuit["startedAt"], f"circuits[{index}].startedAt")
             if started > now:
                 raise ValidationFailed(
                     "a live circuit cannot start in the future",
@@ -575,7 +568,7 @@ class Marketplace(ModuleService):
             raise ValidationFailed(
                 f"confirm 1 to {MAX_BATCH} services per call", field="serviceIds"
             )
-        services = [self.service(service_id) for service_id in service_ids]
+        services = self.access.get_private_many(ServiceRecord, service_ids, what="service")
         for service in services:
             if service.buyer != buyer:
                 raise Forbidden(f"only the buyer confirms service {service.id}")

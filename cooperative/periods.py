@@ -1,6 +1,7 @@
-"""SLA and billing periods: calendar months (UTC), numbered from January 1970 as the
-contracts number them (contracts/lib/calendar.vy): period = (year - 1970) * 12 + month - 1.
-The API names a period "YYYY-MM"."""
+"""Times as the contracts take them: seconds since 1970 from zoned datetimes, and SLA and
+billing periods, calendar months (UTC) numbered from January 1970 as the contracts number
+them (contracts/lib/calendar.vy): period = (year - 1970) * 12 + month - 1. The API names a
+period "YYYY-MM"."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from datetime import UTC, datetime
 from cooperative.errors import ValidationFailed
 
 _LABEL = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def epoch_seconds(moment: datetime, field: str) -> int:
+    """A datetime from the API as the chain's seconds; VALIDATION without a time zone."""
+    if moment.tzinfo is None:
+        raise ValidationFailed(
+            "give times with a time zone (e.g. 2027-01-31T00:00:00Z)", field=field
+        )
+    return int(moment.timestamp())
 
 
 def parse_period(label: str, field: str = "period") -> int:

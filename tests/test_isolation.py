@@ -318,8 +318,12 @@ def test_only_parties_see_a_private_record(
         if viewer_name in parties:
             assert record_id in record_type.list_ids(access)
             assert record_type.get(access, record_id) is not None
+            many = access.get_private_many(record_type.model, [record_id], what=record_type.what)
+            assert [r is not None for r in many] == [True]
         else:
             assert record_id not in record_type.list_ids(access)
+            with pytest.raises(NotFound):
+                access.get_private_many(record_type.model, [record_id], what=record_type.what)
             with pytest.raises(NotFound) as hidden:
                 record_type.get(access, record_id)
             with pytest.raises(NotFound) as missing:
