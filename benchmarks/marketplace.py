@@ -13,7 +13,6 @@ benchmark's own transactions (anvil mines one block per transaction).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +24,10 @@ import httpx
 
 from benchmarks.api_load import Scenario, run_scenario
 from benchmarks.config import BenchConfig, BenchResult
-from benchmarks.report import print_table, usable_cores
+from benchmarks.report import gas_since, print_table, usable_cores
 from benchmarks.server import DemoServer, demo_server
+from deployments.chain import ChainGateway
+from deployments.node import running_node_url
 
 NAME = "marketplace"
 LIFECYCLES = 60
@@ -75,40 +76,19 @@ class Client:
         return data
 
 
-class Node:
-    """JSON-RPC to the server's anvil (its URL is in <data-dir>/chain/node.json)."""
-
-    def __init__(self, server: DemoServer) -> None:
-        self.url = json.loads((server.data_dir / "chain" / "node.json").read_text())["rpc_url"]
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        reply = httpx.post(
-            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
-        ).json()
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    def block(self) -> int:
-        return int(self.rpc("eth_blockNumber"), 16)
-
-    def gas_between(self, first: int, last: int) -> int:
-        """Gas used by the blocks first..last (inclusive)."""
-        return sum(
-            int(self.rpc("eth_getBlockByNumber", hex(n), False)["gasUsed"], 16)
-            for n in range(first, last + 1)
-        )
-
-    def advance(self, seconds: int) -> None:
-        self.rpc("evm_increaseTime", seconds)
-        self.rpc("evm_mine")
+def node_of(server: DemoServer) -> ChainGateway:
+    """The server's embedded anvil (its URL is in <data-dir>/chain/node.json)."""
+    url = running_node_url(server.data_dir / "chain")
+    if url is None:
+        raise RuntimeError("the demo server's node is not reachable")
+    return ChainGateway(url)
 
 
 def _soon(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
-def adopt_template(members: list[Client], node: Node) -> int:
+def adopt_template(members: list[Client], node: ChainGateway) -> int:
     """Propose, vote, queue and execute an SLA template (the chain's clock moved forward)."""
     proposal = members[0](
         "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message } } }",
@@ -119,13 +99,13 @@ def adopt_template(members: list[Client], node: Node) -> int:
             "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }",
             {"id": proposal},
         )
-    node.advance(3_600)
+    node.increase_time(3_600)
     for step in ("queueProposal", "executeProposal"):
         members[0](
             f"mutation($id: String!) {{ {step}(input: {{proposalId: $id}}) {{ errors {{ code message }} }} }}",
             {"id": proposal},
         )
-        node.advance(3_600)
+        node.increase_time(3_600)
     return members[0]("{ slaTemplates { id } }")["slaTemplates"][-1]["id"]
 
 
@@ -173,13 +153,12 @@ def lifecycle(buyer: Client, seller: Client, seller_address: str, template: int)
         )
 
 
-def timed(node: Node, work: Callable[[], None]) -> tuple[float, int]:
+def timed(node: ChainGateway, work: Callable[[], None]) -> tuple[float, int]:
     """Wall seconds and gas of `work`."""
-    first = node.block() + 1
+    first = node.latest_block() + 1
     started = time.perf_counter()
     work()
-    seconds = time.perf_counter() - started
-    return seconds, node.gas_between(first, node.block())
+    return time.perf_counter() - started, gas_since(node, first)
 
 
 def run(config: BenchConfig) -> BenchResult:
@@ -187,7 +166,7 @@ def run(config: BenchConfig) -> BenchResult:
     with demo_server() as server:
         members = [Client(server.graphql_url, key) for key in server.member_keys]
         addresses = [m("{ me { member { address } } }")["me"]["member"]["address"] for m in members]
-        node = Node(server)
+        node = node_of(server)
         template = adopt_template(members, node)
         print(
             f"[{NAME}] template {template} adopted; {LIFECYCLES} lifecycles, {WORKERS} in flight…",

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from benchmarks.config import BenchConfig, BenchResult
-from benchmarks.report import print_table, usable_cores
+from benchmarks.report import gas_since, print_table, usable_cores
 from cooperative import apikeys
 from cooperative.access import DataAccess, Viewer
 from cooperative.api.app import create_app
@@ -38,7 +39,7 @@ from cooperative.periods import period_label, period_of, period_start
 from cooperative.platform import Platform
 from cooperative.settings import Settings
 from cooperative.store.database import session_scope
-from cooperative.store.models import Role
+from cooperative.store.models import MemberProfile, Role, SettlementPaymentRecord
 from governance.rules import DEFAULT_RULES, Kind
 
 NAME = "month"
@@ -93,10 +94,6 @@ class Month:
 
     def block(self) -> int:
         return self.platform.gateway.latest_block()
-
-    def gas_since(self, first: int) -> int:
-        w3 = self.platform.gateway.w3
-        return sum(w3.eth.get_block(n)["gasUsed"] for n in range(first, self.block() + 1))
 
 
 def adopt_template(month: Month) -> int:
@@ -287,7 +284,7 @@ def run_month(
     timed("acknowledge", acknowledge_all)
     timed("resolve", resolve_all)
     timed("close", close_all)
-    ticket_gas = month.gas_since(first_block)
+    ticket_gas = gas_since(platform.gateway, first_block)
 
     # the month ends: close the period, endorse, invoice, settle
     month.advance_to(period_start(period + 1) + timedelta(days=1))
@@ -338,10 +335,6 @@ def run_month(
             cycle = Settlement(platform, access).run_settlement_cycle("EUR")
             cycle_id = cycle.id
         with session_scope(platform.engine) as session:
-            from sqlmodel import select
-
-            from cooperative.store.models import SettlementPaymentRecord
-
             rows = session.exec(
                 select(SettlementPaymentRecord).where(SettlementPaymentRecord.cycle_id == cycle_id)
             ).all()
@@ -363,7 +356,7 @@ def run_month(
     timed("endorse (both parties)", endorse)
     timed("invoice (one per pair)", invoice)
     timed("settlement cycle + confirmations", settle)
-    rest_gas = month.gas_since(first_close_block)
+    rest_gas = gas_since(platform.gateway, first_close_block)
     return {
         "timings": timings,
         "month_seconds": sum(timings.values()),
@@ -387,10 +380,6 @@ def run(config: BenchConfig) -> BenchResult:
         try:
             month = Month(platform)
             platform.sync()
-            from sqlmodel import select
-
-            from cooperative.store.models import MemberProfile
-
             with session_scope(platform.engine) as session:
                 month.members = [
                     p.address

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deployments.chain import ChainGateway
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -71,3 +73,12 @@ def machine() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "python": sys.version.split()[0],
     }
+
+
+def gas_since(gateway: ChainGateway, first_block: int) -> int:
+    """Gas used by the blocks from `first_block` to the latest: on an automining node
+    that runs only the benchmark's transactions, the gas of what it did since then."""
+    w3 = gateway.w3
+    return sum(
+        w3.eth.get_block(n)["gasUsed"] for n in range(first_block, gateway.latest_block() + 1)
+    )
