@@ -221,7 +221,9 @@ class Assurance(ModuleService):
                     commitment=commitment,
                 )
             )
-        self._send(account, "open_tickets", entries)
+        # In ticket id order: a service's tickets side by side, so the contract reads the
+        # service once for all of them (~12k gas saved per ticket after the first).
+        self._send(account, "open_tickets", sorted(entries))
         self.access.session.add_all(records)
         return records
 

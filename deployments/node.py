@@ -94,6 +94,7 @@ class LocalNode:
             "--chain-id", str(LOCAL_CHAIN_ID),
             "--state", str(self.state_file),
             "--state-interval", str(STATE_DUMP_INTERVAL_SECONDS),
+            "--no-mining",  # the gateway mines on demand: see ChainGateway._mines_on_demand
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
