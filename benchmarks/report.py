@@ -76,8 +76,8 @@ def machine() -> dict[str, Any]:
 
 
 def gas_since(gateway: ChainGateway, first_block: int) -> int:
-    """Gas used by the blocks from `first_block` to the latest: on an automining node
-    that runs only the benchmark's transactions, the gas of what it did since then."""
+    """Gas used by the blocks from `first_block` to the latest: on a node that runs only
+    the benchmark's transactions, the gas of what it did since then."""
     w3 = gateway.w3
     return sum(
         w3.eth.get_block(n)["gasUsed"] for n in range(first_block, gateway.latest_block() + 1)

@@ -204,10 +204,15 @@ class ChainGateway:
         return self._on_demand
 
     def _mine_including(self, tx_hash: HexBytes) -> None:
-        """Mine a block unless one mined since the transaction was sent includes it."""
-        with self._mining:
-            if self._rpc(lambda: self._receipt_or_none(tx_hash)) is None:
+        """Mine blocks until one includes the transaction: a block takes the pending
+        transactions that fit its gas limit, the others wait for the next one."""
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            with self._mining:
+                if self._rpc(lambda: self._receipt_or_none(tx_hash)) is not None:
+                    return
                 self._rpc(lambda: self.w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+        raise ChainError(f"transaction {tx_hash.hex()} was not mined in time")
 
     def _send_with_nonce(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
         for attempt in range(2):
