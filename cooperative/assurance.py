@@ -175,9 +175,17 @@ class Assurance(ModuleService):
             raise ValidationFailed(
                 f"impact is one of {', '.join(IMPACTS)}", field=f"{field}.impact"
             )
-        if epoch_seconds(opening.started_at, f"{field}.startedAt") > now:
+        start = epoch_seconds(opening.started_at, f"{field}.startedAt")
+        if start > now:
             raise ValidationFailed(
                 "an outage cannot start in the future", field=f"{field}.startedAt"
+            )
+        # (the contract does not refuse it, to save gas: it would count for nothing)
+        if service.ended_at is not None and start >= int(_aware(service.ended_at).timestamp()):
+            raise ValidationFailed(
+                f"service {service.id} ended at {_aware(service.ended_at).isoformat()}: "
+                "no outage starts after that",
+                field=f"{field}.startedAt",
             )
         return service
 

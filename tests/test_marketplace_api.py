@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from cooperative.platform import Platform
-from cooperative.store.models import OrderRecord, QuoteRecord, ServiceRecord
+from cooperative.store.models import OrderRecord, QuoteRecord, ServiceRecord, TroubleTicketRecord
 from tests.conftest import Api
 
 OFFERING = {
@@ -426,3 +426,26 @@ def test_the_buyer_ends_a_service_once_and_nobody_else_can(
     assert on_chain == int(datetime.fromisoformat(later).timestamp())
     again = aurora(END, {"in": {"serviceId": service, "endedAt": soon(50)}})["endService"]
     assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
+
+    # Once it ended, no outage may start on it (the platform refuses; the contract would
+    # take the ticket and count it for nothing): a clear error, nothing written.
+    platform.gateway.increase_time(41 * 86_400)
+    after_end = (datetime.fromisoformat(later) + timedelta(hours=1)).isoformat()
+    tickets_before = count(platform, TroubleTicketRecord)
+    opened = aurora(
+        "mutation($in: OpenTroubleTicketInput!) { openTroubleTicket(input: $in) { errors { code field } } }",
+        {
+            "in": {
+                "tickets": [
+                    {
+                        "serviceId": service,
+                        "impact": "down",
+                        "startedAt": after_end,
+                        "description": "x",
+                    }
+                ]
+            }
+        },
+    )["openTroubleTicket"]
+    assert opened["errors"] == [{"code": "VALIDATION", "field": "tickets[0].startedAt"}]
+    assert count(platform, TroubleTicketRecord) == tickets_before

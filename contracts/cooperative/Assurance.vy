@@ -308,6 +308,9 @@ def open_tickets(openings: DynArray[TicketOpening, MAX_BATCH]):
     """
     @notice The buyer opens trouble tickets on its active services.
     @dev Ticket n of a service is `service_id << 32 | n`; n must be free and n - 1 taken.
+         An outage starting after the service's end is not refused here (the platform
+         refuses it): a period close clips every outage to the end, so it counts for
+         nothing, and not asking Ordering for the end saves ~3,600 gas per service.
     @param openings Ticket id, impact (down, degraded, intermittent), the outage's start
            (not in the future, not before the service, not in a closed period) and the
            commitment of the description.
@@ -316,7 +319,6 @@ def open_tickets(openings: DynArray[TicketOpening, MAX_BATCH]):
     service_id: uint256 = max_value(uint256)  # the service last looked up
     seller_index: uint256 = 0
     started_at: uint256 = 0
-    ended_at: uint256 = 0
     closed_until: uint256 = 0
     for opening: TicketOpening in openings:
         ticket_id: uint256 = opening.ticket_id
@@ -328,15 +330,11 @@ def open_tickets(openings: DynArray[TicketOpening, MAX_BATCH]):
             seller_index = staticcall IMembership(self.membership).index_of(service.seller)
             assert seller_index <= INDEX_MASK, "Assurance: member index out of range"
             started_at = service.started_at
-            ended_at = staticcall IOrdering(self.ordering).service_ended_at(service_id)
-            if ended_at == 0:
-                ended_at = max_value(uint256)
             closed_until = (self.closings[service_id] >> CLOSED_UNTIL_SHIFT) & TIME_MASK
         impact: uint256 = convert(opening.impact, uint256)
         assert impact >= IMPACT_DOWN and impact <= IMPACT_INTERMITTENT, "Assurance: unknown impact"
         assert opening.start <= block.timestamp, "Assurance: the outage cannot start in the future"
         assert opening.start >= started_at, "Assurance: the outage starts before the service"
-        assert opening.start < ended_at, "Assurance: the outage starts after the service ended"
         assert opening.start >= closed_until, "Assurance: the outage starts in a closed period"
         key: uint256 = ticket_id >> 1
         word: uint256 = self.ticket_words[key]
