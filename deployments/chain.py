@@ -200,8 +200,7 @@ class ChainGateway:
     def _mines_on_demand(self) -> bool:
         """Whether the node is an anvil that does not mine new transactions by itself."""
         if self._on_demand is None:
-            response = self._rpc(lambda: self.w3.provider.make_request("anvil_getAutomine", []))  # type: ignore[arg-type]
-            self._on_demand = response.get("result") is False
+            self._on_demand = self._raw("anvil_getAutomine").get("result") is False
         return self._on_demand
 
     def _mine_including(self, tx_hash: HexBytes) -> Receipt:
@@ -213,7 +212,7 @@ class ChainGateway:
                 receipt = self._receipt_or_none(tx_hash)
                 if receipt is not None:
                     return receipt
-                self._rpc(lambda: self.w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+                self._raw("evm_mine")
         raise ChainError(f"transaction {tx_hash.hex()} was not mined in time")
 
     def _send_with_nonce(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
@@ -261,11 +260,7 @@ class ChainGateway:
 
     def _receipt_or_none(self, tx_hash: HexBytes) -> Receipt | None:
         """The receipt as the node gives it (web3's formatters cost ~1 ms per log)."""
-        response = self._rpc(
-            lambda: self.w3.provider.make_request(  # type: ignore[arg-type]
-                "eth_getTransactionReceipt", [HexBytes(tx_hash).to_0x_hex()]
-            )
-        )
+        response = self._raw("eth_getTransactionReceipt", HexBytes(tx_hash).to_0x_hex())
         if "error" in response:
             raise ChainError(f"the node could not give a receipt: {response['error']}")
         raw = response.get("result")
@@ -332,8 +327,7 @@ class ChainGateway:
             "data": HexBytes(tx["data"]).to_0x_hex(),
             "value": hex(tx["value"]),
         }
-        params = [{"blockStateCalls": [{"calls": [call]}]}, "latest"]
-        response = self._rpc(lambda: self.w3.provider.make_request("eth_simulateV1", params))  # type: ignore[arg-type]
+        response = self._raw("eth_simulateV1", {"blockStateCalls": [{"calls": [call]}]}, "latest")
         if "error" in response:
             error = response["error"]
             if (
@@ -367,6 +361,11 @@ class ChainGateway:
         with self._locks_guard:
             return self._locks.setdefault(address, threading.Lock())
 
+    def _raw(self, method: str, *params: Any) -> dict[str, Any]:
+        """A JSON-RPC call as the node answers it ("result" or "error"), without web3's
+        formatting: for node-specific methods and the hot paths."""
+        return self._rpc(lambda: self.w3.provider.make_request(method, list(params)))  # type: ignore[arg-type]
+
     def _rpc(self, call: Callable[[], Any]) -> Any:
         try:
             return call()
@@ -383,9 +382,9 @@ class ChainGateway:
 
     def set_balance(self, address: str, wei: int) -> None:
         """Fund an account on anvil (`anvil_setBalance`); real networks fund accounts for real."""
-        self._rpc(lambda: self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)]))
+        self._raw("anvil_setBalance", address, hex(wei))
 
     def increase_time(self, seconds: int) -> None:
         """Move anvil's clock forward and mine a block (tests, never production)."""
-        self._rpc(lambda: self.w3.provider.make_request("evm_increaseTime", [seconds]))
-        self._rpc(lambda: self.w3.provider.make_request("evm_mine", []))
+        self._raw("evm_increaseTime", seconds)
+        self._raw("evm_mine")
