@@ -181,10 +181,10 @@ class Assurance(ModuleService):
                 "an outage cannot start in the future", field=f"{field}.startedAt"
             )
         # (the contract does not refuse it, to save gas: it would count for nothing)
-        if service.ended_at is not None and start >= int(_aware(service.ended_at).timestamp()):
+        ended = _aware(service.ended_at) if service.ended_at is not None else None
+        if ended is not None and start >= int(ended.timestamp()):
             raise ValidationFailed(
-                f"service {service.id} ended at {_aware(service.ended_at).isoformat()}: "
-                "no outage starts after that",
+                f"service {service.id} ended at {ended.isoformat()}: no outage starts after that",
                 field=f"{field}.startedAt",
             )
         return service

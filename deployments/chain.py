@@ -80,7 +80,7 @@ def _simulated_revert_reason(result: dict[str, Any]) -> str:
             return str(eth_abi.decode(["string"], data[4:])[0])
         except eth_abi.exceptions.DecodingError:
             pass
-    return revert_reason(Exception(result.get("error", {}).get("message", "")))
+    return _reason_text(str(result.get("error", {}).get("message", "")))
 
 
 def revert_reason(exc: Exception) -> str:
@@ -88,6 +88,11 @@ def revert_reason(exc: Exception) -> str:
     message = getattr(exc, "message", None) or str(exc)
     if isinstance(message, tuple):
         message = message[0]
+    return _reason_text(message)
+
+
+def _reason_text(message: str) -> str:
+    """A node's revert message without its "execution reverted" prefix."""
     for prefix in ("execution reverted: ", "execution reverted"):
         if message.startswith(prefix):
             message = message[len(prefix) :]
