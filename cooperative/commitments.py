@@ -13,6 +13,8 @@ from typing import Any
 
 from eth_utils import keccak
 
+from cooperative import outbox
+
 
 def canonical(document: dict[str, Any]) -> bytes:
     """One byte string per document: sorted keys, no spaces, UTF-8."""
@@ -20,9 +22,15 @@ def canonical(document: dict[str, Any]) -> bytes:
 
 
 def commit(document: dict[str, Any]) -> tuple[str, str]:
-    """(salt, commitment) for a document, both 0x-hex."""
-    salt = secrets.token_bytes(32)
-    return "0x" + salt.hex(), "0x" + keccak(salt + canonical(document)).hex()
+    """(salt, commitment) for a document, both 0x-hex. The document and its salt go into
+    the outbox with the request's next transaction (cooperative.outbox), so neither is lost
+    whatever happens after it is sent."""
+    text = canonical(document)
+    kept = outbox.recorded_salt(lambda recorded: canonical(recorded) == text)
+    salt = bytes.fromhex(kept[2:]) if kept else secrets.token_bytes(32)
+    salt_hex, commitment = "0x" + salt.hex(), "0x" + keccak(salt + text).hex()
+    outbox.keep_document(commitment, salt_hex, document)
+    return salt_hex, commitment
 
 
 def verify(document: dict[str, Any], salt: str, commitment: str) -> bool:

@@ -7,16 +7,17 @@ tables' unique keys make a replay by a second process harmless.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, delete, select
 from web3 import Web3
-from web3.contract import Contract
 
 from cooperative.store.models import (
     ChainCursor,
+    IndexedBlock,
     MemberEvent,
     MemberProfile,
     OrderRecord,
@@ -28,11 +29,15 @@ from cooperative.store.models import (
     VoteRecord,
     utcnow,
 )
+from deployments.abi import decode_event, event_topic
 from deployments.chain import ChainGateway
 from deployments.compiler import Compiler
 from deployments.deploy import contract
 from deployments.records import Deployment
 from governance.actions import decode_action
+
+log = logging.getLogger("cooperative.indexer")
+CURSOR = "chain"  # the one cursor: the last block applied, across every module
 
 MEMBERSHIP_EVENTS = ["MemberAdmitted", "MemberRemoved"]
 ORDERING_EVENTS = [
@@ -83,17 +88,8 @@ GOVERNOR_EVENTS = [
 ]
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def _ordered_logs(
-    handle: Contract, event_names: list[str], from_block: int, to_block: int
-) -> list[Any]:
-    logs: list[Any] = []
-    for name in event_names:
-        logs.extend(getattr(handle.events, name).get_logs(from_block=from_block, to_block=to_block))
-    return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+def _hex(value: bytes | str) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 class Indexer:
@@ -115,52 +111,85 @@ class Indexer:
         }
         self._lock = threading.Lock()
         self._timestamps: dict[int, int] = {}
+        # address (lower case) -> topic0 -> (event name, its ABI, the handler applying it)
+        self._routes_by_address: dict[str, dict[bytes, tuple[str, Any, Any]]] = {}
+        for handle, names, apply in (
+            (self.membership, MEMBERSHIP_EVENTS, self._member_event),
+            (self.governor, GOVERNOR_EVENTS, self._governor_event),
+            (self.ordering, ORDERING_EVENTS, self._ordering_event),
+            (self.assurance, ASSURANCE_EVENTS, self._assurance_event),
+            (self.billing, BILLING_EVENTS, self._billing_event),
+            (self.settlement, SETTLEMENT_EVENTS, self._settlement_event),
+        ):
+            routes = self._routes_by_address.setdefault(handle.address.lower(), {})
+            for name in names:
+                abi = getattr(handle.events, name).abi
+                routes[event_topic(abi)] = (name, abi, apply)
 
     def sync(self, session: Session) -> int:
-        """Apply every event up to the latest block; returns how many were applied."""
+        """Apply every event up to the latest block, in chain order across all modules;
+        returns how many were applied. If the chain no longer has the block the read models
+        were built to (the node lost blocks, or reorganised), what was built on the lost
+        blocks is rolled back first and built again from the chain as it now is."""
         with self._lock:
-            latest = self.gateway.latest_block()
-            applied = self._follow(
-                session,
-                "Membership",
-                self.membership,
-                MEMBERSHIP_EVENTS,
-                latest,
-                self._member_event,
-            )
-            applied += self._follow(
-                session, "Governor", self.governor, GOVERNOR_EVENTS, latest, self._governor_event
-            )
-            applied += self._follow(
-                session, "Ordering", self.ordering, ORDERING_EVENTS, latest, self._ordering_event
-            )
-            for name, handle, events, apply in (
-                ("Assurance", self.assurance, ASSURANCE_EVENTS, self._assurance_event),
-                ("Billing", self.billing, BILLING_EVENTS, self._billing_event),
-                ("Settlement", self.settlement, SETTLEMENT_EVENTS, self._settlement_event),
+            latest, latest_hash = self.gateway.head()
+            cursor = self._cursor(session)
+            if (
+                cursor.block >= 0
+                and cursor.block_hash is not None
+                and self.gateway.block_hash(cursor.block) != cursor.block_hash
             ):
-                applied += self._follow(session, name, handle, events, latest, apply)
-            return applied
+                self._roll_back(session, cursor)
+            if latest <= cursor.block:
+                return 0
+            logs = self.gateway.logs(list(self._routes_by_address), cursor.block + 1, latest)
+            blocks: dict[int, str] = {}
+            for raw in logs:
+                route = self._routes_by_address[raw["address"]].get(raw["topics"][0])
+                if route is None:
+                    continue  # an event no read model follows
+                name, abi, apply = route
+                apply(session, {**raw, "event": name, "args": decode_event(abi, raw)})
+                blocks[raw["blockNumber"]] = raw["blockHash"]
+            blocks[latest] = latest_hash
+            for number, block_hash in blocks.items():
+                session.merge(IndexedBlock(number=number, hash=block_hash))
+            cursor.block, cursor.block_hash = latest, latest_hash
+            session.add(cursor)
+            session.flush()
+            return len(logs)
 
-    def _follow(
-        self,
-        session: Session,
-        name: str,
-        handle: Contract,
-        events: list[str],
-        latest: int,
-        apply: Any,
-    ) -> int:
-        cursor = session.get(ChainCursor, name) or ChainCursor(name=name, block=-1)
-        if latest <= cursor.block:
-            return 0
-        logs = _ordered_logs(handle, events, cursor.block + 1, latest)
-        for log in logs:
-            apply(session, log)
-        cursor.block = latest
-        session.add(cursor)
+    def _cursor(self, session: Session) -> ChainCursor:
+        cursor = session.get(ChainCursor, CURSOR)
+        if cursor is not None:
+            return cursor
+        # A store indexed by an earlier version, one cursor per module (all at one block):
+        # go on from there.
+        legacy = session.exec(select(ChainCursor)).all()
+        start = min((c.block for c in legacy), default=-1)
+        return ChainCursor(name=CURSOR, block=start, block_hash=None)
+
+    def _roll_back(self, session: Session, cursor: ChainCursor) -> None:
+        """Find the last indexed block the chain still has (same hash) and remove what the
+        follower built on the blocks after it; the sync then applies them again."""
+        fork = -1
+        for number, block_hash in session.exec(
+            select(IndexedBlock.number, IndexedBlock.hash)
+            .where(IndexedBlock.number <= cursor.block)
+            .order_by(col(IndexedBlock.number).desc())
+        ):
+            if self.gateway.block_hash(number) == block_hash:
+                fork = number
+                break
+        log.warning("the chain forked from the read models after block %d: rebuilding", fork)
+        for table in (MemberEvent, ProposalEvent, VoteRecord):
+            session.exec(delete(table).where(col(table.block) > fork))  # type: ignore[call-overload]
+        session.exec(delete(ProposalRecord).where(col(ProposalRecord.created_block) > fork))  # type: ignore[call-overload]
+        session.exec(delete(IndexedBlock).where(col(IndexedBlock.number) > fork))  # type: ignore[call-overload]
         session.flush()
-        return len(logs)
+        self._timestamps.clear()
+        cursor.block = fork
+        cursor.block_hash = self.gateway.block_hash(fork) if fork >= 0 else None
 
     # ------------------------------------------------------------------ membership
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from cooperative import apikeys
 from cooperative.errors import CoopError, ValidationFailed
 from cooperative.indexer import Indexer
+from cooperative.outbox import InFlight, Outbox
 from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, load_or_create_secret
@@ -43,6 +44,26 @@ log = logging.getLogger("cooperative.platform")
 
 DEMO_MEMBERS = ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
 LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil_setBalance
+
+
+def reconcile(
+    outbox: Outbox,
+    gateway: ChainGateway,
+    keystore: Keystore,
+    *,
+    embedded: bool,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> None:
+    """Bring the chain up to the outbox (see Outbox.reconcile). On the embedded node the
+    accounts' funding (anvil_setBalance, not a transaction) may have been lost with the
+    last blocks: unfunded platform accounts are funded again first."""
+    if embedded:
+        for address in keystore.addresses("operator") + keystore.addresses("member"):
+            if gateway.balance(address) == 0:
+                gateway.set_balance(address, LOCAL_FUNDING_WEI)
+    report = outbox.reconcile(gateway, set_timestamps=embedded)
+    if report.resent:
+        progress(f"sent {report.resent} recorded transactions the chain had lost again")
 
 
 class StartupError(CoopError):
@@ -84,6 +105,11 @@ class Platform:
 
     def __post_init__(self) -> None:
         self._stopping = threading.Event()
+        journal = self.gateway.journal
+        self.outbox = journal if isinstance(journal, Outbox) else Outbox(self.engine)
+        self.gateway.journal = self.outbox
+        self.in_flight = InFlight()
+        self.chain_status = "ok"  # "restarting" while the embedded node is brought back
         self.indexer = Indexer(self.gateway, self.compiler, self.deployment)
         self.governance = Governance(self.gateway, self.compiler, self.deployment)
 
@@ -179,6 +205,10 @@ class Platform:
             raise StartupError(str(exc)) from exc
 
         try:
+            outbox = Outbox(engine)
+            gateway.journal = outbox
+            with chain_errors_as_startup():
+                reconcile(outbox, gateway, keystore, embedded=node is not None, progress=progress)
             platform = cls._open_deployment(
                 settings, engine, keystore, gateway, node, demo, founders, progress
             )
@@ -264,6 +294,34 @@ class Platform:
             )
         except ChainError as exc:
             raise StartupError(f"deployment failed: {exc}") from exc
+
+    def supervise_node(self, interval: float = 0.5) -> None:
+        """Restart the embedded node if it dies, on its state file and port, and rebuild
+        what it lost from the outbox. Meanwhile requests get UNAVAILABLE."""
+        if self.node is None:
+            return
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                if self.node is None:
+                    return
+                if self.node.is_running() and self.chain_status == "ok":
+                    continue
+                self.chain_status = "restarting"
+                try:
+                    # Closed before the node is back: nothing may send or seal a block on
+                    # it until what it lost is rebuilt.
+                    with self.gateway.sending.closed():
+                        if not self.node.is_running():
+                            log.warning("the embedded chain node died; restarting it")
+                            self.node.start()
+                        reconcile(self.outbox, self.gateway, self.keystore, embedded=True)
+                    self.chain_status = "ok"
+                    log.warning("the embedded chain node is back")
+                except Exception:
+                    log.exception("restarting the embedded chain node failed; trying again")
+
+        threading.Thread(target=loop, name="node-supervisor", daemon=True).start()
 
     def follow_chain(self, interval: float = 2.0) -> None:
         """Keep the read models current in a background thread, so transactions that did

@@ -123,4 +123,7 @@ def chain_errors() -> Iterator[None]:
             raise ValidationFailed(f"refused by the contract: {reason}") from exc
         raise ChainReverted(f"the transaction reverted: {reason}") from exc
     except ChainError as exc:
-        raise Unavailable(str(exc)) from exc
+        message = str(exc)
+        if "retry" not in message:
+            message += " (the platform is reconnecting: retry shortly)"
+        raise Unavailable(message) from exc

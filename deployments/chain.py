@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import eth_abi
 import eth_abi.exceptions
@@ -40,6 +41,10 @@ class ChainError(Exception):
     """The node could not be used (unreachable, wrong chain, timed out)."""
 
 
+class NodeRefused(ChainError):
+    """The node answered a sent transaction with an error: it will not take those bytes."""
+
+
 class ChainRevert(Exception):
     """A transaction or call was reverted; `reason` is the contract's message."""
 
@@ -56,8 +61,81 @@ class Receipt:
     block_number: int
     gas_used: int
     status: int  # 1 succeeded, 0 reverted
+    tx_index: int
+    block_hash: str
     contract_address: str | None
     logs: list[dict[str, Any]]  # address (lower case), topics and data (bytes)
+
+
+class TransactionJournal(Protocol):
+    """Where the gateway records each signed transaction before it sends it. The platform's
+    is the store's outbox (cooperative.outbox); without one, nothing outlives the process."""
+
+    def next_nonce(self, sender: str, chain_next: int) -> int:
+        """The sender's next nonce: the chain's, or past the journal's own if it is ahead."""
+
+    def record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
+        """Keep the signed bytes durably; returns only once they are kept."""
+
+    def discard(self, tx_hash: str) -> None:
+        """The node refused the bytes for good: forget them."""
+
+    def replayed(self, sender: str) -> bytes | None:
+        """The bytes to answer this step from instead of signing anew (a retry of an
+        interrupted request), or None."""
+
+    def mined(self, receipt: Receipt, timestamp: int) -> None:
+        """The transaction is in a block (succeeded or reverted)."""
+
+
+class MemoryJournal:
+    """A journal that keeps nothing (tests, tools): nonces come from the chain."""
+
+    def next_nonce(self, sender: str, chain_next: int) -> int:
+        return chain_next
+
+    def record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
+        pass
+
+    def discard(self, tx_hash: str) -> None:
+        pass
+
+    def replayed(self, sender: str) -> bytes | None:
+        return None
+
+    def mined(self, receipt: Receipt, timestamp: int) -> None:
+        pass
+
+
+class Gate:
+    """Open unless a restart or reconciliation holds it closed: senders and miners wait at
+    it, so nothing takes a nonce or fills a block height while the journal's transactions
+    are being sent again. The thread holding it closed passes."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+        self._closer = threading.RLock()
+        self._owner: int | None = None
+
+    def wait_open(self, timeout: float = RECEIPT_TIMEOUT_SECONDS) -> None:
+        if self._owner == threading.get_ident():
+            return
+        if not self._open.wait(timeout):
+            raise ChainError("the chain is being reconciled after a restart; retry shortly")
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        with self._closer:
+            outer = self._owner is None
+            self._owner = threading.get_ident()
+            self._open.clear()
+            try:
+                yield
+            finally:
+                if outer:
+                    self._owner = None
+                    self._open.set()
 
 
 def events_in(receipt: Receipt, event: Any) -> list[dict[str, Any]]:
@@ -124,6 +202,9 @@ class ChainGateway:
         self._on_demand: bool | None = None  # see _mines_on_demand
         self._mining = threading.Lock()
         self._chain_id: int | None = None
+        self._timestamps: dict[int, int] = {}
+        self.journal: TransactionJournal = MemoryJournal()
+        self.sending = Gate()
 
     # ------------------------------------------------------------------ reading
 
@@ -135,6 +216,43 @@ class ChainGateway:
 
     def latest_block(self) -> int:
         return self._rpc(lambda: self.w3.eth.block_number)
+
+    def head(self) -> tuple[int, str]:
+        """The latest block's number and hash, read together."""
+        block = self._raw("eth_getBlockByNumber", "latest", False)["result"]
+        return int(block["number"], 16), block["hash"]
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block `number`, None if the chain has no such block."""
+        block = self._raw("eth_getBlockByNumber", hex(number), False).get("result")
+        return None if block is None else block["hash"]
+
+    def logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
+        """Every log of `addresses` in the blocks, in chain order (block, log index):
+        address (lower case), topics and data (bytes), blockNumber, blockHash, logIndex,
+        transactionHash (0x-hex)."""
+        response = self._raw(
+            "eth_getLogs",
+            {"address": addresses, "fromBlock": hex(from_block), "toBlock": hex(to_block)},
+        )
+        if "error" in response:
+            raise ChainError(f"the node could not give the logs: {response['error']}")
+        logs = [
+            {
+                "address": log["address"].lower(),
+                "topics": [bytes.fromhex(t[2:]) for t in log["topics"]],
+                "data": bytes.fromhex(log["data"][2:]),
+                "blockNumber": int(log["blockNumber"], 16),
+                "blockHash": log["blockHash"],
+                "logIndex": int(log["logIndex"], 16),
+                "transactionHash": log["transactionHash"],
+            }
+            for log in response["result"]
+        ]
+        return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+
+    def balance(self, address: str) -> int:
+        return int(self._raw("eth_getBalance", address, "latest")["result"], 16)
 
     def is_reachable(self) -> bool:
         try:
@@ -182,18 +300,115 @@ class ChainGateway:
         return self._send(sender, {"to": Web3.to_checksum_address(to), "value": wei}, 21_000)
 
     def _send(self, sender: LocalAccount, tx: dict[str, Any], gas: int | None) -> Receipt:
+        """Sign `tx`, record it in the journal (the store's outbox: committed before it is
+        sent), send it and wait until it is mined. A revert found by the gas simulation
+        raises before anything is signed or recorded."""
         tx = {"from": sender.address, "chainId": self.chain_id, "value": 0, **tx}
+        recorded = self.journal.replayed(sender.address)
+        if recorded is not None:
+            return self._resume(recorded, tx)
         if gas is None:
             tx["gas"] = self._gas_limit(tx)
         else:
             tx["gas"] = gas
         tx["maxFeePerGas"] = self._max_fee()
         tx["maxPriorityFeePerGas"] = min(PRIORITY_FEE_WEI, tx["maxFeePerGas"])
+        self.sending.wait_open()  # not while a reconciliation re-sends the journal
         with self._sender_lock(sender.address):
-            tx_hash = self._send_with_nonce(sender, tx)
+            tx_hash = self._sign_record_send(sender, tx)
+        try:
+            if self._mines_on_demand():
+                receipt = self._mine_including(tx_hash)
+            else:
+                receipt = self._wait_for_raw_receipt(tx_hash)
+        except ChainError:
+            raise ChainError(
+                "the chain node stopped answering after the transaction was recorded; "
+                "the platform sends it again when the node is back: retry with the same "
+                "idempotency key to learn its outcome"
+            ) from None
+        self.journal.mined(receipt, self.block_timestamp(receipt.block_number))
+        return self._checked(receipt, tx)
+
+    def _resume(self, raw: bytes, tx: dict[str, Any]) -> Receipt:
+        """A retry's step that its interrupted first attempt recorded: make sure the node has
+        those bytes (harmless if it has them or mined them), then answer from their receipt."""
+        self.sending.wait_open()
+        with suppress(NodeRefused):  # "nonce too low": mined already; the receipt tells
+            self.send_raw(raw)
+        tx_hash = HexBytes(keccak(raw))
         if self._mines_on_demand():
-            return self._checked(self._mine_including(tx_hash), tx)
-        return self.wait_for_receipt(tx_hash, tx)
+            receipt = self._mine_including(tx_hash)
+        else:
+            receipt = self._wait_for_raw_receipt(tx_hash)
+        self.journal.mined(receipt, self.block_timestamp(receipt.block_number))
+        tx["gas"] = int(
+            self._raw("eth_getTransactionByHash", tx_hash.to_0x_hex())["result"]["gas"], 16
+        )
+        return self._checked(receipt, tx)
+
+    def _sign_record_send(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
+        """Sign with the sender's next nonce, record, send; the nonce advances only for a
+        transaction the node took (or may have taken: it stays in the journal)."""
+        for attempt in range(3):
+            if sender.address not in self._nonces or attempt > 0:
+                pending = self._rpc(
+                    lambda: self.w3.eth.get_transaction_count(sender.address, "pending")
+                )
+                self._nonces[sender.address] = self.journal.next_nonce(sender.address, pending)
+            tx["nonce"] = self._nonces[sender.address]
+            signed = sender.sign_transaction(tx)
+            raw, tx_hash = bytes(signed.raw_transaction), HexBytes(signed.hash)
+            self.journal.record(sender.address, tx["nonce"], raw, tx_hash.to_0x_hex())
+            try:
+                self.send_raw(raw)
+            except NodeRefused as exc:
+                self.journal.discard(tx_hash.to_0x_hex())  # the node will never take it
+                message = str(exc).lower()
+                if "nonce" in message and attempt < 2:
+                    continue  # another process used this sender: re-read the nonce
+                if "base fee" in message and attempt < 2:
+                    # full blocks raised the base fee past the cached offer: offer anew
+                    tx["maxFeePerGas"] = self._latest_block_terms(refresh=True)[1]
+                    tx["maxPriorityFeePerGas"] = min(PRIORITY_FEE_WEI, tx["maxFeePerGas"])
+                    continue
+                raise ChainError(f"the node refused the transaction: {exc}") from exc
+            except ChainError:
+                # The node may or may not have it: the journal keeps it (and its nonce),
+                # reconciliation sends it again when the node answers.
+                self._nonces[sender.address] += 1
+                raise
+            self._nonces[sender.address] += 1
+            return tx_hash
+        raise ChainError("could not find a usable nonce")  # pragma: no cover
+
+    def send_raw(self, raw: bytes) -> None:
+        """Send signed bytes. The same bytes again are harmless: the node answers "already
+        known" (or "nonce too low" once mined), which the caller checks by receipt."""
+        response = self._raw("eth_sendRawTransaction", HexBytes(raw).to_0x_hex())
+        if "error" in response:
+            message = str(response["error"].get("message", response["error"]))
+            if "already known" in message.lower() or "already imported" in message.lower():
+                return
+            raise NodeRefused(message)
+
+    def forget_nonces(self) -> None:
+        """Read every sender's next nonce afresh (after the node lost or rebuilt blocks)."""
+        self._nonces.clear()
+
+    def block_timestamp(self, number: int) -> int:
+        stamp = self._timestamps.get(number)
+        if stamp is None:
+            block = self._raw("eth_getBlockByNumber", hex(number), False).get("result") or {}
+            stamp = int(block.get("timestamp", "0x0"), 16)
+            if len(self._timestamps) > 1024:
+                self._timestamps.clear()
+            self._timestamps[number] = stamp
+        return stamp
+
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt of a mined transaction, or None if the node does not have it."""
+        return self._receipt_or_none(HexBytes(tx_hash))
 
     # Anvil seals a block per transaction when it automines, and each block costs it time
     # in proportion to the whole state (~1.3 µs per storage slot: ~130 ms at the month
@@ -208,17 +423,37 @@ class ChainGateway:
             self._on_demand = self._raw("anvil_getAutomine").get("result") is False
         return self._on_demand
 
+    def _why_pending(self, tx_hash: HexBytes) -> str:
+        """What keeps a sent transaction out of blocks, for the operator's log."""
+        try:
+            tx = self._raw("eth_getTransactionByHash", tx_hash.to_0x_hex()).get("result")
+            if tx is None:
+                return " (the node does not have it)"
+            nonce = int(self._raw("eth_getTransactionCount", tx["from"], "latest")["result"], 16)
+            base = int(
+                self._raw("eth_getBlockByNumber", "latest", False)["result"]["baseFeePerGas"], 16
+            )
+            return (
+                f" (nonce {int(tx['nonce'], 16)}, the sender's next {nonce}; max fee "
+                f"{int(tx['maxFeePerGas'], 16)}, base fee {base})"
+            )
+        except Exception:
+            return ""
+
     def _mine_including(self, tx_hash: HexBytes) -> Receipt:
         """Mine blocks until one includes the transaction: a block takes the pending
         transactions that fit its gas limit, the others wait for the next one."""
         deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
+            self.sending.wait_open()  # no block is sealed while lost ones are rebuilt
             with self._mining:
                 receipt = self._receipt_or_none(tx_hash)
                 if receipt is not None:
                     return receipt
                 self._raw("evm_mine")
-        raise ChainError(f"transaction {tx_hash.hex()} was not mined in time")
+        raise ChainError(
+            f"transaction {tx_hash.to_0x_hex()} was not mined in time{self._why_pending(tx_hash)}"
+        )
 
     def _send_with_nonce(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
         for attempt in range(2):
@@ -244,6 +479,9 @@ class ChainGateway:
         raise ChainError("could not find a usable nonce")  # pragma: no cover
 
     def wait_for_receipt(self, tx_hash: HexBytes, tx: dict[str, Any] | None = None) -> Receipt:
+        return self._checked(self._wait_for_raw_receipt(tx_hash), tx)
+
+    def _wait_for_raw_receipt(self, tx_hash: HexBytes) -> Receipt:
         deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
         # A node mining on arrival has the receipt within milliseconds: poll fast at
         # first, then back off to the steady interval.
@@ -253,7 +491,7 @@ class ChainGateway:
                 raise ChainError(f"transaction {tx_hash.hex()} was not mined in time")
             time.sleep(delay)
             delay = min(2 * delay, RECEIPT_POLL_SECONDS)
-        return self._checked(receipt, tx)
+        return receipt
 
     def _checked(self, receipt: Receipt, tx: dict[str, Any] | None) -> Receipt:
         """The receipt of a transaction that succeeded; ChainRevert with the reason else."""
@@ -274,6 +512,8 @@ class ChainGateway:
         return Receipt(
             tx_hash=raw["transactionHash"],
             block_number=int(raw["blockNumber"], 16),
+            tx_index=int(raw["transactionIndex"], 16),
+            block_hash=raw["blockHash"],
             gas_used=int(raw["gasUsed"], 16),
             status=int(raw["status"], 16),
             contract_address=(
@@ -388,6 +628,19 @@ class ChainGateway:
     def set_balance(self, address: str, wei: int) -> None:
         """Fund an account on anvil (`anvil_setBalance`); real networks fund accounts for real."""
         self._raw("anvil_setBalance", address, hex(wei))
+
+    def set_next_block_timestamp(self, timestamp: int) -> None:
+        """The next block's time (anvil), to rebuild lost blocks at the times they had."""
+        self._raw("evm_setNextBlockTimestamp", timestamp)
+
+    def mine_pending(self, tx_hashes: list[str]) -> None:
+        """Have every one of `tx_hashes` (sent already) mined: on a node that mines on
+        demand, seal blocks until they are in; else wait for them."""
+        for tx_hash in tx_hashes:
+            if self._mines_on_demand():
+                self._mine_including(HexBytes(tx_hash))
+            else:
+                self._wait_for_raw_receipt(HexBytes(tx_hash))
 
     def increase_time(self, seconds: int) -> None:
         """Move anvil's clock forward and mine a block (tests, never production)."""

@@ -119,6 +119,9 @@ class LocalNode:
         self.address_file.write_text(json.dumps({"rpc_url": self.rpc_url, "pid": self.process.pid}))
         return gateway
 
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         """Stop anvil with SIGINT, which makes it dump its state before it exits."""
         self.address_file.unlink(missing_ok=True)

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+import pytest
+from sqlmodel import Session, select
 
+from cooperative.commitments import verify
+from cooperative.marketplace import Marketplace
 from cooperative.platform import Platform
-from cooperative.store.models import IdempotentRequest, OrderRecord, QuoteRequestRecord
+from cooperative.store.models import (
+    IdempotentRequest,
+    OrderRecord,
+    OutboxEntry,
+    OutboxState,
+    QuoteRequestRecord,
+)
 from tests.conftest import Api
 from tests.test_marketplace_api import (
     ACCEPT,
@@ -134,24 +143,67 @@ def test_keys_belong_to_the_member_who_sent_them(
     assert theirs["requestId"] != mine["requestId"]
 
 
-def test_an_interrupted_request_is_not_sent_again(
+def test_a_request_interrupted_after_sending_is_finished_by_its_retry_from_the_outbox(
+    platform: Platform,
+    as_member: list[Api],
+    addresses: list[str],
+    template_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failure between the send and the store's commit (as a crash there) loses nothing:
+    the document and its salt are in the outbox with the signed transaction, the key says
+    `sent`, and the retry with the key answers from that transaction — one quote request on
+    chain, its record committed with the salt the chain's commitment was made with."""
+    ordering = platform.governance.handle("Ordering")
+    on_chain_before = len(ordering.events.QuoteRequested.get_logs(from_block=0))
+    real_event = Marketplace._event
+
+    def crash_after_send(self: Marketplace, receipt: Any, name: str) -> Any:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(Marketplace, "_event", crash_after_send)
+    variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-crashed")}
+    before = count(platform, QuoteRequestRecord)
+    as_member[0].post(REQUEST_WITH_KEY, variables)  # answered with an error
+    assert count(platform, QuoteRequestRecord) == before
+    with Session(platform.engine) as session:
+        row = session.get(IdempotentRequest, (addresses[0], "erp-crashed"))
+        assert row is not None and row.state == "sent"
+        (entry,) = session.exec(
+            select(OutboxEntry).where(OutboxEntry.idempotency_key == "erp-crashed")
+        ).all()
+    assert entry.state == OutboxState.MINED
+    (kept,) = entry.documents
+    assert verify(kept["document"], kept["salt"], kept["commitment"])
+
+    monkeypatch.setattr(Marketplace, "_event", real_event)
+    answer = as_member[0](REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert answer["errors"] == []
+    assert len(ordering.events.QuoteRequested.get_logs(from_block=0)) == on_chain_before + 1
+    with Session(platform.engine) as session:
+        record = session.get(QuoteRequestRecord, answer["requestId"])
+        row = session.get(IdempotentRequest, (addresses[0], "erp-crashed"))
+    assert record is not None and record.salt == kept["salt"]
+    assert record.commitment == kept["commitment"]
+    assert row is not None and row.state == "done"
+    again = as_member[0](REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert again["requestId"] == answer["requestId"]
+    assert count(platform, QuoteRequestRecord) == before + 1
+
+
+def test_a_request_refused_before_sending_releases_its_key(
     platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
 ) -> None:
-    """A key left pending (the process died after sending, before storing the result)
-    answers INVALID_STATE: the step is not sent a second time."""
-    variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-crashed")}
-    assert as_member[0](REQUEST_WITH_KEY, variables)["requestQuote"]["errors"] == []
-    with Session(platform.engine) as session:  # as a crash before completion leaves it
-        row = session.get(IdempotentRequest, (addresses[0], "erp-crashed"))
-        assert row is not None and row.state == "done"
-        row.state, row.result = "pending", None
-        session.add(row)
-        session.commit()
-    before = count(platform, QuoteRequestRecord)
-    answer = as_member[0](REQUEST_WITH_KEY, variables)["requestQuote"]
-    assert [e["code"] for e in answer["errors"]] == ["INVALID_STATE"]
-    assert "check `events`" in answer["errors"][0]["message"]
-    assert count(platform, QuoteRequestRecord) == before
+    """An unexpected failure before anything was sent (a year-0001 time) leaves the key
+    free: the corrected request with the same key goes through."""
+    wrong = request_input(
+        [addresses[1]], template_id, idempotencyKey="erp-fix", respondBy="0001-01-01T00:00:00Z"
+    )
+    as_member[0].post(REQUEST_WITH_KEY, {"in": wrong})
+    with Session(platform.engine) as session:
+        assert session.get(IdempotentRequest, (addresses[0], "erp-fix")) is None
+    right = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-fix")}
+    assert as_member[0](REQUEST_WITH_KEY, right)["requestQuote"]["errors"] == []
 
 
 def test_the_event_feed_follows_a_lifecycle_for_both_parties_only(

@@ -116,9 +116,10 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
             latest_block: int | None = platform.gateway.latest_block()
         except Exception:
             chain_id = latest_block = None
-        healthy = database and latest_block is not None
+        healthy = database and latest_block is not None and platform.chain_status == "ok"
         body = {
             "status": "ok" if healthy else "degraded",
+            "chain": platform.chain_status if latest_block is not None else "unreachable",
             "chainId": str(chain_id) if chain_id is not None else None,
             "latestBlock": str(latest_block) if latest_block is not None else None,
             "database": "ok" if database else "unreachable",

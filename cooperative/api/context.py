@@ -7,15 +7,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import requests
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from cooperative.access import DataAccess, Viewer
 from cooperative.api import idempotency
 from cooperative.api.types import UserError
-from cooperative.errors import CoopError, Unauthenticated
+from cooperative.errors import CoopError, Unauthenticated, Unavailable
+from cooperative.outbox import request_context
 from cooperative.platform import Platform
 from cooperative.store.database import session_scope
+from cooperative.store.models import OutboxState
+from deployments.chain import ChainError
 
 P = TypeVar("P")
 
@@ -52,35 +56,62 @@ def mutate(
 ) -> P:
     """Run a mutation's `work` in one transaction; a CoopError rolls everything back and
     comes back in the payload's `errors`, with its code. When `input` carries an
-    `idempotency_key`, the same key again returns the first payload (see idempotency)."""
+    `idempotency_key`, the same key again returns the first payload (see idempotency);
+    a first attempt that died after recording its transactions is finished by the retry,
+    from those transactions (see cooperative.outbox)."""
     key: str | None = getattr(input, "idempotency_key", None)
-    engine = info.context.platform.engine
+    platform = info.context.platform
     try:
         if key is None:
-            with info.context.access() as access:
+            with node_errors(), request_context(), info.context.access() as access:
                 return work(access)
         principal = info.context.viewer.principal
-        first = idempotency.claim(
-            engine, principal, key, info.field_name, idempotency.input_hash(input)
-        )
-        if first is not None:
-            return idempotency.revive(payload, first)
-        try:
-            with info.context.access() as access:
-                result = work(access)
-                idempotency.complete(access.session, principal, key, result)
-                return result
-        except CoopError:
-            idempotency.release(engine, principal, key)
-            raise
+        with platform.in_flight.hold(principal, key):
+            claim = idempotency.claim(
+                platform.engine, principal, key, info.field_name, idempotency.input_hash(input)
+            )
+            if claim.result is not None:
+                return idempotency.revive(payload, claim.result)
+            recorded = platform.outbox.entries_of_key(principal, key) if claim.interrupted else None
+            with request_context(principal, key, replay=recorded) as request:
+                try:
+                    with node_errors(), info.context.access() as access:
+                        result = work(access)
+                        idempotency.complete(access.session, principal, key, result)
+                        return result
+                except BaseException:
+                    _settle_key(platform, principal, key, request)
+                    raise
     except CoopError as error:
         return payload(errors=[UserError.from_error(error)])
 
 
+def _settle_key(platform: Platform, principal: str, key: str, request: Any) -> None:
+    """After a failed attempt: a key whose request recorded nothing is released, and so is
+    one whose every transaction reverted (nothing changed); else a retry finishes it."""
+    recorded = platform.outbox.entries_of_key(principal, key)
+    if not recorded:
+        idempotency.release(platform.engine, principal, key)
+    elif all(entry.state == OutboxState.REVERTED for entry in recorded):
+        idempotency.reopen(platform.engine, principal, key)
+
+
 def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
     """Run a query's `work` in a read session."""
-    with info.context.access() as access:
+    with node_errors(), info.context.access() as access:
         return work(access)
+
+
+@contextmanager
+def node_errors() -> Iterator[None]:
+    """A chain read that finds the node gone (restarting, or the network down) is
+    UNAVAILABLE, whichever client library noticed it."""
+    try:
+        yield
+    except (ChainError, requests.ConnectionError, requests.Timeout) as exc:
+        raise Unavailable(
+            "the chain node cannot be reached; the platform is reconnecting: retry shortly"
+        ) from exc
 
 
 IDEMPOTENCY_KEY = (

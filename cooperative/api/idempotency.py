@@ -1,13 +1,17 @@
 """Idempotency keys for mutations: the same key again returns the first result.
 
 A mutation's input may carry `idempotencyKey`. Before anything is sent to the chain the
-key is claimed in its own committed row (the operation and a hash of the input: the
-intended call). The payload the mutation returns is stored in that row in the same
-database transaction as the records it wrote, so either both are there or neither is. A
-refused mutation releases the key (nothing was written; the client may fix the input and
-retry with it). A crash after the transaction was sent leaves the row `pending`: a retry
-with the key then gets INVALID_STATE and the chain-derived `events` feed tells what
-happened, instead of the step being sent twice.
+key is claimed in its own committed row (`pending`: the operation and a hash of the
+input, the intended call). When the mutation's first transaction is committed to the
+outbox, the row becomes `sent` in the same store transaction (cooperative.outbox): from
+then on the outcome is the chain's. The payload the mutation returns is stored in the
+row (`done`) in the same database transaction as the records it wrote.
+
+- Any failure before a transaction was recorded releases the key: nothing happened, the
+  client may fix the input and retry with it.
+- A retry of a `sent` key whose first attempt died (the server was killed, the node went
+  away) runs the mutation again answering from the recorded transactions instead of
+  signing new ones (cooperative.api.context.mutate): the same bytes, never a second step.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlmodel import Session
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 
-from cooperative.errors import InvalidState, ValidationFailed
+from cooperative.errors import ValidationFailed
 from cooperative.store.database import session_scope
 from cooperative.store.models import IdempotentRequest, utcnow
 
@@ -39,13 +43,21 @@ def input_hash(input: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def claim(
-    engine: Any, principal: str, key: str, operation: str, digest: str
-) -> dict[str, Any] | None:
-    """Claim `key` for this call; or, if it was used before, the stored payload (as JSON).
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """What a key's row says: a fresh claim, a first attempt that sent transactions and
+    never finished (`interrupted`), or the payload of a finished one (`result`)."""
 
-    Raises VALIDATION if the key was used for another operation or input, INVALID_STATE if
-    the first call with it has not finished."""
+    interrupted: bool = False
+    result: dict[str, Any] | None = None
+
+
+def claim(engine: Any, principal: str, key: str, operation: str, digest: str) -> Claim:
+    """Claim `key` for this call, or say what its first use left.
+
+    Raises VALIDATION if the key was used for another operation or input. The caller makes
+    sure no attempt with the key is running (`outbox.InFlight`): a row still `pending` is one a
+    dead attempt left before it recorded anything, and is taken over."""
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValidationFailed(
             f"an idempotency key has 1 to {MAX_KEY_LENGTH} characters", field="idempotencyKey"
@@ -57,7 +69,7 @@ def claim(
                     principal=principal, key=key, operation=operation, input_hash=digest
                 )
             )
-        return None
+        return Claim()
     except IntegrityError:
         pass  # used before (or concurrently): answer from the first call
     with session_scope(engine) as session:
@@ -69,12 +81,11 @@ def claim(
                 f"idempotency key {key!r} was already used for a different request",
                 field="idempotencyKey",
             )
-        if row.state != "done" or row.result is None:
-            raise InvalidState(
-                f"the request with idempotency key {key!r} has not finished (or was interrupted); "
-                "check `events` for its outcome before sending it again under a new key"
-            )
-        return row.result
+        if row.state == "done" and row.result is not None:
+            return Claim(result=row.result)
+        if row.state == "sent":
+            return Claim(interrupted=True)
+        return Claim()  # pending: left by an attempt that died before it sent anything
 
 
 def complete(session: Session, principal: str, key: str, payload: Any) -> None:
@@ -87,9 +98,18 @@ def complete(session: Session, principal: str, key: str, payload: Any) -> None:
 
 
 def release(engine: Any, principal: str, key: str) -> None:
+    """Forget a claim whose request changed nothing (no transaction recorded)."""
     with session_scope(engine) as session:
         row = session.get(IdempotentRequest, (principal, key))
         if row is not None and row.state == "pending":
+            session.delete(row)
+
+
+def reopen(engine: Any, principal: str, key: str) -> None:
+    """Let a retry run again: every transaction the request recorded reverted."""
+    with session_scope(engine) as session:
+        row = session.get(IdempotentRequest, (principal, key))
+        if row is not None and row.state == "sent":
             session.delete(row)
 
 

@@ -68,6 +68,7 @@ def serve(
             credentials = platform.demo_credentials(graphql_url) if demo else None
         graphiql = demo or settings.environment == "development"
         platform.follow_chain()
+        platform.supervise_node()
         console.print(
             f"[bold green]CarrierCoop is up[/] on chain {platform.gateway.chain_id} ({platform.deployment.network})"
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine, text
@@ -31,9 +31,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+# Columns added to existing tables since the first release (create_all adds only tables):
+# (table, column, SQL type). Alembic takes over once the schema must evolve further.
+ADDED_COLUMNS = [("chain_cursor", "block_hash", "VARCHAR(66)")]
+
+
 def create_schema(engine: Engine) -> None:
     try:
         SQLModel.metadata.create_all(engine)
+        with engine.begin() as connection:
+            inspector = inspect(connection)
+            for table, column, kind in ADDED_COLUMNS:
+                if column not in {c["name"] for c in inspector.get_columns(table)}:
+                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
     except OperationalError as exc:
         raise Unavailable(f"the database cannot be reached: {exc.orig}") from exc
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -75,12 +75,63 @@ class CustodialKey(SQLModel, table=True):
 
 
 class ChainCursor(SQLModel, table=True):
-    """How far the indexer has read a contract's events."""
+    """How far the indexer has read the chain: the last block it applied and that block's
+    hash, so a node that rolled back or reorganised is noticed at the next sync."""
 
     __tablename__ = "chain_cursor"
 
     name: str = Field(primary_key=True, max_length=64)
     block: int
+    block_hash: str | None = Field(default=None, max_length=66)
+
+
+class IndexedBlock(SQLModel, table=True):
+    """A block the indexer applied events from, with its hash: where a rolled-back or
+    reorganised chain forked from what the read models were built on is found here."""
+
+    __tablename__ = "indexed_block"
+
+    number: int = Field(primary_key=True)
+    hash: str = Field(max_length=66)
+
+
+class OutboxState(StrEnum):
+    """Where a signed transaction of the outbox stands."""
+
+    SIGNED = "signed"  # committed to the store, perhaps sent: the chain may not have it yet
+    MINED = "mined"  # in a block, succeeded
+    REVERTED = "reverted"  # in a block, reverted: it changed nothing
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One fully signed transaction, committed before it is sent: the chain's write-ahead
+    log. What is ever re-sent are these bytes, so nothing can be applied twice. Once mined,
+    where it landed (block, index, timestamp) is kept so that a node that lost its last
+    blocks can be rebuilt with them in their order and at their times. `documents` are the
+    private documents with their salts whose commitments the transaction carries."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("sender", "nonce"),
+        Index("ix_outbox_state", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender: str = Field(max_length=42)
+    nonce: int
+    tx_hash: str = Field(unique=True, max_length=66)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: OutboxState = Field(default=OutboxState.SIGNED, max_length=10)
+    documents: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )  # [{"commitment", "salt", "document"}]
+    principal: str | None = Field(default=None, max_length=42)  # the idempotency key's owner
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    block_number: int | None = None
+    block_hash: str | None = Field(default=None, max_length=66)
+    tx_index: int | None = None
+    block_timestamp: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ProposalRecord(SQLModel, table=True):
@@ -280,7 +331,7 @@ class IdempotentRequest(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     operation: str = Field(max_length=64)
     input_hash: str = Field(max_length=64)
-    state: str = Field(default="pending", max_length=10)  # pending, done
+    state: str = Field(default="pending", max_length=10)  # pending, sent, done
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None

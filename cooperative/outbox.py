@@ -1,0 +1,324 @@
+"""The outbox: the chain's write-ahead log in the store (DESIGN, Runtime → Outbox).
+
+Every transaction the platform sends is first committed here, fully signed, with the
+private documents (and their salts) whose commitments it carries and the idempotency key
+of the request that caused it; only then does the chain gateway send it. So:
+
+- a node that lost its last blocks (anvil dumps its state every few seconds; `kill -9`
+  loses what came after) is rebuilt by `reconcile`: every entry the chain does not have
+  is sent again, the same bytes, in the order and at the block times they first had;
+- a server that died between sending and answering loses nothing: its entries are
+  looked up by hash at the next start, and a retry with the same idempotency key finds
+  them (see cooperative.api.context.mutate);
+- nothing is applied twice: what is re-sent is the same signed bytes, which a chain
+  accepts at most once (one nonce).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from cooperative.errors import InvalidState
+from cooperative.store.database import session_scope
+from cooperative.store.models import IdempotentRequest, OutboxEntry, OutboxState
+from deployments.chain import ChainError, ChainGateway, NodeRefused, Receipt
+
+log = logging.getLogger("cooperative.outbox")
+
+
+@dataclass
+class RequestContext:
+    """What the outbox attaches to the transactions a request sends: the request's
+    idempotency key and the documents committed since its previous transaction."""
+
+    principal: str | None = None
+    key: str | None = None
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    tx_hashes: list[str] = field(default_factory=list)  # what this request recorded
+    replay: list[OutboxEntry] | None = None  # a retry's recorded transactions, to answer from
+    replay_documents: list[dict[str, Any]] = field(default_factory=list)  # and their documents
+
+
+_request: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "outbox_request", default=None
+)
+
+
+@contextmanager
+def request_context(
+    principal: str | None = None,
+    key: str | None = None,
+    replay: list[OutboxEntry] | None = None,
+) -> Iterator[RequestContext]:
+    """Run one request: its transactions carry its key and its documents; `replay` are the
+    transactions an interrupted first attempt recorded, answered in their order instead
+    of signing new ones."""
+    context = RequestContext(principal, key)
+    if replay:
+        context.replay = list(replay)
+        context.replay_documents = [d for entry in replay for d in entry.documents]
+    token = _request.set(context)
+    try:
+        yield context
+    finally:
+        _request.reset(token)
+
+
+def current_request() -> RequestContext | None:
+    return _request.get()
+
+
+def recorded_salt(same: Callable[[dict[str, Any]], bool]) -> str | None:
+    """In a retry of an interrupted request: the salt its first attempt committed the
+    `same` document with, so the records match the commitments already on chain."""
+    context = _request.get()
+    if context is None:
+        return None
+    for kept in context.replay_documents:
+        if same(kept["document"]):
+            context.replay_documents.remove(kept)
+            return str(kept["salt"])
+    return None
+
+
+def keep_document(commitment: str, salt: str, document: dict[str, Any]) -> None:
+    """Called for every committed document (cooperative.commitments.commit): it goes into
+    the outbox with the next transaction of the request, so its salt is never lost."""
+    context = _request.get()
+    if context is not None:
+        context.documents.append({"commitment": commitment, "salt": salt, "document": document})
+
+
+class InFlight:
+    """The keys whose request is running in this process: a retry of one of them is told
+    to wait, instead of running beside it."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, principal: str, key: str) -> Iterator[None]:
+        with self._guard:
+            if (principal, key) in self._keys:
+                raise InvalidState(
+                    f"the request with idempotency key {key!r} is still running; retry shortly"
+                )
+            self._keys.add((principal, key))
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._keys.discard((principal, key))
+
+
+class Outbox:
+    """The store's outbox as the chain gateway's journal."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._nonce_guard = threading.Lock()
+
+    # ------------------------------------------------------------------ the journal
+
+    def next_nonce(self, sender: str, chain_next: int) -> int:
+        with session_scope(self.engine) as session:
+            highest = session.exec(
+                select(func.max(OutboxEntry.nonce)).where(OutboxEntry.sender == sender)
+            ).one()
+        return max(chain_next, -1 if highest is None else highest + 1)
+
+    def record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
+        context = _request.get()
+        with session_scope(self.engine) as session:
+            entry = OutboxEntry(sender=sender, nonce=nonce, tx_hash=tx_hash, raw=raw)
+            if context is not None:
+                entry.documents, context.documents = context.documents, []
+                entry.principal, entry.idempotency_key = context.principal, context.key
+                context.tx_hashes.append(tx_hash)
+                if context.key is not None:
+                    # From here the request's outcome is the chain's: the key is no longer
+                    # released on an error, a retry answers from these transactions.
+                    row = session.get(IdempotentRequest, (context.principal, context.key))
+                    if row is not None and row.state == "pending":
+                        row.state = "sent"
+                        session.add(row)
+            session.add(entry)
+
+    def replayed(self, sender: str) -> bytes | None:
+        """In a retry of an interrupted request: the signed bytes its first attempt recorded
+        for this step, to be answered from instead of signing anew."""
+        context = _request.get()
+        if context is None or not context.replay:
+            return None
+        if context.replay[0].sender != sender:
+            return None  # the retry took another path than the first attempt: send anew
+        entry = context.replay.pop(0)
+        context.documents = []  # the first attempt's documents are kept with its entry
+        context.tx_hashes.append(entry.tx_hash)
+        return entry.raw
+
+    def discard(self, tx_hash: str) -> None:
+        context = _request.get()
+        with session_scope(self.engine) as session:
+            entry = session.exec(select(OutboxEntry).where(OutboxEntry.tx_hash == tx_hash)).first()
+            if entry is None:
+                return
+            if context is not None:
+                context.documents = entry.documents + context.documents
+                if tx_hash in context.tx_hashes:
+                    context.tx_hashes.remove(tx_hash)
+                if context.key is not None and not context.tx_hashes:
+                    row = session.get(IdempotentRequest, (context.principal, context.key))
+                    if row is not None and row.state == "sent":
+                        row.state = "pending"
+                        session.add(row)
+            session.delete(entry)
+
+    def mined(self, receipt: Receipt, timestamp: int) -> None:
+        with session_scope(self.engine) as session:
+            self._settle(session, receipt, timestamp)
+
+    @staticmethod
+    def _settle(session: Any, receipt: Receipt, timestamp: int) -> None:
+        entry = session.exec(
+            select(OutboxEntry).where(OutboxEntry.tx_hash == receipt.tx_hash.lower())
+        ).first()
+        if entry is None:
+            return
+        entry.state = OutboxState.MINED if receipt.status == 1 else OutboxState.REVERTED
+        entry.block_number = receipt.block_number
+        entry.block_hash = receipt.block_hash
+        entry.tx_index = receipt.tx_index
+        entry.block_timestamp = timestamp
+        session.add(entry)
+
+    # ------------------------------------------------------------------ reading
+
+    def entries(self, tx_hashes: list[str]) -> list[OutboxEntry]:
+        with session_scope(self.engine) as session:
+            rows = session.exec(select(OutboxEntry).where(col(OutboxEntry.tx_hash).in_(tx_hashes)))
+            by_hash = {row.tx_hash: row for row in rows}
+        return [by_hash[h] for h in tx_hashes if h in by_hash]
+
+    def entries_of_key(self, principal: str, key: str) -> list[OutboxEntry]:
+        with session_scope(self.engine) as session:
+            return list(
+                session.exec(
+                    select(OutboxEntry)
+                    .where(OutboxEntry.principal == principal, OutboxEntry.idempotency_key == key)
+                    .order_by(col(OutboxEntry.id))
+                )
+            )
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def reconcile(self, gateway: ChainGateway, *, set_timestamps: bool) -> ReconcileReport:
+        """Make the chain hold every entry: look each unsettled one up by hash (mined →
+        settled), and check the settled ones are still there (a node that lost blocks);
+        what is missing is sent again, the same bytes, in the order and (with
+        `set_timestamps`, the embedded node) at the block times it first had."""
+        report = ReconcileReport()
+        with gateway.sending.closed():
+            with session_scope(self.engine) as session:
+                unsettled = list(
+                    session.exec(select(OutboxEntry).where(OutboxEntry.state == OutboxState.SIGNED))
+                )
+            missing: list[OutboxEntry] = []
+            for entry in unsettled:
+                receipt = gateway.receipt(entry.tx_hash)
+                if receipt is None:
+                    missing.append(entry)
+                else:
+                    self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+                    report.settled += 1
+            missing += self._lost_blocks(gateway)
+            if missing:
+                report.resent = self._resend(gateway, missing, set_timestamps)
+            gateway.forget_nonces()
+        return report
+
+    def _lost_blocks(self, gateway: ChainGateway) -> list[OutboxEntry]:
+        """Settled entries whose block the chain no longer has (same height, other hash,
+        or no such height): walk down the recorded blocks until one is still there; the
+        chain below it is the one the entries were mined in."""
+        lost: list[OutboxEntry] = []
+        with session_scope(self.engine) as session:
+            heights = session.exec(
+                select(OutboxEntry.block_number, OutboxEntry.block_hash)
+                .where(col(OutboxEntry.block_number).is_not(None))
+                .distinct()
+                .order_by(col(OutboxEntry.block_number).desc())
+            )
+            for number, block_hash in heights:
+                if gateway.block_hash(number) == block_hash:
+                    break
+                lost += session.exec(
+                    select(OutboxEntry).where(
+                        OutboxEntry.block_number == number, OutboxEntry.block_hash == block_hash
+                    )
+                ).all()
+        return lost
+
+    def _resend(
+        self, gateway: ChainGateway, missing: list[OutboxEntry], set_timestamps: bool
+    ) -> int:
+        # Blocks as they first were (their order, their time), then what was never mined,
+        # in the order it was recorded; within a sender, nonces ascend in both.
+        mined_before = sorted(
+            (e for e in missing if e.block_number is not None),
+            key=lambda e: (e.block_number, e.tx_index, e.id),
+        )
+        never_mined = sorted((e for e in missing if e.block_number is None), key=lambda e: e.id)
+        groups: list[tuple[int | None, list[OutboxEntry]]] = []
+        for entry in mined_before:
+            if groups and groups[-1][0] == entry.block_number:
+                groups[-1][1].append(entry)
+            else:
+                groups.append((entry.block_number, [entry]))
+        if never_mined:
+            groups.append((None, never_mined))
+        resent = 0
+        for _block, entries in groups:
+            stamp = entries[0].block_timestamp
+            if set_timestamps and stamp is not None:
+                gateway.set_next_block_timestamp(stamp)
+            sent: list[OutboxEntry] = []
+            for entry in entries:
+                try:
+                    gateway.send_raw(entry.raw)
+                    sent.append(entry)
+                except NodeRefused as exc:
+                    # "nonce too low": a transaction of this nonce is already in the chain.
+                    # If it is this one, its receipt settles it; else the entry can never
+                    # be mined (another tool used the sender) and is given up, loudly.
+                    receipt = gateway.receipt(entry.tx_hash)
+                    if receipt is None:
+                        log.error("outbox entry %s refused by the node: %s", entry.tx_hash, exc)
+                    else:
+                        self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+            gateway.mine_pending([e.tx_hash for e in sent])
+            for entry in sent:
+                receipt = gateway.receipt(entry.tx_hash)
+                if receipt is None:
+                    raise ChainError(f"re-sent transaction {entry.tx_hash} was not mined")
+                self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+                resent += 1
+        log.info("outbox: %d transactions sent again", resent)
+        return resent
+
+
+@dataclass
+class ReconcileReport:
+    settled: int = 0  # found mined, now recorded so
+    resent: int = 0  # missing from the chain, sent again
