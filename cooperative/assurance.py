@@ -109,12 +109,15 @@ class Assurance(ModuleService):
 
     def current(self, records: list[TroubleTicketRecord]) -> list[TroubleTicketRecord]:
         """A resolved ticket the buyer left unanswered past the template's window reads
-        closed, as the contract reads it; the row follows (that state is final)."""
+        closed, as the contract reads it. Only the answer says so: the row is taken out of
+        the session first, so reading never writes the store."""
         waiting = [r for r in records if r.state == "resolved" and r.window_ends_at is not None]
         if waiting:
             now = self.chain_now()
             for record in waiting:
                 if now >= int(_aware(record.window_ends_at).timestamp()):  # type: ignore[arg-type]
+                    if record in self.access.session:
+                        self.access.session.expunge(record)
                     record.state = "closed"
         return records
 

@@ -203,6 +203,13 @@ class Outbox:
         entry.block_timestamp = timestamp
         session.add(entry)
 
+    def _drop(self, entry: OutboxEntry) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(OutboxEntry, entry.id)
+            if row is not None:
+                row.state = OutboxState.DROPPED
+                session.add(row)
+
     # ------------------------------------------------------------------ reading
 
     def entries(self, tx_hashes: list[str]) -> list[OutboxEntry]:
@@ -274,12 +281,16 @@ class Outbox:
         self, gateway: ChainGateway, missing: list[OutboxEntry], set_timestamps: bool
     ) -> int:
         # Blocks as they first were (their order, their time), then what was never mined,
-        # in the order it was recorded; within a sender, nonces ascend in both.
+        # in the order it was recorded. A sender's nonces must ascend: an entry whose
+        # sender has a lower missing nonce still unsent goes with (after) that one.
         mined_before = sorted(
             (e for e in missing if e.block_number is not None),
             key=lambda e: (e.block_number, e.tx_index, e.id),
         )
         never_mined = sorted((e for e in missing if e.block_number is None), key=lambda e: e.id)
+        by_sender: dict[str, list[OutboxEntry]] = {}
+        for entry in sorted(missing, key=lambda e: e.nonce):
+            by_sender.setdefault(entry.sender, []).append(entry)
         groups: list[tuple[int | None, list[OutboxEntry]]] = []
         for entry in mined_before:
             if groups and groups[-1][0] == entry.block_number:
@@ -288,25 +299,37 @@ class Outbox:
                 groups.append((entry.block_number, [entry]))
         if never_mined:
             groups.append((None, never_mined))
+        sent_ids: set[int | None] = set()
         resent = 0
-        for _block, entries in groups:
-            stamp = entries[0].block_timestamp
+        for _block, group in groups:
+            batch: list[OutboxEntry] = []
+            for entry in group:
+                for earlier in by_sender[entry.sender]:
+                    if earlier.nonce > entry.nonce:
+                        break
+                    if earlier.id not in sent_ids:
+                        sent_ids.add(earlier.id)
+                        batch.append(earlier)
+            if not batch:
+                continue
+            stamp = group[0].block_timestamp
             if set_timestamps and stamp is not None:
                 gateway.set_next_block_timestamp(stamp)
             sent: list[OutboxEntry] = []
-            for entry in entries:
+            for entry in batch:
                 try:
                     gateway.send_raw(entry.raw)
                     sent.append(entry)
                 except NodeRefused as exc:
                     # "nonce too low": a transaction of this nonce is already in the chain.
-                    # If it is this one, its receipt settles it; else the entry can never
-                    # be mined (another tool used the sender) and is given up, loudly.
+                    # If it is this one, its receipt settles it; else this one can never
+                    # be mined (the chain took another at its nonce): dropped, loudly.
                     receipt = gateway.receipt(entry.tx_hash)
-                    if receipt is None:
-                        log.error("outbox entry %s refused by the node: %s", entry.tx_hash, exc)
-                    else:
+                    if receipt is not None:
                         self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+                    else:
+                        log.error("outbox entry %s dropped by the node: %s", entry.tx_hash, exc)
+                        self._drop(entry)
             gateway.mine_pending([e.tx_hash for e in sent])
             for entry in sent:
                 receipt = gateway.receipt(entry.tx_hash)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import platform
 import shutil
 import signal
@@ -86,6 +87,7 @@ class LocalNode:
     def start(self) -> ChainGateway:
         binary = anvil_binary()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_previous()
         check_state_file(self.state_file)
         args = [
             str(binary),
@@ -119,6 +121,24 @@ class LocalNode:
         self.address_file.write_text(json.dumps({"rpc_url": self.rpc_url, "pid": self.process.pid}))
         return gateway
 
+    def _stop_previous(self) -> None:
+        """A node a killed platform left behind on this state directory (it gets SIGINT
+        when its parent dies, and is dumping its state) must be gone before a new one
+        loads the file: two nodes would each write their own chain into it."""
+        try:
+            pid = int(json.loads(self.address_file.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            return
+        if self.process is not None and self.process.pid == pid:
+            return
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while _alive(pid) and _is_node_on(pid, self.state_file):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGINT)
+            time.sleep(0.1)
+
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -139,6 +159,25 @@ class LocalNode:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_node_on(pid: int, state_file: Path) -> bool:
+    """Whether `pid` is an anvil on `state_file` (not another process that got its pid)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False  # not Linux, or gone: nothing to wait for
+    return bool(args) and args[0].endswith(b"anvil") and str(state_file).encode() in args
 
 
 def running_node_url(state_dir: Path) -> str | None:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import requests
+from sqlmodel import Session
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
@@ -37,10 +38,17 @@ class Context(BaseContext):
         return self._viewer
 
     @contextmanager
-    def access(self) -> Iterator[DataAccess]:
+    def access(self, *, read_only: bool = False) -> Iterator[DataAccess]:
         """A data-access layer for this viewer in a session that commits on success and
-        rolls back on any error."""
+        rolls back on any error; a read-only one (queries) never writes anything."""
         viewer = self.viewer
+        if read_only:
+            with Session(self.platform.engine, expire_on_commit=False) as session:
+                try:
+                    yield DataAccess(session, viewer)
+                finally:
+                    session.rollback()
+            return
         with session_scope(self.platform.engine) as session:
             yield DataAccess(session, viewer)
 
@@ -88,17 +96,18 @@ def mutate(
 
 def _settle_key(platform: Platform, principal: str, key: str, request: Any) -> None:
     """After a failed attempt: a key whose request recorded nothing is released, and so is
-    one whose every transaction reverted (nothing changed); else a retry finishes it."""
+    one whose every transaction reverted or was dropped (nothing changed); else a retry
+    finishes it."""
     recorded = platform.outbox.entries_of_key(principal, key)
     if not recorded:
         idempotency.release(platform.engine, principal, key)
-    elif all(entry.state == OutboxState.REVERTED for entry in recorded):
+    elif all(entry.state in (OutboxState.REVERTED, OutboxState.DROPPED) for entry in recorded):
         idempotency.reopen(platform.engine, principal, key)
 
 
 def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
-    """Run a query's `work` in a read session."""
-    with node_errors(), info.context.access() as access:
+    """Run a query's `work` in a read-only session: no query writes."""
+    with node_errors(), info.context.access(read_only=True) as access:
         return work(access)
 
 

@@ -101,6 +101,7 @@ class OutboxState(StrEnum):
     SIGNED = "signed"  # committed to the store, perhaps sent: the chain may not have it yet
     MINED = "mined"  # in a block, succeeded
     REVERTED = "reverted"  # in a block, reverted: it changed nothing
+    DROPPED = "dropped"  # the chain holds another transaction at its nonce: never applied
 
 
 class OutboxEntry(SQLModel, table=True):
