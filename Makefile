@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMPS := .make
 
-.PHONY: run test test-fast bench lint format schema install postgres clean
+.PHONY: run test test-fast soak bench lint format schema install postgres clean
 
 run: install
 	$(BIN)/coop serve --demo $(ARGS)
@@ -18,6 +18,10 @@ test: install
 # Contract and unit tests only (no node processes, no PostgreSQL): quick feedback while coding.
 test-fast: install
 	$(BIN)/pytest -m "not e2e and not postgres" $(PYTEST_ARGS)
+
+# The crash harness for many rounds (tests/crash_harness.py): CRASH_ROUNDS, CRASH_SEED.
+soak: install
+	CRASH_ROUNDS=$${CRASH_ROUNDS:-150} $(BIN)/pytest -s tests/test_crash.py $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m benchmarks

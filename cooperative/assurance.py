@@ -52,6 +52,9 @@ MAX_BATCH = 500  # the contract's bound per call
 MAX_DISPUTED = 64
 
 
+NUMBER_MASK = 2**32 - 1  # a ticket id is service_id << 32 | number
+
+
 def chain_ticket_id(service_id: int, number: int) -> int:
     return service_id << 32 | number
 
@@ -197,33 +200,42 @@ class Assurance(ModuleService):
         buyer, account = self._member()
         _batch(openings, "tickets")
         now = self.chain_now()
-        entries, records = [], []
         services = self._services(o.service_id for o in openings)
-        numbers = self._next_numbers(services)
         for index, opening in enumerate(openings):
-            service = self.check_opening(
-                opening, now, f"tickets[{index}]", services[opening.service_id]
+            self.check_opening(opening, now, f"tickets[{index}]", services[opening.service_id])
+        documents = [{"description": o.description, "externalId": o.external_id} for o in openings]
+        committed = [commit(document) for document in documents]
+        try:
+            receipt = self._send_openings(
+                account, openings, committed, self._next_numbers(services)
             )
-            number = numbers[service.id]
-            numbers[service.id] += 1
-            document = {"description": opening.description, "externalId": opening.external_id}
-            salt, commitment = commit(document)
-            start = int(opening.started_at.timestamp())
-            entries.append(
-                (
-                    chain_ticket_id(service.id, number),
-                    IMPACTS[opening.impact],
-                    start,
-                    bytes.fromhex(commitment[2:]),
-                )
+        except InvalidState as exc:
+            if "the ticket exists" not in exc.message:
+                raise
+            # The store is behind the chain (a ticket whose request died after it was
+            # sent, not yet retried): number from the chain's counters instead.
+            receipt = self._send_openings(
+                account, openings, committed, self._chain_next_numbers(services)
             )
+        # The ids are the ones the chain took, matched by commitment: a retry that answers
+        # from its first attempt's transaction gets that transaction's numbers.
+        by_commitment = {
+            "0x" + bytes(o["commitment"]).hex(): o["ticket_id"]
+            for o in self._event(receipt, "TicketsOpened")["openings"]
+        }
+        records = []
+        for opening, document, (salt, commitment) in zip(
+            openings, documents, committed, strict=True
+        ):
+            ticket_id = by_commitment[commitment]
+            service_id, number = ticket_id >> 32, ticket_id & NUMBER_MASK
             records.append(
                 TroubleTicketRecord(
-                    id=ticket_key(service.id, number),
-                    service_id=service.id,
+                    id=ticket_key(service_id, number),
+                    service_id=service_id,
                     number=number,
                     buyer=buyer,
-                    seller=service.seller,
+                    seller=services[service_id].seller,
                     state="submitted",
                     impact=opening.impact,
                     started_at=opening.started_at,
@@ -232,11 +244,37 @@ class Assurance(ModuleService):
                     commitment=commitment,
                 )
             )
-        # In ticket id order: a service's tickets side by side, so the contract reads the
-        # service once for all of them (~12k gas saved per ticket after the first).
-        self._send(account, "open_tickets", sorted(entries))
         self.access.session.add_all(records)
         return records
+
+    def _send_openings(
+        self,
+        account: Any,
+        openings: list[TicketOpening],
+        committed: list[tuple[str, str]],
+        numbers: dict[int, int],
+    ) -> Any:
+        entries = []
+        for opening, (_salt, commitment) in zip(openings, committed, strict=True):
+            number = numbers[opening.service_id]
+            numbers[opening.service_id] += 1
+            entries.append(
+                (
+                    chain_ticket_id(opening.service_id, number),
+                    IMPACTS[opening.impact],
+                    int(opening.started_at.timestamp()),
+                    bytes.fromhex(commitment[2:]),
+                )
+            )
+        # In ticket id order: a service's tickets side by side, so the contract reads the
+        # service once for all of them (~12k gas saved per ticket after the first).
+        return self._send(account, "open_tickets", sorted(entries))
+
+    def _chain_next_numbers(self, service_ids: Iterable[int]) -> dict[int, int]:
+        return {
+            s: self.contract.functions.next_ticket_number(s).call()
+            for s in dict.fromkeys(service_ids)
+        }
 
     def close_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
         return self._step(

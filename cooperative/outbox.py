@@ -314,7 +314,12 @@ class Outbox:
                 continue
             stamp = group[0].block_timestamp
             if set_timestamps and stamp is not None:
-                gateway.set_next_block_timestamp(stamp)
+                try:
+                    gateway.set_next_block_timestamp(stamp)
+                except ChainError as exc:
+                    # The node's clock is already past it (a snapshot keeps the time it was
+                    # taken at): the block is sealed at the node's time instead.
+                    log.warning("rebuilding block %s at its time: %s", _block, exc)
             sent: list[OutboxEntry] = []
             for entry in batch:
                 try:

@@ -253,6 +253,8 @@ class Platform:
             records.save(deployment, path)
 
         platform = cls(settings, engine, keystore, gateway, compiler, deployment, node)
+        if node is not None:
+            node.snapshot()  # a new chain, or one just rebuilt, is not left to a replay
         platform.sync()
         return platform
 
@@ -316,6 +318,7 @@ class Platform:
                             log.warning("the embedded chain node died; restarting it")
                             self.node.start()
                         reconcile(self.outbox, self.gateway, self.keystore, embedded=True)
+                        self.node.snapshot()
                     self.chain_status = "ok"
                     log.warning("the embedded chain node is back")
                 except Exception:

@@ -7,6 +7,7 @@ the contract's own reason string.
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -629,9 +630,24 @@ class ChainGateway:
         """Fund an account on anvil (`anvil_setBalance`); real networks fund accounts for real."""
         self._raw("anvil_setBalance", address, hex(wei))
 
+    @contextmanager
+    def between_blocks(self) -> Iterator[None]:
+        """Hold off this gateway's block sealing (on a node that mines on demand)."""
+        with self._mining:
+            yield
+
+    def dump_state(self) -> bytes:
+        """The node's whole state as anvil loads it back (`--load-state`): JSON."""
+        response = self._raw("anvil_dumpState")
+        if "error" in response:
+            raise ChainError(f"the node could not dump its state: {response['error']}")
+        return gzip.decompress(bytes.fromhex(response["result"][2:]))
+
     def set_next_block_timestamp(self, timestamp: int) -> None:
         """The next block's time (anvil), to rebuild lost blocks at the times they had."""
-        self._raw("evm_setNextBlockTimestamp", timestamp)
+        response = self._raw("evm_setNextBlockTimestamp", timestamp)
+        if "error" in response:
+            raise ChainError(f"the node refused the next block's time: {response['error']}")
 
     def mine_pending(self, tx_hashes: list[str]) -> None:
         """Have every one of `tx_hashes` (sent already) mined: on a node that mines on

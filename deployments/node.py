@@ -1,7 +1,11 @@
 """The embedded chain node: anvil from node_modules, with its state in the data directory.
 
-Started when no `COOP_RPC_URL` is configured. Its state file is loaded at start, dumped
-every few seconds and on a clean stop, so a restart of the platform keeps the chain.
+Started when no `COOP_RPC_URL` is configured. Its state file is loaded at start and
+written every few seconds and on a clean stop, so a restart of the platform keeps the
+chain. The snapshots are the platform's (`anvil_dumpState` while no block is being
+sealed, written atomically), not anvil's own `--state` dumps: those can catch a block
+half applied (an account's nonce past a block the dump does not hold), which no replay
+can repair. What a kill loses after the last snapshot, the outbox sends again.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from deployments.chain import ChainError, ChainGateway
 from deployments.paths import NODE_MODULES
 
 LOCAL_CHAIN_ID = 31337
-STATE_DUMP_INTERVAL_SECONDS = 5
+SNAPSHOT_INTERVAL_SECONDS = 5
 START_TIMEOUT_SECONDS = 20.0
 PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 
@@ -79,6 +85,8 @@ class LocalNode:
         self.log_file = state_dir / "anvil.log"
         self.port = port or free_loopback_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.gateway: ChainGateway | None = None  # one for the node's life, restarts included
+        self._stopping = threading.Event()
 
     @property
     def rpc_url(self) -> str:
@@ -94,8 +102,7 @@ class LocalNode:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--chain-id", str(LOCAL_CHAIN_ID),
-            "--state", str(self.state_file),
-            "--state-interval", str(STATE_DUMP_INTERVAL_SECONDS),
+            *(["--load-state", str(self.state_file)] if self.state_file.exists() else []),
             "--no-mining",  # the gateway mines on demand: see ChainGateway._mines_on_demand
             # Past states stay in memory only (the last 128 blocks'): anvil otherwise
             # writes every block's whole state under ~/.foundry/anvil/tmp and never
@@ -106,7 +113,10 @@ class LocalNode:
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent
             )
-        gateway = ChainGateway(self.rpc_url)
+        first_start = self.gateway is None
+        if self.gateway is None:
+            self.gateway = ChainGateway(self.rpc_url)
+        gateway = self.gateway
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not gateway.is_reachable():
             if self.process.poll() is not None:
@@ -119,7 +129,27 @@ class LocalNode:
                 )
             time.sleep(0.05)
         self.address_file.write_text(json.dumps({"rpc_url": self.rpc_url, "pid": self.process.pid}))
+        if first_start:
+            threading.Thread(target=self._snapshots, name="node-snapshots", daemon=True).start()
         return gateway
+
+    def snapshot(self) -> None:
+        """Write the node's whole state to the state file, atomically, between blocks."""
+        if self.gateway is None or not self.is_running():
+            return
+        with self.gateway.between_blocks():
+            dumped = self.gateway.dump_state()
+        tmp = self.state_file.with_suffix(".tmp")
+        with tmp.open("wb") as file:
+            file.write(dumped)
+            file.flush()
+            os.fsync(file.fileno())
+        tmp.replace(self.state_file)
+
+    def _snapshots(self) -> None:
+        while not self._stopping.wait(SNAPSHOT_INTERVAL_SECONDS):
+            with suppress(Exception):  # the node is restarting: the next one will do
+                self.snapshot()
 
     def _stop_previous(self) -> None:
         """A node a killed platform left behind on this state directory (it gets SIGINT
@@ -143,10 +173,14 @@ class LocalNode:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        """Stop anvil with SIGINT, which makes it dump its state before it exits."""
-        self.address_file.unlink(missing_ok=True)
+        """Snapshot the state, then stop anvil with SIGINT."""
+        self._stopping.set()
         if self.process is None or self.process.poll() is not None:
+            self.address_file.unlink(missing_ok=True)
             return
+        with suppress(Exception):  # else the last periodic snapshot stands; the outbox has the rest
+            self.snapshot()
+        self.address_file.unlink(missing_ok=True)
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=15)
@@ -191,9 +225,9 @@ def running_node_url(state_dir: Path) -> str | None:
 
 
 def _stop_with_parent() -> None:
-    """In the child, before exec: on Linux, have the kernel send anvil SIGINT (which makes
-    it dump its state and exit) if the platform process dies without stopping it. (The
-    signal follows the thread that started the node: start it from the main thread.)"""
+    """In the child, before exec: on Linux, have the kernel send anvil SIGINT if the
+    platform process dies without stopping it. (The signal follows the thread that started
+    the node: start it from the main thread or a thread that lives as long as the process.)"""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)

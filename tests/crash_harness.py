@@ -87,7 +87,12 @@ class Platform:
         coop = Path(sys.executable).parent / "coop"
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [str(coop), "serve", "--demo"], env=env, stdout=out, stderr=subprocess.STDOUT
+                # Short governance clocks, so the setup needs no evm_increaseTime (a clock
+                # jump is no transaction: no outbox could replay it).
+                [str(coop), "serve", "--demo", "--voting-period", "2", "--timelock-delay", "1"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         self.wait_healthy()
 
@@ -229,9 +234,9 @@ class Harness:
         proposal = self.members[0].ok(PROPOSE, {"in": GOLD})["proposal"]["id"]
         for member in self.members[:2]:
             member.ok(VOTE, {"id": proposal})
-        self._advance(61)
+        self._wait_chain_time(3)
         self.admin.ok(QUEUE, {"id": proposal})
-        self._advance(31)
+        self._wait_chain_time(2)
         self.admin.ok(EXECUTE, {"id": proposal})
         self.template = 1
         started = datetime.now(UTC) - timedelta(days=40)
@@ -255,8 +260,10 @@ class Harness:
             for service_id in ids:
                 self.services[service_id] = (self.members[buyer], self.addresses[buyer])
 
-    def _advance(self, seconds: int) -> None:
-        self.platform.rpc("evm_increaseTime", seconds)
+    def _wait_chain_time(self, seconds: float) -> None:
+        """Let real time pass, then seal an empty block so the contracts' clock shows it
+        (the embedded node mines only when the platform sends)."""
+        time.sleep(seconds)
         self.platform.rpc("evm_mine")
 
     # ------------------------------------------------------------------ workload

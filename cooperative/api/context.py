@@ -11,6 +11,7 @@ import requests
 from sqlmodel import Session
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
+from web3.exceptions import BadFunctionCallOutput
 
 from cooperative.access import DataAccess, Viewer
 from cooperative.api import idempotency
@@ -56,6 +57,13 @@ class Context(BaseContext):
 AppInfo = Info[Context, None]
 
 
+def _chain_ready(info: AppInfo) -> None:
+    if info.context.platform.chain_status != "ok":
+        raise Unavailable(
+            "the chain node is restarting and rebuilding its last blocks: retry shortly"
+        )
+
+
 def mutate(
     info: AppInfo,
     payload: Callable[..., P],
@@ -70,6 +78,7 @@ def mutate(
     key: str | None = getattr(input, "idempotency_key", None)
     platform = info.context.platform
     try:
+        _chain_ready(info)
         if key is None:
             with node_errors(), request_context(), info.context.access() as access:
                 return work(access)
@@ -107,6 +116,7 @@ def _settle_key(platform: Platform, principal: str, key: str, request: Any) -> N
 
 def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
     """Run a query's `work` in a read-only session: no query writes."""
+    _chain_ready(info)
     with node_errors(), info.context.access(read_only=True) as access:
         return work(access)
 
@@ -117,7 +127,12 @@ def node_errors() -> Iterator[None]:
     UNAVAILABLE, whichever client library noticed it."""
     try:
         yield
-    except (ChainError, requests.ConnectionError, requests.Timeout) as exc:
+    except (
+        ChainError,
+        requests.ConnectionError,
+        requests.Timeout,
+        BadFunctionCallOutput,  # no code at a module's address: a node still being rebuilt
+    ) as exc:
         raise Unavailable(
             "the chain node cannot be reached; the platform is reconnecting: retry shortly"
         ) from exc
