@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from cooperative.errors import InvalidState
-from cooperative.store.database import session_scope
+from cooperative.store.database import make_engine, session_scope
 from cooperative.store.models import IdempotentRequest, OutboxEntry, OutboxState
 from deployments.chain import ChainError, ChainGateway, NodeRefused, Receipt
 
@@ -95,8 +95,10 @@ def keep_document(commitment: str, salt: str, document: dict[str, Any]) -> None:
     """Called for every committed document (cooperative.commitments.commit): it goes into
     the outbox with the next transaction of the request, so its salt is never lost."""
     context = _request.get()
-    if context is not None:
-        context.documents.append({"commitment": commitment, "salt": salt, "document": document})
+    if context is None:  # a caller outside the API (a tool, a benchmark): this thread's own
+        context = RequestContext()
+        _request.set(context)
+    context.documents.append({"commitment": commitment, "salt": salt, "document": document})
 
 
 class InFlight:
@@ -126,8 +128,14 @@ class Outbox:
     """The store's outbox as the chain gateway's journal."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._nonce_guard = threading.Lock()
+        # A pool of its own: the outbox commits while the request's session holds a
+        # connection of the main pool; sharing one pool, enough concurrent requests would
+        # each hold one connection and wait for a second.
+        self.engine = make_engine(engine.url.render_as_string(hide_password=False))
+        # Where mined transactions landed is written with the next commit, not one of its
+        # own: until then the chain itself says so (reconciliation looks entries up by hash).
+        self._mined: list[tuple[Receipt, int]] = []
+        self._mined_guard = threading.Lock()
 
     # ------------------------------------------------------------------ the journal
 
@@ -141,6 +149,7 @@ class Outbox:
     def record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
         context = _request.get()
         with session_scope(self.engine) as session:
+            self._write_mined(session)
             entry = OutboxEntry(sender=sender, nonce=nonce, tx_hash=tx_hash, raw=raw)
             if context is not None:
                 entry.documents, context.documents = context.documents, []
@@ -186,8 +195,24 @@ class Outbox:
             session.delete(entry)
 
     def mined(self, receipt: Receipt, timestamp: int) -> None:
+        with self._mined_guard:
+            self._mined.append((receipt, timestamp))
+
+    def flush(self) -> None:
+        """Write where the mined transactions landed (the follower does, every few seconds)."""
         with session_scope(self.engine) as session:
-            self._settle(session, receipt, timestamp)
+            self._write_mined(session)
+
+    def _write_mined(self, session: Any) -> None:
+        with self._mined_guard:
+            mined, self._mined = self._mined, []
+        try:
+            for receipt, timestamp in mined:
+                self._settle(session, receipt, timestamp)
+        except BaseException:
+            with self._mined_guard:  # not written: keep them for the next commit
+                self._mined = mined + self._mined
+            raise
 
     @staticmethod
     def _settle(session: Any, receipt: Receipt, timestamp: int) -> None:
@@ -220,6 +245,7 @@ class Outbox:
 
     def entries_of_key(self, principal: str, key: str) -> list[OutboxEntry]:
         with session_scope(self.engine) as session:
+            self._write_mined(session)
             return list(
                 session.exec(
                     select(OutboxEntry)
@@ -238,6 +264,7 @@ class Outbox:
         report = ReconcileReport()
         with gateway.sending.closed():
             with session_scope(self.engine) as session:
+                self._write_mined(session)
                 unsettled = list(
                     session.exec(select(OutboxEntry).where(OutboxEntry.state == OutboxState.SIGNED))
                 )

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -341,9 +341,12 @@ class Platform:
 
     def stop(self) -> None:
         self._stopping.set()
+        with suppress(Exception):  # the database may be gone; the chain has the rest
+            self.outbox.flush()
         if self.node is not None:
             self.node.stop()
         self.engine.dispose()
+        self.outbox.engine.dispose()
         if self.lock is not None:
             self.lock.close()  # releases the data directory's lock
 
@@ -351,6 +354,7 @@ class Platform:
 
     def sync(self) -> int:
         """Bring the read models up to the chain's latest block; returns events applied."""
+        self.outbox.flush()
         with session_scope(self.engine) as session:
             return self.indexer.sync(session)
 

@@ -2,7 +2,10 @@
 
 Per-sender nonces are kept here (so concurrent requests from one member never collide),
 receipts are awaited with short polling, and a revert comes back as `ChainRevert` with
-the contract's own reason string.
+the contract's own reason string. Every signed transaction is handed to a journal before
+it is sent (the platform's is the store's outbox, cooperative.outbox), so what a crash
+interrupts can be sent again, the same bytes; a `Gate` holds senders and block sealing
+back while that happens.
 """
 
 from __future__ import annotations

@@ -28,7 +28,10 @@ from deployments.chain import ChainError, ChainGateway
 from deployments.paths import NODE_MODULES
 
 LOCAL_CHAIN_ID = 31337
-SNAPSHOT_INTERVAL_SECONDS = 5
+SNAPSHOT_INTERVAL_SECONDS = 5  # at least; see SNAPSHOT_COST_SHARE
+# A snapshot holds block sealing back while anvil dumps its whole state (seconds, on a big
+# chain): the next one waits long enough that they take at most this share of the time.
+SNAPSHOT_COST_SHARE = 0.02
 START_TIMEOUT_SECONDS = 20.0
 PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 
@@ -147,9 +150,16 @@ class LocalNode:
         tmp.replace(self.state_file)
 
     def _snapshots(self) -> None:
-        while not self._stopping.wait(SNAPSHOT_INTERVAL_SECONDS):
+        interval, taken_at = SNAPSHOT_INTERVAL_SECONDS, None
+        while not self._stopping.wait(interval):
+            started = time.monotonic()
             with suppress(Exception):  # the node is restarting: the next one will do
-                self.snapshot()
+                head = self.gateway.head() if self.gateway is not None else None
+                if head != taken_at:  # an idle chain is not dumped again
+                    self.snapshot()
+                    taken_at = head
+            cost = time.monotonic() - started
+            interval = max(SNAPSHOT_INTERVAL_SECONDS, cost / SNAPSHOT_COST_SHARE)
 
     def _stop_previous(self) -> None:
         """A node a killed platform left behind on this state directory (it gets SIGINT

@@ -90,20 +90,20 @@ def mutate(
             if claim.result is not None:
                 return idempotency.revive(payload, claim.result)
             recorded = platform.outbox.entries_of_key(principal, key) if claim.interrupted else None
-            with request_context(principal, key, replay=recorded) as request:
+            with request_context(principal, key, replay=recorded):
                 try:
                     with node_errors(), info.context.access() as access:
                         result = work(access)
                         idempotency.complete(access.session, principal, key, result)
                         return result
                 except BaseException:
-                    _settle_key(platform, principal, key, request)
+                    _settle_key(platform, principal, key)
                     raise
     except CoopError as error:
         return payload(errors=[UserError.from_error(error)])
 
 
-def _settle_key(platform: Platform, principal: str, key: str, request: Any) -> None:
+def _settle_key(platform: Platform, principal: str, key: str) -> None:
     """After a failed attempt: a key whose request recorded nothing is released, and so is
     one whose every transaction reverted or was dropped (nothing changed); else a retry
     finishes it."""
