@@ -22,6 +22,7 @@ from cooperative.commitments import commit
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import epoch_seconds, parse_period
+from cooperative.states import CreditState, ServiceState, TicketState
 from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord, utcnow
 
 IMPACTS = {"down": 1, "degraded": 2, "intermittent": 3}
@@ -35,19 +36,10 @@ ROOT_CAUSES = {
     "customerSide": 7,
     "unknown": 8,
 }
-# Assurance.vy's ticket states, by Sonata's names ("submitted" = opened, not acknowledged yet)
-TICKET_STATES = {
-    1: "submitted",
-    2: "acknowledged",
-    3: "inProgress",
-    4: "pending",
-    5: "resolved",
-    6: "closed",
-    7: "reopened",
-    8: "cancelled",
-}
-STATE_NUMBERS = {name: number for number, name in TICKET_STATES.items()}
-CREDIT_STATES = {1: "calculated", 2: "endorsed", 3: "disputed"}
+# The states in which the seller works on a ticket (Assurance.vy's SET_WORKING)
+WORKING = frozenset(
+    {TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS, TicketState.PENDING, TicketState.REOPENED}
+)
 MAX_BATCH = 500  # the contract's bound per call
 MAX_DISPUTED = 64
 
@@ -114,14 +106,18 @@ class Assurance(ModuleService):
         """A resolved ticket the buyer left unanswered past the template's window reads
         closed, as the contract reads it. Only the answer says so: the row is taken out of
         the session first, so reading never writes the store."""
-        waiting = [r for r in records if r.state == "resolved" and r.window_ends_at is not None]
+        waiting = [
+            r
+            for r in records
+            if r.state == TicketState.RESOLVED.api and r.window_ends_at is not None
+        ]
         if waiting:
             now = self.chain_now()
             for record in waiting:
                 if now >= int(_aware(record.window_ends_at).timestamp()):  # type: ignore[arg-type]
                     if record in self.access.session:
                         self.access.session.expunge(record)
-                    record.state = "closed"
+                    record.state = TicketState.CLOSED.api
         return records
 
     def _tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
@@ -175,7 +171,7 @@ class Assurance(ModuleService):
         service = service or self._service(opening.service_id)
         if service.buyer != buyer:
             raise Forbidden(f"only the buyer of service {service.id} opens tickets on it")
-        if service.state != "active":
+        if service.state != ServiceState.ACTIVE.api:
             raise InvalidState(f"service {service.id} is not active")
         if opening.impact not in IMPACTS:
             raise ValidationFailed(
@@ -236,7 +232,7 @@ class Assurance(ModuleService):
                     number=number,
                     buyer=buyer,
                     seller=services[service_id].seller,
-                    state="submitted",
+                    state=TicketState.OPENED.api,
                     impact=opening.impact,
                     started_at=opening.started_at,
                     document=document,
@@ -278,21 +274,29 @@ class Assurance(ModuleService):
 
     def close_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
         return self._step(
-            ticket_ids, "close_tickets", "closed", buyer_step=True, allowed={"resolved"}
+            ticket_ids,
+            "close_tickets",
+            TicketState.CLOSED,
+            buyer_step=True,
+            allowed={TicketState.RESOLVED},
         )
 
     def reopen_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
         return self._step(
-            ticket_ids, "reopen_tickets", "reopened", buyer_step=True, allowed={"resolved"}
+            ticket_ids,
+            "reopen_tickets",
+            TicketState.REOPENED,
+            buyer_step=True,
+            allowed={TicketState.RESOLVED},
         )
 
     def cancel_tickets(self, ticket_ids: list[str]) -> list[TroubleTicketRecord]:
         return self._step(
             ticket_ids,
             "cancel_tickets",
-            "cancelled",
+            TicketState.CANCELLED,
             buyer_step=True,
-            allowed={"submitted", "acknowledged", "inProgress", "pending", "reopened"},
+            allowed={TicketState.OPENED, *WORKING},
         )
 
     # ------------------------------------------------------------------ the seller's steps
@@ -301,21 +305,22 @@ class Assurance(ModuleService):
         return self._step(
             ticket_ids,
             "acknowledge_tickets",
-            "acknowledged",
+            TicketState.ACKNOWLEDGED,
             buyer_step=False,
-            allowed={"submitted"},
+            allowed={TicketState.OPENED},
         )
 
     def progress_tickets(self, ticket_ids: list[str], state: str) -> list[TroubleTicketRecord]:
-        if state not in ("inProgress", "pending"):
+        if state not in (TicketState.IN_PROGRESS.api, TicketState.PENDING.api):
             raise ValidationFailed("a ticket moves to inProgress or pending", field="state")
+        target = TicketState.from_api(state)
         return self._step(
             ticket_ids,
             "progress_tickets",
-            state,
+            target,
             buyer_step=False,
-            allowed={"acknowledged", "inProgress", "pending", "reopened"} - {state},
-            extra=(STATE_NUMBERS[state],),
+            allowed=WORKING - {target},
+            extra=(int(target),),
         )
 
     def resolve_tickets(self, resolutions: list[TicketResolution]) -> list[TroubleTicketRecord]:
@@ -328,7 +333,7 @@ class Assurance(ModuleService):
             field = f"tickets[{index}]"
             if record.seller != seller:
                 raise Forbidden(f"only the seller resolves ticket {record.id}")
-            if record.state not in ("acknowledged", "inProgress", "pending", "reopened"):
+            if record.state not in {s.api for s in WORKING}:
                 raise InvalidState(f"ticket {record.id} is {record.state}: acknowledge it first")
             if resolution.root_cause not in ROOT_CAUSES:
                 raise ValidationFailed(
@@ -356,7 +361,7 @@ class Assurance(ModuleService):
         windows = self._windows({record.service_id for record, _ in records})
         for record, resolution in records:
             record.state, record.ended_at, record.root_cause = (
-                "resolved",
+                TicketState.RESOLVED.api,
                 resolution.ended_at,
                 resolution.root_cause,
             )
@@ -392,14 +397,14 @@ class Assurance(ModuleService):
                 buyer=service.buyer,
                 seller=service.seller,
                 currency=service.currency,
-                state="calculated",
+                state=CreditState.CALCULATED.api,
                 amount=0,
                 credit_bps=0,
                 availability_ppm=0,
                 outage_seconds=0,
             )
             record.state, record.amount, record.credit_bps = (
-                "calculated",
+                CreditState.CALCULATED.api,
                 args["amount"],
                 args["credit_bps"],
             )
@@ -421,7 +426,7 @@ class Assurance(ModuleService):
             SlaCreditRecord, [f"{s}-{period}" for s in service_ids], what="SLA credit"
         )
         for record in records:
-            if record.state != "calculated":
+            if record.state != CreditState.CALCULATED.api:
                 raise InvalidState(f"the credit {record.id} is {record.state}")
             if record.endorsed_by_buyer if member == record.buyer else record.endorsed_by_seller:
                 raise InvalidState(f"you already endorsed the credit {record.id}")
@@ -434,8 +439,8 @@ class Assurance(ModuleService):
                 record.endorsed_by_seller = True
             # Only ever move the state forward: the other party may be endorsing the same
             # credit concurrently, and its flag is its own column.
-            if CREDIT_STATES[states[record.service_id]] == "endorsed":
-                record.state = "endorsed"
+            if states[record.service_id] == CreditState.ENDORSED:
+                record.state = CreditState.ENDORSED.api
             record.updated_at = utcnow()
             self.access.session.add(record)
         return records
@@ -464,11 +469,11 @@ class Assurance(ModuleService):
             [chain_ticket_id(t.service_id, t.number) for t in tickets],
             bytes.fromhex(commitment[2:]),
         )
-        record.state = "disputed"
+        record.state = CreditState.DISPUTED.api
         record.updated_at = utcnow()
         self.access.session.add(record)
         for ticket in tickets:
-            ticket.state = "reopened"
+            ticket.state = TicketState.REOPENED.api
             ticket.document = {
                 **ticket.document,
                 "dispute": {"statement": statement, "salt": salt, "commitment": commitment},
@@ -499,10 +504,10 @@ class Assurance(ModuleService):
         self,
         ticket_ids: list[str],
         function: str,
-        new_state: str,
+        new_state: TicketState,
         *,
         buyer_step: bool,
-        allowed: set[str],
+        allowed: Iterable[TicketState],
         extra: tuple[Any, ...] = (),
     ) -> list[TroubleTicketRecord]:
         member, account = self._member()
@@ -513,13 +518,13 @@ class Assurance(ModuleService):
                 raise Forbidden(
                     f"only the {'buyer' if buyer_step else 'seller'} may do this to ticket {record.id}"
                 )
-            if record.state not in allowed:
+            if record.state not in {s.api for s in allowed}:
                 raise InvalidState(f"ticket {record.id} is {record.state}")
         self._send(
             account, function, [chain_ticket_id(r.service_id, r.number) for r in records], *extra
         )
         for record in records:
-            record.state = new_state
+            record.state = new_state.api
             record.updated_at = utcnow()
             self.access.session.add(record)
         return records

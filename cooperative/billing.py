@@ -26,6 +26,7 @@ from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
+from cooperative.states import CreditState, CycleState, InvoiceState, ServiceState
 from cooperative.store.models import (
     InvoiceRecord,
     Role,
@@ -110,14 +111,14 @@ class Billing(ModuleService):
                     ServiceRecord.seller == seller,
                     ServiceRecord.buyer == buyer,
                     ServiceRecord.currency == code,
-                    ServiceRecord.state == "active",
+                    ServiceRecord.state == ServiceState.ACTIVE.api,
                 )
             ).all()
             service_ids = [
                 s.id
                 for s in services
                 if s.id in credits
-                and credits[s.id].state == "endorsed"
+                and credits[s.id].state == CreditState.ENDORSED.api
                 and credits[s.id].invoice_id is None
             ]
             if not service_ids:
@@ -144,7 +145,7 @@ class Billing(ModuleService):
             buyer=buyer,
             period=number,
             currency=code,
-            state="paymentDue",
+            state=InvoiceState.PAYMENT_DUE.api,
             charges=due["charges"],
             credits=due["credits"],
             amount_due=due["amount_due"],
@@ -201,7 +202,7 @@ class Settlement(ModuleService):
             select(InvoiceRecord)
             .where(
                 InvoiceRecord.currency == code,
-                InvoiceRecord.state == "paymentDue",
+                InvoiceRecord.state == InvoiceState.PAYMENT_DUE.api,
                 col(InvoiceRecord.cycle_id).is_(None),
             )
             .order_by(col(InvoiceRecord.id))
@@ -223,7 +224,7 @@ class Settlement(ModuleService):
         cycle = SettlementCycleRecord(
             id=cycle_id,
             currency=code,
-            state="settled" if settled else "open",
+            state=(CycleState.SETTLED if settled else CycleState.CONFIRMING).api,
             runner=runner,
             invoice_count=len(invoices),
             participant_count=opened["participant_count"],
@@ -257,7 +258,7 @@ class Settlement(ModuleService):
             )
         for invoice in invoices:
             invoice.cycle_id = cycle_id
-            invoice.state = "settled" if settled else invoice.state
+            invoice.state = InvoiceState.SETTLED.api if settled else invoice.state
             self.access.session.add(invoice)
         return cycle
 
@@ -289,12 +290,12 @@ class Settlement(ModuleService):
         """The cycle settled: so did its invoices (rows of every party: the chain says so)."""
         cycle = self.access.session.get(SettlementCycleRecord, cycle_id)
         if cycle is not None:
-            cycle.state, cycle.updated_at = "settled", utcnow()
+            cycle.state, cycle.updated_at = CycleState.SETTLED.api, utcnow()
             self.access.session.add(cycle)
         for invoice in self.access.system_rows(
             select(InvoiceRecord).where(InvoiceRecord.cycle_id == cycle_id)
         ):
-            invoice.state, invoice.updated_at = "settled", utcnow()
+            invoice.state, invoice.updated_at = InvoiceState.SETTLED.api, utcnow()
             self.access.session.add(invoice)
 
     def cycles(self, first: int | None, after: str | None) -> Page[SettlementPositionRecord]:
@@ -331,7 +332,7 @@ class Settlement(ModuleService):
             self.access.private(SlaCreditRecord).where(col(SlaCreditRecord.invoice_id).is_(None))
         ).all()
         for credit in credits:
-            if int(credit.amount) == 0 or credit.state == "disputed":
+            if int(credit.amount) == 0 or credit.state == CreditState.DISPUTED.api:
                 continue
             buyer_side = credit.buyer == me
             key = (
@@ -339,9 +340,11 @@ class Settlement(ModuleService):
                 credit.currency,
                 "receivable" if buyer_side else "payable",
             )
-            sums[key][0 if credit.state == "calculated" else 1] += int(credit.amount)
+            sums[key][0 if credit.state == CreditState.CALCULATED.api else 1] += int(credit.amount)
         invoices = self.access.session.exec(
-            self.access.private(InvoiceRecord).where(InvoiceRecord.state != "settled")
+            self.access.private(InvoiceRecord).where(
+                InvoiceRecord.state != InvoiceState.SETTLED.api
+            )
         ).all()
         for invoice in invoices:
             buyer_side = invoice.buyer == me

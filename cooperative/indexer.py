@@ -15,6 +15,15 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 from web3 import Web3
 
+from cooperative.states import (
+    AnswerState,
+    CycleState,
+    InvoiceState,
+    OrderState,
+    RequestState,
+    ServiceState,
+    TicketState,
+)
 from cooperative.store.models import (
     ChainCursor,
     IndexedBlock,
@@ -48,12 +57,6 @@ ORDERING_EVENTS = [
     "ServiceChanged",
     "ServiceEnded",
 ]
-# Ordering.vy's state numbers, as the feed and the read models name them (Sonata)
-ANSWER_EVENT_TYPES = {1: "quoteAnswered", 2: "quoteDeclined"}
-ANSWER_STATES = {1: "approved", 2: "unableToProvide"}
-CLOSED_EVENT_TYPES = {1: "quoteAccepted", 2: "quoteRejected"}
-ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
-SERVICE_STATES = {1: "pendingConfirmation", 2: "active"}
 ASSURANCE_EVENTS = [
     "TicketsOpened",
     "TicketsResolved",
@@ -69,15 +72,6 @@ SETTLEMENT_EVENTS = [
     "PaymentConfirmed",
     "SettlementCycleSettled",
 ]
-# Assurance.vy's ticket states as TicketsChanged reports them, as the feed names the change
-TICKET_CHANGES = {
-    2: "troubleTicketsAcknowledged",
-    3: "troubleTicketsInProgress",
-    4: "troubleTicketsPending",
-    6: "troubleTicketsClosed",
-    7: "troubleTicketsReopened",
-    8: "troubleTicketsCancelled",
-}
 GOVERNOR_EVENTS = [
     "ProposalCreated",
     "VoteCast",
@@ -288,29 +282,31 @@ class Indexer:
                     session,
                     log,
                     seller,
-                    "quoteRequested",
+                    RequestState.OPEN.event,
                     requestId=request_id,
                     quoteId=f"{request_id}-{seller}",
                 )
-            self._feed(session, log, args["buyer"], "quoteRequested", requestId=request_id)
+            self._feed(session, log, args["buyer"], RequestState.OPEN.event, requestId=request_id)
         elif event == "QuoteAnswered":
             request_id, seller = args["request_id"], args["seller"]
             quote_id = f"{request_id}-{seller}"
             quote = session.get(QuoteRecord, quote_id)
-            if quote is not None and quote.state == "inProgress":
-                quote.state = ANSWER_STATES[args["state"]]
+            answer = AnswerState(args["state"])  # READY or DECLINED
+            if quote is not None and quote.state == AnswerState.PENDING.api:
+                quote.state = answer.api
                 session.add(quote)
-            kind = ANSWER_EVENT_TYPES[args["state"]]
+            kind = answer.event
             for member in (self._buyer_of_request(request_id), seller):
                 self._feed(session, log, member, kind, requestId=request_id, quoteId=quote_id)
         elif event == "QuoteRequestClosed":
             request_id = args["request_id"]
-            accepted = args["accepted_seller"] if args["state"] == 1 else None
+            closed = RequestState(args["state"])  # ACCEPTED or REJECTED
+            accepted = args["accepted_seller"] if closed == RequestState.ACCEPTED else None
             request = session.get(QuoteRequestRecord, request_id)
             if request is not None:
-                request.state = "accepted" if accepted else "rejected"
+                request.state = closed.api
                 session.add(request)
-            kind = CLOSED_EVENT_TYPES[args["state"]]
+            kind = closed.event
             sellers = self.ordering.functions.request_seller_list(request_id).call()
             for member in [self._buyer_of_request(request_id), *sellers]:
                 subject: dict[str, Any] = {"requestId": request_id}
@@ -318,12 +314,12 @@ class Indexer:
                     subject["quoteId"] = f"{request_id}-{accepted}"
                 self._feed(session, log, member, kind, **subject)
         elif event == "OrderChanged":
-            state = ORDER_STATES[args["state"]]
+            order_state = OrderState(args["state"])
             order = session.get(OrderRecord, args["order_id"])
-            if order is not None and order.state != state:
-                order.state = state
+            if order is not None and order.state != order_state.api:
+                order.state = order_state.api
                 session.add(order)
-            kind = "order" + state[0].upper() + state[1:]
+            kind = order_state.event
             for member in (args["buyer"], args["seller"]):
                 self._feed(session, log, member, kind, orderId=args["order_id"])
         elif event == "ServiceEnded":
@@ -337,15 +333,15 @@ class Indexer:
                     endedAt=args["ended_at"],
                 )
         elif event == "ServiceChanged":
-            state = SERVICE_STATES[args["state"]]
+            service_state = ServiceState(args["state"])
             service = session.get(ServiceRecord, args["service_id"])
-            if service is not None and service.state != state:
-                service.state = state
+            if service is not None and service.state != service_state.api:
+                service.state = service_state.api
                 session.add(service)
             subject = {"serviceId": args["service_id"]}
             if args["order_id"]:
                 subject["orderId"] = args["order_id"]
-            kind = "service" + state[0].upper() + state[1:]
+            kind = service_state.event
             for member in (args["buyer"], args["seller"]):
                 self._feed(session, log, member, kind, **subject)
 
@@ -357,14 +353,13 @@ class Indexer:
         args, event = log["args"], log["event"]
         if event in ("TicketsOpened", "TicketsResolved", "TicketsChanged"):
             if event == "TicketsOpened":
-                ids, kind = [o["ticket_id"] for o in args["openings"]], "troubleTicketsOpened"
+                ids, kind = [o["ticket_id"] for o in args["openings"]], TicketState.OPENED.event
             elif event == "TicketsResolved":
-                ids, kind = [r["ticket_id"] for r in args["resolutions"]], "troubleTicketsResolved"
+                ids = [r["ticket_id"] for r in args["resolutions"]]
+                kind = TicketState.RESOLVED.event
             else:
-                ids, kind = (
-                    list(args["ticket_ids"]),
-                    TICKET_CHANGES.get(args["state"], "troubleTicketsChanged"),
-                )
+                ids = list(args["ticket_ids"])
+                kind = TicketState(args["state"]).event or "troubleTicketsChanged"
             by_member: dict[str, list[str]] = {}
             for ticket_id in ids:
                 service_id, number = ticket_id >> 32, ticket_id & (2**32 - 1)
@@ -385,7 +380,12 @@ class Indexer:
 
     def _billing_event(self, session: Session, log: Any) -> None:
         args = log["args"]
-        kind = "invoicePaymentDue" if log["event"] == "InvoicePaymentDue" else "invoiceSettled"
+        state = (
+            InvoiceState.PAYMENT_DUE
+            if log["event"] == "InvoicePaymentDue"
+            else InvoiceState.SETTLED
+        )
+        kind = state.event
         for member in (args["seller"], args["buyer"]):
             self._feed(session, log, member, kind, invoiceId=args["invoice_id"])
 
@@ -416,11 +416,10 @@ class Indexer:
                     paymentIndex=args["payment_index"],
                 )
         else:  # settled or cancelled: every member with a position in the cycle
-            kind = (
-                "settlementCycleSettled"
-                if event == "SettlementCycleSettled"
-                else "settlementCycleCancelled"
+            state = (
+                CycleState.SETTLED if event == "SettlementCycleSettled" else CycleState.CANCELLED
             )
+            kind = state.event
             members = {
                 m.args["member"]
                 for m in self.settlement.events.NetPosition.get_logs(

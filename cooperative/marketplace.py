@@ -23,6 +23,13 @@ from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import epoch_seconds
+from cooperative.states import (
+    DECLINED_BY_BUYER,
+    AnswerState,
+    OrderState,
+    RequestState,
+    ServiceState,
+)
 from cooperative.store.models import (
     OfferingRecord,
     OrderRecord,
@@ -46,7 +53,6 @@ MAX_AMOUNT = 2**96 - 1  # the contract's packed MRC/NRC
 MAX_BATCH = 200  # the contract's batch bound
 
 OFFERING_SORTS = ("id", "reputation", "price")
-ORDER_STATES = ("submitted", "acknowledged", "inProgress", "completed", "rejected", "cancelled")
 
 
 def _future(moment: datetime, field: str) -> int:
@@ -242,7 +248,7 @@ class Marketplace(ModuleService):
             respond_by=respond_by,
             expires_at=expires_at,
             requested_delivery=requested_delivery,
-            state="open",
+            state=RequestState.OPEN.api,
             document=document,
             salt=salt,
             commitment=commitment,
@@ -255,7 +261,7 @@ class Marketplace(ModuleService):
                     request_id=request_id,
                     buyer=buyer,
                     seller=seller,
-                    state="inProgress",
+                    state=AnswerState.PENDING.api,
                     document={"request": document, "requestCommitment": commitment},
                 )
             )
@@ -299,7 +305,12 @@ class Marketplace(ModuleService):
             until,
             bytes.fromhex(commitment[2:]),
         )
-        quote.state, quote.currency, quote.mrc, quote.nrc = "approved", currency.upper(), mrc, nrc
+        quote.state, quote.currency, quote.mrc, quote.nrc = (
+            AnswerState.READY.api,
+            currency.upper(),
+            mrc,
+            nrc,
+        )
         quote.valid_until, quote.salt, quote.commitment = valid_until, salt, commitment
         quote.level = terms.get("level", quote.document["request"]["level"])
         quote.document = {**quote.document, "terms": terms}
@@ -314,7 +325,7 @@ class Marketplace(ModuleService):
             raise NotFound(f"quote {quote_id} does not exist")
         salt, commitment = commit({"reason": reason})
         self._send(account, "decline_quote", quote.request_id, bytes.fromhex(commitment[2:]))
-        quote.state, quote.salt, quote.commitment = "unableToProvide", salt, commitment
+        quote.state, quote.salt, quote.commitment = AnswerState.DECLINED.api, salt, commitment
         quote.document = {**quote.document, "declineReason": reason}
         self.access.session.add(quote)
         return quote
@@ -325,24 +336,24 @@ class Marketplace(ModuleService):
         if quote.buyer != buyer:
             raise Forbidden("only the buyer accepts a quote")
         self._send(account, "accept_quote", quote.request_id, quote.seller)
-        self._close_request(quote.request_id, "accepted", accepted=quote.id)
+        self._close_request(quote.request_id, RequestState.ACCEPTED, accepted=quote.id)
         return quote
 
     def reject_quote(self, request_id: int) -> QuoteRequestRecord:
         _buyer, account = self._member()
         request = self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
         self._send(account, "reject_quote", request_id)
-        self._close_request(request_id, "rejected", accepted=None)
+        self._close_request(request_id, RequestState.REJECTED, accepted=None)
         return request
 
-    def _close_request(self, request_id: int, state: str, accepted: str | None) -> None:
+    def _close_request(self, request_id: int, state: RequestState, accepted: str | None) -> None:
         request = self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
-        request.state = state
+        request.state = state.api
         self.access.session.add(request)
         for quote in self.access.session.exec(
             self.access.private(QuoteRecord).where(QuoteRecord.request_id == request_id)
         ).all():
-            quote.state = "accepted" if quote.id == accepted else "declined"
+            quote.state = AnswerState.ACCEPTED.api if quote.id == accepted else DECLINED_BY_BUYER
             quote.updated_at = utcnow()
             self.access.session.add(quote)
 
@@ -355,7 +366,7 @@ class Marketplace(ModuleService):
         quote = self.quote(quote_id)
         if quote.buyer != buyer:
             raise Forbidden("only the buyer orders")
-        if quote.state != "accepted":
+        if quote.state != AnswerState.ACCEPTED.api:
             raise ValidationFailed("order against an accepted quote", field="quoteId")
         delivery = _future(requested_delivery, "requestedDelivery")
         document = {"quote": quote.id, "details": details}
@@ -372,14 +383,14 @@ class Marketplace(ModuleService):
         request = self.access.get_private(
             QuoteRequestRecord, quote.request_id, what="quote request"
         )
-        quote.state = "ordered"
+        quote.state = AnswerState.ORDERED.api
         self.access.session.add(quote)
         order = OrderRecord(
             id=order_id,
             request_id=quote.request_id,
             buyer=buyer,
             seller=quote.seller,
-            state="submitted",
+            state=OrderState.SUBMITTED.api,
             sla_template=request.sla_template,
             currency=quote.currency or "",
             mrc=int(quote.mrc or 0),
@@ -401,7 +412,7 @@ class Marketplace(ModuleService):
         self,
         order_id: int,
         function: str,
-        new_state: str,
+        new_state: OrderState,
         *,
         seller_step: bool,
         args: tuple[Any, ...] = (),
@@ -411,26 +422,32 @@ class Marketplace(ModuleService):
         if (order.seller if seller_step else order.buyer) != member:
             raise Forbidden(f"only the {'seller' if seller_step else 'buyer'} may do this")
         receipt = self._send(account, function, order_id, *args)
-        order.state = new_state
+        order.state = new_state.api
         order.updated_at = utcnow()
         self.access.session.add(order)
         return order, receipt
 
     def acknowledge_order(self, order_id: int) -> OrderRecord:
-        return self._order_step(order_id, "acknowledge_order", "acknowledged", seller_step=True)[0]
+        return self._order_step(
+            order_id, "acknowledge_order", OrderState.ACKNOWLEDGED, seller_step=True
+        )[0]
 
     def start_order(self, order_id: int) -> OrderRecord:
-        return self._order_step(order_id, "start_order", "inProgress", seller_step=True)[0]
+        return self._order_step(order_id, "start_order", OrderState.IN_PROGRESS, seller_step=True)[
+            0
+        ]
 
     def cancel_order(self, order_id: int) -> OrderRecord:
-        return self._order_step(order_id, "cancel_order", "cancelled", seller_step=False)[0]
+        return self._order_step(order_id, "cancel_order", OrderState.CANCELLED, seller_step=False)[
+            0
+        ]
 
     def reject_order(self, order_id: int, reason: str) -> OrderRecord:
         _salt, commitment = commit({"reason": reason})
         args = (bytes.fromhex(commitment[2:]),)
-        return self._order_step(order_id, "reject_order", "rejected", seller_step=True, args=args)[
-            0
-        ]
+        return self._order_step(
+            order_id, "reject_order", OrderState.REJECTED, seller_step=True, args=args
+        )[0]
 
     def complete_order(
         self, order_id: int, circuit: dict[str, Any]
@@ -442,7 +459,7 @@ class Marketplace(ModuleService):
         order, receipt = self._order_step(
             order_id,
             "complete_order",
-            "completed",
+            OrderState.COMPLETED,
             seller_step=True,
             args=(bytes.fromhex(commitment[2:]),),
         )
@@ -452,7 +469,7 @@ class Marketplace(ModuleService):
             id=service_id,
             buyer=order.buyer,
             seller=order.seller,
-            state="active",
+            state=ServiceState.ACTIVE.api,
             sla_template=order.sla_template,
             currency=order.currency,
             mrc=int(order.mrc),
@@ -471,7 +488,7 @@ class Marketplace(ModuleService):
         service = self.service(service_id)
         if service.buyer != buyer:
             raise Forbidden("only the buyer ends a service")
-        if service.state != "active":
+        if service.state != ServiceState.ACTIVE.api:
             raise InvalidState(f"service {service_id} is not active")
         if service.ended_at is not None:
             raise InvalidState(
@@ -548,7 +565,7 @@ class Marketplace(ModuleService):
                 id=first + offset,
                 buyer=buyer,
                 seller=seller,
-                state="pendingConfirmation",
+                state=ServiceState.PENDING_CONFIRMATION.api,
                 sla_template=circuit["slaTemplate"],
                 currency=circuit["currency"].upper(),
                 mrc=circuit["mrc"],
@@ -572,10 +589,10 @@ class Marketplace(ModuleService):
         for service in services:
             if service.buyer != buyer:
                 raise Forbidden(f"only the buyer confirms service {service.id}")
-            if service.state != "pendingConfirmation":
+            if service.state != ServiceState.PENDING_CONFIRMATION.api:
                 raise InvalidState(f"service {service.id} is not awaiting confirmation")
         self._send(account, "confirm_services", service_ids)
         for service in services:
-            service.state = "active"
+            service.state = ServiceState.ACTIVE.api
             self.access.session.add(service)
         return services

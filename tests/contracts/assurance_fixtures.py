@@ -23,6 +23,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
+from cooperative.states import CreditState, TicketState
 from deployments.paths import CONTRACTS_DIR
 
 from . import dao
@@ -36,10 +37,20 @@ from .credit_model import (
 )
 from .ordering_fixtures import DAY, EUR, Market, commitment
 
-# Ticket states, as Assurance.vy numbers them
-NONE, OPENED, ACKNOWLEDGED, IN_PROGRESS, PENDING, RESOLVED, CLOSED, REOPENED, CANCELLED = range(9)
-# Credit states (IAssurance)
-CREDIT_NONE, CALCULATED, ENDORSED, DISPUTED = range(4)
+# Ticket and credit states, as Assurance.vy numbers them (cooperative.states)
+NONE = TicketState.NONE
+OPENED = TicketState.OPENED
+ACKNOWLEDGED = TicketState.ACKNOWLEDGED
+IN_PROGRESS = TicketState.IN_PROGRESS
+PENDING = TicketState.PENDING
+RESOLVED = TicketState.RESOLVED
+CLOSED = TicketState.CLOSED
+REOPENED = TicketState.REOPENED
+CANCELLED = TicketState.CANCELLED
+CREDIT_NONE = CreditState.NONE
+CALCULATED = CreditState.CALCULATED
+ENDORSED = CreditState.ENDORSED
+DISPUTED = CreditState.DISPUTED
 
 MINUTE = 60
 WINDOW = 3 * DAY  # the market template's resolution window

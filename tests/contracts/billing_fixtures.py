@@ -32,6 +32,7 @@ from typing import Any
 import boa
 import pytest
 
+from cooperative.states import CreditState, CycleState, InvoiceState
 from deployments.paths import CONTRACTS_DIR
 
 from . import dao
@@ -44,12 +45,18 @@ from .ordering_fixtures import (
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
-# Invoice states (Billing.vy)
-GENERATED, PAYMENT_DUE, SETTLED = 1, 2, 3
-# SLA credit states (IAssurance)
-CREDIT_NONE, CREDIT_CALCULATED, CREDIT_ENDORSED, CREDIT_DISPUTED = 0, 1, 2, 3
-# Settlement cycle states and payment confirmations (Settlement.vy)
-CONFIRMING, CYCLE_SETTLED, CANCELLED = 1, 2, 3
+# Invoice, SLA credit and settlement cycle states (cooperative.states)
+GENERATED = InvoiceState.GENERATED
+PAYMENT_DUE = InvoiceState.PAYMENT_DUE
+SETTLED = InvoiceState.SETTLED
+CREDIT_NONE = CreditState.NONE
+CREDIT_CALCULATED = CreditState.CALCULATED
+CREDIT_ENDORSED = CreditState.ENDORSED
+CREDIT_DISPUTED = CreditState.DISPUTED
+CONFIRMING = CycleState.CONFIRMING
+CYCLE_SETTLED = CycleState.SETTLED
+CANCELLED = CycleState.CANCELLED
+# Payment confirmations (Settlement.vy)
 BY_PAYER, BY_PAYEE, BY_BOTH = 1, 2, 3
 
 MAX_LINES = 500  # Billing's batch

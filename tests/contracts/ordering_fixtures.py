@@ -21,6 +21,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
+from cooperative.states import AnswerState, OrderState, RequestState, ServiceState
 from deployments.paths import CONTRACTS_DIR
 from governance.rules import Kind
 
@@ -31,11 +32,23 @@ DAY = 86400
 EUR, USD = 978, 840
 MAX_AMOUNT = 2**96 - 1
 
-# Request, answer, order and service states, as Ordering.vy numbers them
-REQUEST_OPEN, REQUEST_ACCEPTED, REQUEST_REJECTED = 0, 1, 2
-PENDING, READY, DECLINED, ACCEPTED, ORDERED = 0, 1, 2, 3, 4
-SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, COMPLETED, REJECTED, CANCELLED = range(6)
-SERVICE_PENDING, SERVICE_ACTIVE = 1, 2
+# Request, answer, order and service states, as Ordering.vy numbers them (cooperative.states)
+REQUEST_OPEN = RequestState.OPEN
+REQUEST_ACCEPTED = RequestState.ACCEPTED
+REQUEST_REJECTED = RequestState.REJECTED
+PENDING = AnswerState.PENDING
+READY = AnswerState.READY
+DECLINED = AnswerState.DECLINED
+ACCEPTED = AnswerState.ACCEPTED
+ORDERED = AnswerState.ORDERED
+SUBMITTED = OrderState.SUBMITTED
+ACKNOWLEDGED = OrderState.ACKNOWLEDGED
+IN_PROGRESS = OrderState.IN_PROGRESS
+COMPLETED = OrderState.COMPLETED
+REJECTED = OrderState.REJECTED
+CANCELLED = OrderState.CANCELLED
+SERVICE_PENDING = ServiceState.PENDING_CONFIRMATION
+SERVICE_ACTIVE = ServiceState.ACTIVE
 
 TIERS = [(999_500, 1_000), (999_000, 2_500), (990_000, 10_000)]
 
