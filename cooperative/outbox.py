@@ -26,12 +26,13 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from cooperative.errors import InvalidState
 from cooperative.store.database import make_engine, session_scope
 from cooperative.store.models import IdempotentRequest, OutboxEntry, OutboxState
-from deployments.chain import ChainError, ChainGateway, NodeRefused, Receipt
+from deployments.chain import ChainError, ChainGateway, NodeRefused, NonceTaken, Receipt
 
 log = logging.getLogger("cooperative.outbox")
 
@@ -147,6 +148,12 @@ class Outbox:
         return max(chain_next, -1 if highest is None else highest + 1)
 
     def record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
+        try:
+            self._record(sender, nonce, raw, tx_hash)
+        except IntegrityError as exc:  # (sender, nonce) is unique: another process took it
+            raise NonceTaken(f"nonce {nonce} of {sender} is recorded already") from exc
+
+    def _record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
         context = _request.get()
         with session_scope(self.engine) as session:
             self._write_mined(session)

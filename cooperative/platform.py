@@ -163,8 +163,13 @@ class Platform:
         if attach and not settings.rpc_url:
             running = running_node_url(settings.data_dir / "chain")
             if running is not None:
+                # The server on this directory reconciles its node; a command only joins it.
                 return cls._start(
-                    settings.model_copy(update={"rpc_url": running}), demo, founders, progress
+                    settings.model_copy(update={"rpc_url": running}),
+                    demo,
+                    founders,
+                    progress,
+                    reconcile_chain=False,
                 )
         lock = lock_data_dir(settings.data_dir)
         try:
@@ -182,6 +187,7 @@ class Platform:
         demo: bool,
         founders: list[str] | None,
         progress: Callable[[str], None],
+        reconcile_chain: bool = True,
     ) -> Platform:
         engine = make_engine(settings.resolved_database_url)
         create_schema(engine)
@@ -207,8 +213,11 @@ class Platform:
         try:
             outbox = Outbox(engine)
             gateway.journal = outbox
-            with chain_errors_as_startup():
-                reconcile(outbox, gateway, keystore, embedded=node is not None, progress=progress)
+            if reconcile_chain:
+                with chain_errors_as_startup():
+                    reconcile(
+                        outbox, gateway, keystore, embedded=node is not None, progress=progress
+                    )
             platform = cls._open_deployment(
                 settings, engine, keystore, gateway, node, demo, founders, progress
             )

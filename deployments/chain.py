@@ -45,6 +45,11 @@ class ChainError(Exception):
     """The node could not be used (unreachable, wrong chain, timed out)."""
 
 
+class NonceTaken(ChainError):
+    """The journal already holds a transaction of this sender at this nonce (another
+    process of the platform signed it): sign again with the next one."""
+
+
 class NodeRefused(ChainError):
     """The node answered a sent transaction with an error: it will not take those bytes."""
 
@@ -79,7 +84,8 @@ class TransactionJournal(Protocol):
         """The sender's next nonce: the chain's, or past the journal's own if it is ahead."""
 
     def record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
-        """Keep the signed bytes durably; returns only once they are kept."""
+        """Keep the signed bytes durably; returns only once they are kept. NonceTaken if
+        the journal holds another transaction of the sender at that nonce."""
 
     def discard(self, tx_hash: str) -> None:
         """The node refused the bytes for good: forget them."""
@@ -363,7 +369,10 @@ class ChainGateway:
             tx["nonce"] = self._nonces[sender.address]
             signed = sender.sign_transaction(tx)
             raw, tx_hash = bytes(signed.raw_transaction), HexBytes(signed.hash)
-            self.journal.record(sender.address, tx["nonce"], raw, tx_hash.to_0x_hex())
+            try:
+                self.journal.record(sender.address, tx["nonce"], raw, tx_hash.to_0x_hex())
+            except NonceTaken:
+                continue
             try:
                 self.send_raw(raw)
             except NodeRefused as exc:
