@@ -75,10 +75,6 @@ def request_context(
         _request.reset(token)
 
 
-def current_request() -> RequestContext | None:
-    return _request.get()
-
-
 def recorded_salt(same: Callable[[dict[str, Any]], bool]) -> str | None:
     """In a retry of an interrupted request: the salt its first attempt committed the
     `same` document with, so the records match the commitments already on chain."""
@@ -243,12 +239,6 @@ class Outbox:
                 session.add(row)
 
     # ------------------------------------------------------------------ reading
-
-    def entries(self, tx_hashes: list[str]) -> list[OutboxEntry]:
-        with session_scope(self.engine) as session:
-            rows = session.exec(select(OutboxEntry).where(col(OutboxEntry.tx_hash).in_(tx_hashes)))
-            by_hash = {row.tx_hash: row for row in rows}
-        return [by_hash[h] for h in tx_hashes if h in by_hash]
 
     def entries_of_key(self, principal: str, key: str) -> list[OutboxEntry]:
         with session_scope(self.engine) as session:
