@@ -201,6 +201,9 @@ class Outbox:
         with self._mined_guard:
             self._mined.append((receipt, timestamp))
 
+    def _mined_on(self, gateway: ChainGateway, receipt: Receipt) -> None:
+        self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+
     def flush(self) -> None:
         """Write where the mined transactions landed (the follower does, every few seconds)."""
         with session_scope(self.engine) as session:
@@ -271,7 +274,7 @@ class Outbox:
                 if receipt is None:
                     missing.append(entry)
                 else:
-                    self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+                    self._mined_on(gateway, receipt)
                     report.settled += 1
             missing += self._lost_blocks(gateway)
             if missing:
@@ -355,7 +358,7 @@ class Outbox:
                     # be mined (the chain took another at its nonce): dropped, loudly.
                     receipt = gateway.receipt(entry.tx_hash)
                     if receipt is not None:
-                        self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+                        self._mined_on(gateway, receipt)
                     else:
                         log.error("outbox entry %s dropped by the node: %s", entry.tx_hash, exc)
                         self._drop(entry)
@@ -364,7 +367,7 @@ class Outbox:
                 receipt = gateway.receipt(entry.tx_hash)
                 if receipt is None:
                     raise ChainError(f"re-sent transaction {entry.tx_hash} was not mined")
-                self.mined(receipt, gateway.block_timestamp(receipt.block_number))
+                self._mined_on(gateway, receipt)
                 resent += 1
         log.info("outbox: %d transactions sent again", resent)
         return resent

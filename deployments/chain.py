@@ -491,9 +491,6 @@ class ChainGateway:
             return tx_hash
         raise ChainError("could not find a usable nonce")  # pragma: no cover
 
-    def wait_for_receipt(self, tx_hash: HexBytes, tx: dict[str, Any] | None = None) -> Receipt:
-        return self._checked(self._wait_for_raw_receipt(tx_hash), tx)
-
     def _wait_for_raw_receipt(self, tx_hash: HexBytes) -> Receipt:
         deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
         # A node mining on arrival has the receipt within milliseconds: poll fast at

@@ -26,18 +26,12 @@ from typing import Any
 import requests
 
 from deployments.node import free_loopback_port
+from tests.test_governance_api import GOLD
 
 START_TIMEOUT = 120.0
 ANSWER_TIMEOUT = 60.0
 RETRYABLE = {"UNAVAILABLE", "INVALID_STATE"}  # INVALID_STATE only for "still running"
 
-GOLD = {
-    "name": "Gold Ethernet",
-    "document": "Gold Ethernet SLA: 99.95 % monthly availability",
-    "objectivePpm": 999_500,
-    "tiers": [{"floorPpm": 999_500, "creditBps": 1000}, {"floorPpm": 990_000, "creditBps": 5000}],
-    "description": "Adopt the Gold Ethernet SLA",
-}
 PROPOSE = "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message } } }"
 VOTE = "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }"
 QUEUE = "mutation($id: String!) { queueProposal(input: {proposalId: $id}) { proposal { state } errors { code message } } }"

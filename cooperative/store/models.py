@@ -115,6 +115,8 @@ class OutboxEntry(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("sender", "nonce"),
         Index("ix_outbox_state", "state"),
+        Index("ix_outbox_key", "principal", "idempotency_key"),  # a retry's entries
+        Index("ix_outbox_block", "block_number"),  # the walk down recorded blocks
     )
 
     id: int | None = Field(default=None, primary_key=True)
