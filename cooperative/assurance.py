@@ -21,38 +21,29 @@ from cooperative.access import Page
 from cooperative.commitments import commit
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
+from cooperative.outbox import keep_note
 from cooperative.periods import epoch_seconds, parse_period
-from cooperative.states import CreditState, ServiceState, TicketState
-from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord, utcnow
+from cooperative.projectors.assurance import RESOLUTION_NOTES
+from cooperative.states import (
+    CreditState,
+    Impact,
+    RootCause,
+    ServiceState,
+    TicketState,
+    chain_ticket_id,
+    split_ticket_id,
+    ticket_key,
+)
+from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord
 
-IMPACTS = {"down": 1, "degraded": 2, "intermittent": 3}
-ROOT_CAUSES = {
-    "fiberCut": 1,
-    "power": 2,
-    "equipment": 3,
-    "configuration": 4,
-    "thirdParty": 5,
-    "plannedMaintenance": 6,
-    "customerSide": 7,
-    "unknown": 8,
-}
+IMPACTS = {impact.api: impact for impact in Impact}
+ROOT_CAUSES = {cause.api: cause for cause in RootCause}
 # The states in which the seller works on a ticket (Assurance.vy's SET_WORKING)
 WORKING = frozenset(
     {TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS, TicketState.PENDING, TicketState.REOPENED}
 )
 MAX_BATCH = 500  # the contract's bound per call
 MAX_DISPUTED = 64
-
-
-NUMBER_MASK = 2**32 - 1  # a ticket id is service_id << 32 | number
-
-
-def chain_ticket_id(service_id: int, number: int) -> int:
-    return service_id << 32 | number
-
-
-def ticket_key(service_id: int, number: int) -> str:
-    return f"{service_id}-{number}"
 
 
 @dataclass(frozen=True)
@@ -193,7 +184,7 @@ class Assurance(ModuleService):
 
     def open_tickets(self, openings: list[TicketOpening]) -> list[TroubleTicketRecord]:
         """Open tickets on the viewer's services (as their buyer); one transaction."""
-        buyer, account = self._member()
+        _buyer, account = self._member()
         _batch(openings, "tickets")
         now = self.chain_now()
         services = self._services(o.service_id for o in openings)
@@ -213,35 +204,16 @@ class Assurance(ModuleService):
             receipt = self._send_openings(
                 account, openings, committed, self._chain_next_numbers(services)
             )
-        # The ids are the ones the chain took, matched by commitment: a retry that answers
-        # from its first attempt's transaction gets that transaction's numbers.
+        # The ids are the ones the chain took, matched by commitment (in the order asked):
+        # a retry that answers from its first attempt's transaction gets its numbers.
         by_commitment = {
             "0x" + bytes(o["commitment"]).hex(): o["ticket_id"]
             for o in self._event(receipt, "TicketsOpened")["openings"]
         }
-        records = []
-        for opening, document, (salt, commitment) in zip(
-            openings, documents, committed, strict=True
-        ):
-            ticket_id = by_commitment[commitment]
-            service_id, number = ticket_id >> 32, ticket_id & NUMBER_MASK
-            records.append(
-                TroubleTicketRecord(
-                    id=ticket_key(service_id, number),
-                    service_id=service_id,
-                    number=number,
-                    buyer=buyer,
-                    seller=services[service_id].seller,
-                    state=TicketState.OPENED.api,
-                    impact=opening.impact,
-                    started_at=opening.started_at,
-                    document=document,
-                    salt=salt,
-                    commitment=commitment,
-                )
-            )
-        self.access.session.add_all(records)
-        return records
+        return [
+            self._projected(TroubleTicketRecord, ticket_key(*split_ticket_id(by_commitment[c])))
+            for _salt, c in committed
+        ]
 
     def _send_openings(
         self,
@@ -257,7 +229,7 @@ class Assurance(ModuleService):
             entries.append(
                 (
                     chain_ticket_id(opening.service_id, number),
-                    IMPACTS[opening.impact],
+                    int(IMPACTS[opening.impact]),
                     int(opening.started_at.timestamp()),
                     bytes.fromhex(commitment[2:]),
                 )
@@ -276,7 +248,6 @@ class Assurance(ModuleService):
         return self._step(
             ticket_ids,
             "close_tickets",
-            TicketState.CLOSED,
             buyer_step=True,
             allowed={TicketState.RESOLVED},
         )
@@ -285,7 +256,6 @@ class Assurance(ModuleService):
         return self._step(
             ticket_ids,
             "reopen_tickets",
-            TicketState.REOPENED,
             buyer_step=True,
             allowed={TicketState.RESOLVED},
         )
@@ -294,7 +264,6 @@ class Assurance(ModuleService):
         return self._step(
             ticket_ids,
             "cancel_tickets",
-            TicketState.CANCELLED,
             buyer_step=True,
             allowed={TicketState.OPENED, *WORKING},
         )
@@ -305,7 +274,6 @@ class Assurance(ModuleService):
         return self._step(
             ticket_ids,
             "acknowledge_tickets",
-            TicketState.ACKNOWLEDGED,
             buyer_step=False,
             allowed={TicketState.OPENED},
         )
@@ -317,7 +285,6 @@ class Assurance(ModuleService):
         return self._step(
             ticket_ids,
             "progress_tickets",
-            target,
             buyer_step=False,
             allowed=WORKING - {target},
             extra=(int(target),),
@@ -327,14 +294,16 @@ class Assurance(ModuleService):
         seller, account = self._member()
         _batch(resolutions, "tickets")
         now = self.chain_now()
-        records, entries = [], []
+        entries, notes = [], {}
         loaded = self._tickets([r.ticket_id for r in resolutions])
         for index, (resolution, record) in enumerate(zip(resolutions, loaded, strict=True)):
             field = f"tickets[{index}]"
             if record.seller != seller:
                 raise Forbidden(f"only the seller resolves ticket {record.id}")
-            if record.state not in {s.api for s in WORKING}:
-                raise InvalidState(f"ticket {record.id} is {record.state}: acknowledge it first")
+            self._refuse_unless(
+                record.state in {s.api for s in WORKING},
+                InvalidState(f"ticket {record.id} is {record.state}: acknowledge it first"),
+            )
             if resolution.root_cause not in ROOT_CAUSES:
                 raise ValidationFailed(
                     f"root cause is one of {', '.join(ROOT_CAUSES)}", field=f"{field}.rootCause"
@@ -352,28 +321,15 @@ class Assurance(ModuleService):
                 (
                     chain_ticket_id(record.service_id, record.number),
                     end,
-                    ROOT_CAUSES[resolution.root_cause],
+                    int(ROOT_CAUSES[resolution.root_cause]),
                 )
             )
-            records.append((record, resolution))
-        self._send(account, "resolve_tickets", entries)
-        resolved_at = datetime.fromtimestamp(self.chain_now(), UTC)
-        windows = self._windows({record.service_id for record, _ in records})
-        for record, resolution in records:
-            record.state, record.ended_at, record.root_cause = (
-                TicketState.RESOLVED.api,
-                resolution.ended_at,
-                resolution.root_cause,
-            )
-            record.resolved_at = resolved_at
-            record.window_ends_at = datetime.fromtimestamp(
-                int(resolved_at.timestamp()) + windows[record.service_id], UTC
-            )
             if resolution.note:
-                record.document = {**record.document, "resolutionNote": resolution.note}
-            record.updated_at = utcnow()
-            self.access.session.add(record)
-        return [record for record, _ in records]
+                notes[record.id] = resolution.note
+        if notes:  # private, uncommitted: kept with the transaction for the projector
+            keep_note(RESOLUTION_NOTES, notes)
+        self._send(account, "resolve_tickets", entries)
+        return [self._projected(TroubleTicketRecord, record.id) for record in loaded]
 
     # ------------------------------------------------------------------ periods and credits
 
@@ -383,40 +339,12 @@ class Assurance(ModuleService):
         _member, account = self._member()
         period = parse_period(period_label)
         _batch(service_ids, "serviceIds")
-        services = self._services(service_ids)
+        self._services(service_ids)
         receipt = self._send(account, "close_periods", period, service_ids)
-        credits = []
-        for event in self._events(receipt, "CreditCalculated"):
-            args = event
-            service = services[args["service_id"]]
-            credit_id = f"{service.id}-{period}"
-            record = self.access.session.get(SlaCreditRecord, credit_id) or SlaCreditRecord(
-                id=credit_id,
-                service_id=service.id,
-                period=period,
-                buyer=service.buyer,
-                seller=service.seller,
-                currency=service.currency,
-                state=CreditState.CALCULATED.api,
-                amount=0,
-                credit_bps=0,
-                availability_ppm=0,
-                outage_seconds=0,
-            )
-            record.state, record.amount, record.credit_bps = (
-                CreditState.CALCULATED.api,
-                args["amount"],
-                args["credit_bps"],
-            )
-            record.availability_ppm, record.outage_seconds = (
-                args["availability_ppm"],
-                args["outage_seconds"],
-            )
-            record.endorsed_by_buyer = record.endorsed_by_seller = False
-            record.updated_at = utcnow()
-            self.access.session.add(record)
-            credits.append(record)
-        return credits
+        return [
+            self._projected(SlaCreditRecord, f"{event['service_id']}-{period}")
+            for event in self._events(receipt, "CreditCalculated")
+        ]
 
     def endorse_credits(self, period_label: str, service_ids: list[int]) -> list[SlaCreditRecord]:
         member, account = self._member()
@@ -426,24 +354,20 @@ class Assurance(ModuleService):
             SlaCreditRecord, [f"{s}-{period}" for s in service_ids], what="SLA credit"
         )
         for record in records:
-            if record.state != CreditState.CALCULATED.api:
-                raise InvalidState(f"the credit {record.id} is {record.state}")
-            if record.endorsed_by_buyer if member == record.buyer else record.endorsed_by_seller:
-                raise InvalidState(f"you already endorsed the credit {record.id}")
-        receipt = self._send(account, "endorse_credits", period, service_ids)
-        states = {e["service_id"]: e["state"] for e in self._events(receipt, "CreditEndorsed")}
-        for record in records:
-            if member == record.buyer:
-                record.endorsed_by_buyer = True
-            else:
-                record.endorsed_by_seller = True
-            # Only ever move the state forward: the other party may be endorsing the same
-            # credit concurrently, and its flag is its own column.
-            if states[record.service_id] == CreditState.ENDORSED:
-                record.state = CreditState.ENDORSED.api
-            record.updated_at = utcnow()
-            self.access.session.add(record)
-        return records
+            self._refuse_unless(
+                record.state == CreditState.CALCULATED.api,
+                InvalidState(f"the credit {record.id} is {record.state}"),
+            )
+            self._refuse_unless(
+                not (
+                    record.endorsed_by_buyer
+                    if member == record.buyer
+                    else record.endorsed_by_seller
+                ),
+                InvalidState(f"you already endorsed the credit {record.id}"),
+            )
+        self._send(account, "endorse_credits", period, service_ids)
+        return [self._projected(SlaCreditRecord, record.id) for record in records]
 
     def dispute_credit(
         self, service_id: int, period_label: str, ticket_ids: list[str], statement: str
@@ -460,7 +384,7 @@ class Assurance(ModuleService):
                 raise ValidationFailed(
                     f"ticket {ticket.id} is not a ticket of service {service_id}", field="ticketIds"
                 )
-        salt, commitment = commit({"statement": statement, "tickets": ticket_ids})
+        _salt, commitment = commit({"statement": statement, "tickets": ticket_ids})
         self._send(
             account,
             "dispute_credit",
@@ -469,42 +393,19 @@ class Assurance(ModuleService):
             [chain_ticket_id(t.service_id, t.number) for t in tickets],
             bytes.fromhex(commitment[2:]),
         )
-        record.state = CreditState.DISPUTED.api
-        record.updated_at = utcnow()
-        self.access.session.add(record)
-        for ticket in tickets:
-            ticket.state = TicketState.REOPENED.api
-            ticket.document = {
-                **ticket.document,
-                "dispute": {"statement": statement, "salt": salt, "commitment": commitment},
-            }
-            ticket.updated_at = utcnow()
-            self.access.session.add(ticket)
-        return record, tickets
+        return self._projected(SlaCreditRecord, record.id), [
+            self._projected(TroubleTicketRecord, ticket.id) for ticket in tickets
+        ]
 
     # ------------------------------------------------------------------ internals
 
     def _service(self, service_id: int) -> ServiceRecord:
         return self.access.get_private(ServiceRecord, service_id, what="service")
 
-    def _windows(self, service_ids: Iterable[int]) -> dict[int, int]:
-        """Service -> its SLA template's resolution window (seconds)."""
-        templates = self.platform.governance.handle("SlaTemplates")
-        windows: dict[int, int] = {}
-        by_template: dict[int, int] = {}
-        services = self._services(service_ids)
-        for service_id in services:
-            template = services[service_id].sla_template
-            if template not in by_template:
-                by_template[template] = templates.functions.template(template).call()[7]
-            windows[service_id] = by_template[template]
-        return windows
-
     def _step(
         self,
         ticket_ids: list[str],
         function: str,
-        new_state: TicketState,
         *,
         buyer_step: bool,
         allowed: Iterable[TicketState],
@@ -518,16 +419,14 @@ class Assurance(ModuleService):
                 raise Forbidden(
                     f"only the {'buyer' if buyer_step else 'seller'} may do this to ticket {record.id}"
                 )
-            if record.state not in {s.api for s in allowed}:
-                raise InvalidState(f"ticket {record.id} is {record.state}")
+            self._refuse_unless(
+                record.state in {s.api for s in allowed},
+                InvalidState(f"ticket {record.id} is {record.state}"),
+            )
         self._send(
             account, function, [chain_ticket_id(r.service_id, r.number) for r in records], *extra
         )
-        for record in records:
-            record.state = new_state.api
-            record.updated_at = utcnow()
-            self.access.session.add(record)
-        return records
+        return [self._projected(TroubleTicketRecord, record.id) for record in records]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -26,7 +25,7 @@ from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
-from cooperative.states import CreditState, CycleState, InvoiceState, ServiceState
+from cooperative.states import CreditState, InvoiceState, ServiceState
 from cooperative.store.models import (
     InvoiceRecord,
     Role,
@@ -35,7 +34,6 @@ from cooperative.store.models import (
     SettlementPaymentRecord,
     SettlementPositionRecord,
     SlaCreditRecord,
-    utcnow,
 )
 
 MAX_LINES = 500  # Billing.vy's bound per call
@@ -121,44 +119,41 @@ class Billing(ModuleService):
                 and credits[s.id].state == CreditState.ENDORSED.api
                 and credits[s.id].invoice_id is None
             ]
-            if not service_ids:
-                raise ValidationFailed(
+            self._refuse_unless(
+                bool(service_ids),
+                ValidationFailed(
                     f"no service of this buyer in {code} has an endorsed, uninvoiced credit for {period}",
                     field="period",
-                )
+                ),
+            )
         for service in self.access.get_private_many(ServiceRecord, service_ids, what="service"):
             if service.seller != seller:
                 raise Forbidden(f"only the seller invoices service {service.id}")
-        chunks = [service_ids[i : i + MAX_LINES] for i in range(0, len(service_ids), MAX_LINES)]
-        receipt = self._send(account, "issue_invoice", buyer, number, numeric, chunks[0])
-        invoice_id = self._event(receipt, "InvoiceGenerated")["invoice_id"]
-        lines = self._lines(receipt)
+        chunks = [
+            service_ids[i : i + MAX_LINES] for i in range(0, len(service_ids), MAX_LINES)
+        ] or [[]]  # (a retry answered from recorded transactions may find none left to pick)
+        # Several transactions: projected together after the last one (see _send).
+        receipts = [
+            self._send(account, "issue_invoice", buyer, number, numeric, chunks[0], project=False)
+        ]
+        invoice_id = self._event(receipts[0], "InvoiceGenerated")["invoice_id"]
         for chunk in chunks[1:]:
-            lines += self._lines(self._send(account, "add_invoice_lines", invoice_id, chunk))
-        document = {"period": period, "currency": code, "lines": lines}
-        salt, commitment = commit(document)
-        receipt = self._send(account, "finalize_invoice", invoice_id, bytes.fromhex(commitment[2:]))
-        due = self._event(receipt, "InvoicePaymentDue")
-        record = InvoiceRecord(
-            id=invoice_id,
-            seller=seller,
-            buyer=buyer,
-            period=number,
-            currency=code,
-            state=InvoiceState.PAYMENT_DUE.api,
-            charges=due["charges"],
-            credits=due["credits"],
-            amount_due=due["amount_due"],
-            document=document,
-            salt=salt,
-            commitment=commitment,
+            receipts.append(
+                self._send(account, "add_invoice_lines", invoice_id, chunk, project=False)
+            )
+        lines = [line for receipt in receipts for line in self._lines(receipt)]
+        _salt, commitment = commit({"period": period, "currency": code, "lines": lines})
+        receipts.append(
+            self._send(
+                account,
+                "finalize_invoice",
+                invoice_id,
+                bytes.fromhex(commitment[2:]),
+                project=False,
+            )
         )
-        self.access.session.add(record)
-        for service_id in service_ids:
-            if service_id in credits:
-                credits[service_id].invoice_id = invoice_id
-                self.access.session.add(credits[service_id])
-        return record
+        self._project(*receipts)
+        return self._projected(InvoiceRecord, invoice_id)
 
     def _lines(self, receipt: Any) -> list[dict[str, Any]]:
         return [
@@ -194,7 +189,7 @@ class Settlement(ModuleService):
 
     def run_settlement_cycle(self, currency: str) -> SettlementCycleRecord:
         """Net every payment-due invoice in `currency` not yet in a cycle, among all members."""
-        runner, account = self._runner()
+        _runner, account = self._runner()
         code, numeric = currency.upper(), currency_number(currency)
         # The netting reads every member's due invoices: a computation of the platform,
         # whose results (positions, payments) each member sees only for itself.
@@ -208,8 +203,9 @@ class Settlement(ModuleService):
             .order_by(col(InvoiceRecord.id))
             .limit(MAX_INVOICES)
         )
-        if not invoices:
-            raise InvalidState(f"no invoice in {code} is waiting for settlement")
+        self._refuse_unless(
+            bool(invoices), InvalidState(f"no invoice in {code} is waiting for settlement")
+        )
         positions: dict[str, int] = defaultdict(int)
         for invoice in invoices:
             positions[invoice.seller] += int(invoice.amount_due)
@@ -218,49 +214,8 @@ class Settlement(ModuleService):
         receipt = self._send(
             account, "run_settlement_cycle", numeric, [i.id for i in invoices], payments
         )
-        opened = self._event(receipt, "SettlementCycleOpened")
-        cycle_id = opened["cycle_id"]
-        settled = bool(self._events(receipt, "SettlementCycleSettled"))
-        cycle = SettlementCycleRecord(
-            id=cycle_id,
-            currency=code,
-            state=(CycleState.SETTLED if settled else CycleState.CONFIRMING).api,
-            runner=runner,
-            invoice_count=len(invoices),
-            participant_count=opened["participant_count"],
-            payment_count=len(payments),
-            opened_at=datetime.now(UTC),
-        )
-        self.access.session.add(cycle)
-        for event in self._events(receipt, "NetPosition"):
-            args = event
-            self.access.session.add(
-                SettlementPositionRecord(
-                    id=f"{cycle_id}-{args['member']}",
-                    cycle_id=cycle_id,
-                    member=args["member"],
-                    as_seller=args["as_seller"],
-                    as_buyer=args["as_buyer"],
-                    net=args["net"],
-                )
-            )
-        for event in self._events(receipt, "PaymentInstructed"):
-            args = event
-            self.access.session.add(
-                SettlementPaymentRecord(
-                    id=f"{cycle_id}-{args['payment_index']}",
-                    cycle_id=cycle_id,
-                    index=args["payment_index"],
-                    payer=args["payer"],
-                    payee=args["payee"],
-                    amount=args["amount"],
-                )
-            )
-        for invoice in invoices:
-            invoice.cycle_id = cycle_id
-            invoice.state = InvoiceState.SETTLED.api if settled else invoice.state
-            self.access.session.add(invoice)
-        return cycle
+        cycle_id = self._event(receipt, "SettlementCycleOpened")["cycle_id"]
+        return self._projected(SettlementCycleRecord, cycle_id)
 
     def confirm_payment(self, cycle_id: int, payment_index: int) -> SettlementPaymentRecord:
         member, account = self._member()
@@ -270,33 +225,15 @@ class Settlement(ModuleService):
         already = (
             payment.confirmed_by_payer if member == payment.payer else payment.confirmed_by_payee
         )
-        if already:
-            raise InvalidState(f"you already confirmed payment {payment.id}")
+        self._refuse_unless(
+            not already, InvalidState(f"you already confirmed payment {payment.id}")
+        )
         # Whichever confirmation comes last settles every invoice of the cycle (~11k gas
         # each): an estimate made while another confirmation was pending would be too low.
-        receipt = self._send(
+        self._send(
             account, "confirm_payment", cycle_id, payment_index, gas=SETTLING_CONFIRMATION_GAS
         )
-        if member == payment.payer:
-            payment.confirmed_by_payer = True
-        if member == payment.payee:
-            payment.confirmed_by_payee = True
-        self.access.session.add(payment)
-        if self._events(receipt, "SettlementCycleSettled"):
-            self._settled(cycle_id)
-        return payment
-
-    def _settled(self, cycle_id: int) -> None:
-        """The cycle settled: so did its invoices (rows of every party: the chain says so)."""
-        cycle = self.access.session.get(SettlementCycleRecord, cycle_id)
-        if cycle is not None:
-            cycle.state, cycle.updated_at = CycleState.SETTLED.api, utcnow()
-            self.access.session.add(cycle)
-        for invoice in self.access.system_rows(
-            select(InvoiceRecord).where(InvoiceRecord.cycle_id == cycle_id)
-        ):
-            invoice.state, invoice.updated_at = InvoiceState.SETTLED.api, utcnow()
-            self.access.session.add(invoice)
+        return self._projected(SettlementPaymentRecord, payment.id)
 
     def cycles(self, first: int | None, after: str | None) -> Page[SettlementPositionRecord]:
         """The viewer's positions, one per cycle it took part in."""

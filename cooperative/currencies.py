@@ -22,3 +22,12 @@ def currency_number(code: str) -> int:
             f"{code!r} is not an ISO 4217 currency the platform knows", field="currency"
         )
     return number
+
+
+_BY_NUMBER = {number: code for code, number in ISO_4217.items()}
+
+
+def currency_code(number: int) -> str:
+    """The alphabetic code of a numeric one the chain holds ("" for one the platform does
+    not know: the chain accepted it from a client of another platform version)."""
+    return _BY_NUMBER.get(number, "")

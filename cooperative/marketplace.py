@@ -24,10 +24,8 @@ from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFail
 from cooperative.module_service import ModuleService
 from cooperative.periods import epoch_seconds
 from cooperative.states import (
-    DECLINED_BY_BUYER,
     AnswerState,
     OrderState,
-    RequestState,
     ServiceState,
 )
 from cooperative.store.models import (
@@ -36,7 +34,6 @@ from cooperative.store.models import (
     QuoteRecord,
     QuoteRequestRecord,
     ServiceRecord,
-    utcnow,
 )
 from deployments.chain import Receipt
 
@@ -98,7 +95,7 @@ class Marketplace(ModuleService):
         sla_templates: list[int],
         term_months: list[int],
     ) -> OfferingRecord:
-        seller, account = self._member()
+        _seller, account = self._member()
         if product_type not in PRODUCT_TYPES:
             raise ValidationFailed(
                 f"product type must be one of {', '.join(PRODUCT_TYPES)}", field="productType"
@@ -126,19 +123,9 @@ class Marketplace(ModuleService):
         receipt = self._send(
             account, "publish_offering", sla_templates, bytes.fromhex(commitment[2:])
         )
-        offering_id = self._event(receipt, "OfferingPublished")["offering_id"]
-        record = OfferingRecord(
-            id=offering_id,
-            seller=seller,
-            product_type=product_type,
-            bandwidths_mbps=document["bandwidthsMbps"],
-            serving_area=serving_area,
-            sla_templates=sla_templates,
-            term_months=document["termMonths"],
-            commitment=commitment,
+        return self._projected(
+            OfferingRecord, self._event(receipt, "OfferingPublished")["offering_id"]
         )
-        self.access.session.add(record)
-        return record
 
     def offerings(
         self,
@@ -209,7 +196,7 @@ class Marketplace(ModuleService):
         term_months: int,
         level: str,
     ) -> QuoteRequestRecord:
-        buyer, account = self._member()
+        _buyer, account = self._member()
         try:
             sellers = [Web3.to_checksum_address(s) for s in sellers]
         except ValueError as exc:
@@ -235,37 +222,13 @@ class Marketplace(ModuleService):
             "termMonths": term_months,
             "level": level,
         }
-        salt, commitment = commit(document)
+        _salt, commitment = commit(document)
         receipt = self._send(
             account, "request_quote", sellers, sla_template, *times, bytes.fromhex(commitment[2:])
         )
-        request_id = self._event(receipt, "QuoteRequested")["request_id"]
-        request = QuoteRequestRecord(
-            id=request_id,
-            buyer=buyer,
-            sellers=sellers,
-            sla_template=sla_template,
-            respond_by=respond_by,
-            expires_at=expires_at,
-            requested_delivery=requested_delivery,
-            state=RequestState.OPEN.api,
-            document=document,
-            salt=salt,
-            commitment=commitment,
+        return self._projected(
+            QuoteRequestRecord, self._event(receipt, "QuoteRequested")["request_id"]
         )
-        self.access.session.add(request)
-        for seller in sellers:
-            self.access.session.add(
-                QuoteRecord(
-                    id=f"{request_id}-{seller}",
-                    request_id=request_id,
-                    buyer=buyer,
-                    seller=seller,
-                    state=AnswerState.PENDING.api,
-                    document={"request": document, "requestCommitment": commitment},
-                )
-            )
-        return request
 
     def quote(self, quote_id: str) -> QuoteRecord:
         return self.access.get_private(QuoteRecord, quote_id, what="quote")
@@ -292,7 +255,7 @@ class Marketplace(ModuleService):
         _amount(mrc, "mrc", positive=True)
         _amount(nrc, "nrc", positive=False)
         until = _future(valid_until, "validUntil")
-        salt, commitment = commit(
+        _salt, commitment = commit(
             {**quote.document, "terms": terms, "mrc": mrc, "nrc": nrc, "currency": currency}
         )
         self._send(
@@ -305,30 +268,16 @@ class Marketplace(ModuleService):
             until,
             bytes.fromhex(commitment[2:]),
         )
-        quote.state, quote.currency, quote.mrc, quote.nrc = (
-            AnswerState.READY.api,
-            currency.upper(),
-            mrc,
-            nrc,
-        )
-        quote.valid_until, quote.salt, quote.commitment = valid_until, salt, commitment
-        quote.level = terms.get("level", quote.document["request"]["level"])
-        quote.document = {**quote.document, "terms": terms}
-        quote.updated_at = utcnow()
-        self.access.session.add(quote)
-        return quote
+        return self._projected(QuoteRecord, quote_id)
 
     def decline_quote(self, quote_id: str, reason: str) -> QuoteRecord:
         seller, account = self._member()
         quote = self.quote(quote_id)
         if quote.seller != seller:
             raise NotFound(f"quote {quote_id} does not exist")
-        salt, commitment = commit({"reason": reason})
+        _salt, commitment = commit({"reason": reason})
         self._send(account, "decline_quote", quote.request_id, bytes.fromhex(commitment[2:]))
-        quote.state, quote.salt, quote.commitment = AnswerState.DECLINED.api, salt, commitment
-        quote.document = {**quote.document, "declineReason": reason}
-        self.access.session.add(quote)
-        return quote
+        return self._projected(QuoteRecord, quote_id)
 
     def accept_quote(self, quote_id: str) -> QuoteRecord:
         buyer, account = self._member()
@@ -336,26 +285,13 @@ class Marketplace(ModuleService):
         if quote.buyer != buyer:
             raise Forbidden("only the buyer accepts a quote")
         self._send(account, "accept_quote", quote.request_id, quote.seller)
-        self._close_request(quote.request_id, RequestState.ACCEPTED, accepted=quote.id)
-        return quote
+        return self._projected(QuoteRecord, quote_id)
 
     def reject_quote(self, request_id: int) -> QuoteRequestRecord:
         _buyer, account = self._member()
-        request = self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
+        self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
         self._send(account, "reject_quote", request_id)
-        self._close_request(request_id, RequestState.REJECTED, accepted=None)
-        return request
-
-    def _close_request(self, request_id: int, state: RequestState, accepted: str | None) -> None:
-        request = self.access.get_private(QuoteRequestRecord, request_id, what="quote request")
-        request.state = state.api
-        self.access.session.add(request)
-        for quote in self.access.session.exec(
-            self.access.private(QuoteRecord).where(QuoteRecord.request_id == request_id)
-        ).all():
-            quote.state = AnswerState.ACCEPTED.api if quote.id == accepted else DECLINED_BY_BUYER
-            quote.updated_at = utcnow()
-            self.access.session.add(quote)
+        return self._projected(QuoteRequestRecord, request_id)
 
     # ------------------------------------------------------------------ orders and services
 
@@ -366,11 +302,13 @@ class Marketplace(ModuleService):
         quote = self.quote(quote_id)
         if quote.buyer != buyer:
             raise Forbidden("only the buyer orders")
-        if quote.state != AnswerState.ACCEPTED.api:
-            raise ValidationFailed("order against an accepted quote", field="quoteId")
+        self._refuse_unless(
+            quote.state == AnswerState.ACCEPTED.api,
+            ValidationFailed("order against an accepted quote", field="quoteId"),
+        )
         delivery = _future(requested_delivery, "requestedDelivery")
         document = {"quote": quote.id, "details": details}
-        salt, commitment = commit(document)
+        _salt, commitment = commit(document)
         receipt = self._send(
             account,
             "place_order",
@@ -379,28 +317,7 @@ class Marketplace(ModuleService):
             delivery,
             bytes.fromhex(commitment[2:]),
         )
-        order_id = self._event(receipt, "OrderChanged")["order_id"]
-        request = self.access.get_private(
-            QuoteRequestRecord, quote.request_id, what="quote request"
-        )
-        quote.state = AnswerState.ORDERED.api
-        self.access.session.add(quote)
-        order = OrderRecord(
-            id=order_id,
-            request_id=quote.request_id,
-            buyer=buyer,
-            seller=quote.seller,
-            state=OrderState.SUBMITTED.api,
-            sla_template=request.sla_template,
-            currency=quote.currency or "",
-            mrc=int(quote.mrc or 0),
-            requested_delivery=requested_delivery,
-            document=document,
-            salt=salt,
-            commitment=commitment,
-        )
-        self.access.session.add(order)
-        return order
+        return self._projected(OrderRecord, self._event(receipt, "OrderChanged")["order_id"])
 
     def order(self, order_id: int) -> OrderRecord:
         return self.access.get_private(OrderRecord, order_id, what="order")
@@ -417,15 +334,14 @@ class Marketplace(ModuleService):
         seller_step: bool,
         args: tuple[Any, ...] = (),
     ) -> tuple[OrderRecord, Receipt]:
+        """One step of an order by its seller or buyer; `new_state` is where the contract
+        moves it (and its event tells the projector)."""
         member, account = self._member()
         order = self.order(order_id)
         if (order.seller if seller_step else order.buyer) != member:
             raise Forbidden(f"only the {'seller' if seller_step else 'buyer'} may do this")
         receipt = self._send(account, function, order_id, *args)
-        order.state = new_state.api
-        order.updated_at = utcnow()
-        self.access.session.add(order)
-        return order, receipt
+        return self._projected(OrderRecord, order_id), receipt
 
     def acknowledge_order(self, order_id: int) -> OrderRecord:
         return self._order_step(
@@ -455,7 +371,7 @@ class Marketplace(ModuleService):
         """Complete the order; the service it creates starts now, with the circuit's
         details (committed on chain) as its private document."""
         document = {"circuit": circuit}
-        salt, commitment = commit(document)
+        _salt, commitment = commit(document)
         order, receipt = self._order_step(
             order_id,
             "complete_order",
@@ -464,23 +380,7 @@ class Marketplace(ModuleService):
             args=(bytes.fromhex(commitment[2:]),),
         )
         service_id = self._event(receipt, "ServiceChanged")["service_id"]
-        order.service_id = service_id
-        service = ServiceRecord(
-            id=service_id,
-            buyer=order.buyer,
-            seller=order.seller,
-            state=ServiceState.ACTIVE.api,
-            sla_template=order.sla_template,
-            currency=order.currency,
-            mrc=int(order.mrc),
-            started_at=utcnow(),
-            order_id=order.id,
-            document=document,
-            salt=salt,
-            commitment=commitment,
-        )
-        self.access.session.add(service)
-        return order, service
+        return order, self._projected(ServiceRecord, service_id)
 
     def end_service(self, service_id: int, ended_at: datetime) -> ServiceRecord:
         """The buyer disconnects a service, now or at a later time; it is billed until then."""
@@ -488,19 +388,21 @@ class Marketplace(ModuleService):
         service = self.service(service_id)
         if service.buyer != buyer:
             raise Forbidden("only the buyer ends a service")
-        if service.state != ServiceState.ACTIVE.api:
-            raise InvalidState(f"service {service_id} is not active")
-        if service.ended_at is not None:
-            raise InvalidState(
-                f"service {service_id} already ends at {service.ended_at.isoformat()}"
-            )
+        self._refuse_unless(
+            service.state == ServiceState.ACTIVE.api,
+            InvalidState(f"service {service_id} is not active"),
+        )
+        self._refuse_unless(
+            service.ended_at is None,
+            InvalidState(f"service {service_id} already ends at {service.ended_at}"),
+        )
         end = epoch_seconds(ended_at, "endedAt")
-        if end < self.chain_now():
-            raise ValidationFailed("`endedAt` must not be in the past", field="endedAt")
+        self._refuse_unless(
+            end >= self.chain_now(),
+            ValidationFailed("`endedAt` must not be in the past", field="endedAt"),
+        )
         self._send(account, "end_service", service_id, end)
-        service.ended_at = ended_at
-        self.access.session.add(service)
-        return service
+        return self._projected(ServiceRecord, service_id)
 
     def service(self, service_id: int) -> ServiceRecord:
         return self.access.get_private(ServiceRecord, service_id, what="service")
@@ -530,7 +432,7 @@ class Marketplace(ModuleService):
     def register_services(self, buyer: str, circuits: list[dict[str, Any]]) -> list[ServiceRecord]:
         """The seller registers live circuits it provides to `buyer` (each: slaTemplate,
         currency, mrc, startedAt, circuit details); they await the buyer's confirmation."""
-        seller, account = self._member()
+        _seller, account = self._member()
         try:
             buyer = Web3.to_checksum_address(buyer)
         except ValueError as exc:
@@ -538,7 +440,7 @@ class Marketplace(ModuleService):
         self.access.member(buyer)
         if not 0 < len(circuits) <= MAX_BATCH:
             raise ValidationFailed(f"register 1 to {MAX_BATCH} circuits per call", field="circuits")
-        entries, records = [], []
+        entries = []
         now = int(datetime.now(UTC).timestamp())
         for template in {circuit["slaTemplate"] for circuit in circuits}:
             self._adopted(template)
@@ -551,32 +453,15 @@ class Marketplace(ModuleService):
                 )
             number = currency_number(circuit["currency"])
             mrc = _amount(circuit["mrc"], f"circuits[{index}].mrc", positive=True)
-            document = {"circuit": circuit.get("details", {})}
-            salt, commitment = commit(document)
+            _salt, commitment = commit({"circuit": circuit.get("details", {})})
             entries.append(
                 (circuit["slaTemplate"], number, mrc, started, bytes.fromhex(commitment[2:]))
             )
-            records.append((circuit, document, salt, commitment))
         receipt = self._send(account, "register_services", buyer, entries)
-        first = self._event(receipt, "ServiceChanged")["service_id"]
-        created = []
-        for offset, (circuit, document, salt, commitment) in enumerate(records):
-            service = ServiceRecord(
-                id=first + offset,
-                buyer=buyer,
-                seller=seller,
-                state=ServiceState.PENDING_CONFIRMATION.api,
-                sla_template=circuit["slaTemplate"],
-                currency=circuit["currency"].upper(),
-                mrc=circuit["mrc"],
-                started_at=circuit["startedAt"],
-                document=document,
-                salt=salt,
-                commitment=commitment,
-            )
-            self.access.session.add(service)
-            created.append(service)
-        return created
+        return [
+            self._projected(ServiceRecord, event["service_id"])
+            for event in self._events(receipt, "ServiceChanged")
+        ]
 
     def confirm_services(self, service_ids: list[int]) -> list[ServiceRecord]:
         """The buyer confirms registered circuits; only then are they services."""
@@ -589,10 +474,9 @@ class Marketplace(ModuleService):
         for service in services:
             if service.buyer != buyer:
                 raise Forbidden(f"only the buyer confirms service {service.id}")
-            if service.state != ServiceState.PENDING_CONFIRMATION.api:
-                raise InvalidState(f"service {service.id} is not awaiting confirmation")
+            self._refuse_unless(
+                service.state == ServiceState.PENDING_CONFIRMATION.api,
+                InvalidState(f"service {service.id} is not awaiting confirmation"),
+            )
         self._send(account, "confirm_services", service_ids)
-        for service in services:
-            service.state = ServiceState.ACTIVE.api
-            self.access.session.add(service)
-        return services
+        return [self._projected(ServiceRecord, service.id) for service in services]

@@ -1,26 +1,30 @@
 """What every cooperative module's service shares: the acting member and its key, one
 transaction to the module, its events, and the chain's clock.
 
-Each step of a module is one transaction signed by the acting member's own custodial key;
-the service writes the store only after the chain accepted it, in the request's one DB
-transaction, so a refused step leaves nothing behind.
+Each step of a module is one transaction signed by the acting member's own custodial key.
+A service validates, sends, and reads back the records its receipt's events made: it
+never writes a read model itself (the module's projector does, cooperative.projectors), in
+the request's one DB transaction, so a refused step leaves nothing behind.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
+from cooperative import outbox
 from cooperative.access import DataAccess
-from cooperative.errors import Forbidden
+from cooperative.errors import CoopError, Forbidden
 from cooperative.platform import Platform
 from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import Role
 from cooperative.transactions import chain_errors
 from deployments.chain import Receipt, events_in
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -45,13 +49,44 @@ class ModuleService:
             raise Forbidden("the platform holds no key for this member") from exc
 
     def _send(
-        self, account: LocalAccount, function: str, *args: Any, gas: int | None = None
+        self,
+        account: LocalAccount,
+        function: str,
+        *args: Any,
+        gas: int | None = None,
+        project: bool = True,
     ) -> Receipt:
-        """One transaction to the module; `gas` fixes the limit instead of estimating it."""
+        """One transaction to the module, projected into the read models before it returns
+        (the records it wrote are then in the session). `gas` fixes the limit instead of
+        estimating it; `project=False` leaves the projection to a later `_project`, for a
+        step of several transactions (the store is written after the last one, so the
+        outbox can commit each one's entry before it is sent)."""
         with chain_errors():
-            return self.platform.gateway.transact(
+            receipt = self.platform.gateway.transact(
                 account, getattr(self.contract.functions, function)(*args), gas
             )
+        if project:
+            self._project(receipt)
+        return receipt
+
+    def _project(self, *receipts: Receipt) -> None:
+        self.platform.projection.project_receipts(self.access.session, receipts)
+
+    def _projected(self, model: type[R], record_id: Any) -> R:
+        """A record the step's receipt made or moved, as the module's projector wrote it."""
+        record = self.access.session.get(model, record_id)
+        if record is None:
+            raise RuntimeError(f"the projection wrote no {model.__name__} {record_id}")
+        return record
+
+    @staticmethod
+    def _refuse_unless(condition: bool, error: CoopError) -> None:
+        """A refusal that depends on the store's state (a ticket's, a quote's), made before
+        anything is sent. In the retry of an interrupted request the recorded
+        transactions' effects may be projected already; the retry is answered from those
+        transactions, so their effects are no reason to refuse it."""
+        if not condition and not outbox.replaying():
+            raise error
 
     def _events(self, receipt: Receipt, name: str) -> list[Any]:
         return events_in(receipt, getattr(self.contract.events, name))

@@ -48,11 +48,38 @@ class RequestContext:
     tx_hashes: list[str] = field(default_factory=list)  # what this request recorded
     replay: list[OutboxEntry] | None = None  # a retry's recorded transactions, to answer from
     replay_documents: list[dict[str, Any]] = field(default_factory=list)  # and their documents
+    kept: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tx hash -> documents
+    running: bool = False  # an API request: its transactions are running until it ends
 
 
 _request: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
     "outbox_request", default=None
 )
+# The transactions of the requests running in this process, from their recording until the
+# request's store transaction ended: the chain follower does not project past them, the
+# request projects them itself (cooperative.projectors).
+_running: set[str] = set()
+_running_guard = threading.Lock()
+
+
+def running_transactions() -> frozenset[str]:
+    with _running_guard:
+        return frozenset(_running)
+
+
+def _run(context: RequestContext, tx_hash: str, documents: list[dict[str, Any]]) -> None:
+    context.tx_hashes.append(tx_hash)
+    context.kept[tx_hash] = documents
+    if context.running:
+        with _running_guard:
+            _running.add(tx_hash)
+
+
+def documents_of(tx_hash: str) -> list[dict[str, Any]] | None:
+    """The documents the running request kept with one of its transactions (None if the
+    transaction is not this request's): what its own projection reads them from."""
+    context = _request.get()
+    return None if context is None else context.kept.get(tx_hash)
 
 
 @contextmanager
@@ -64,15 +91,19 @@ def request_context(
     """Run one request: its transactions carry its key and its documents; `replay` are the
     transactions an interrupted first attempt recorded, answered in their order instead
     of signing new ones."""
-    context = RequestContext(principal, key)
+    context = RequestContext(principal, key, running=True)
     if replay:
         context.replay = list(replay)
-        context.replay_documents = [d for entry in replay for d in entry.documents]
+        context.replay_documents = [
+            d for entry in replay for d in entry.documents if d.get("commitment")
+        ]
     token = _request.set(context)
     try:
         yield context
     finally:
         _request.reset(token)
+        with _running_guard:
+            _running.difference_update(context.tx_hashes)
 
 
 def recorded_salt(same: Callable[[dict[str, Any]], bool]) -> str | None:
@@ -88,6 +119,14 @@ def recorded_salt(same: Callable[[dict[str, Any]], bool]) -> str | None:
     return None
 
 
+def replaying() -> bool:
+    """In the retry of an interrupted request with recorded transactions still to answer
+    from: checks of the store's state may find those transactions' effects already
+    projected, and must not refuse them (the chain judged them when they were sent)."""
+    context = _request.get()
+    return context is not None and bool(context.replay)
+
+
 def keep_document(commitment: str, salt: str, document: dict[str, Any]) -> None:
     """Called for every committed document (cooperative.commitments.commit): it goes into
     the outbox with the next transaction of the request, so its salt is never lost."""
@@ -96,6 +135,16 @@ def keep_document(commitment: str, salt: str, document: dict[str, Any]) -> None:
         context = RequestContext()
         _request.set(context)
     context.documents.append({"commitment": commitment, "salt": salt, "document": document})
+
+
+def keep_note(name: str, value: Any) -> None:
+    """Private data of the request's next transaction that no commitment covers (a
+    resolution's notes): kept with it like its documents, for the projectors."""
+    context = _request.get()
+    if context is None:
+        context = RequestContext()
+        _request.set(context)
+    context.documents.append({"note": name, "document": value})
 
 
 class InFlight:
@@ -157,7 +206,7 @@ class Outbox:
             if context is not None:
                 entry.documents, context.documents = context.documents, []
                 entry.principal, entry.idempotency_key = context.principal, context.key
-                context.tx_hashes.append(tx_hash)
+                _run(context, tx_hash, entry.documents)
                 if context.key is not None:
                     # From here the request's outcome is the chain's: the key is no longer
                     # released on an error, a retry answers from these transactions.
@@ -177,7 +226,7 @@ class Outbox:
             return None  # the retry took another path than the first attempt: send anew
         entry = context.replay.pop(0)
         context.documents = []  # the first attempt's documents are kept with its entry
-        context.tx_hashes.append(entry.tx_hash)
+        _run(context, entry.tx_hash, entry.documents)
         return entry.raw
 
     def discard(self, tx_hash: str) -> None:

@@ -27,6 +27,7 @@ from cooperative import apikeys
 from cooperative.errors import CoopError, ValidationFailed
 from cooperative.indexer import Indexer
 from cooperative.outbox import InFlight, Outbox
+from cooperative.projectors import Projection
 from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, load_or_create_secret
@@ -100,6 +101,7 @@ class Platform:
     deployment: Deployment
     node: LocalNode | None = None
     lock: IO[str] | None = None
+    projection: Projection = field(init=False)
     indexer: Indexer = field(init=False)
     governance: Governance = field(init=False)
 
@@ -110,7 +112,8 @@ class Platform:
         self.gateway.journal = self.outbox
         self.in_flight = InFlight()
         self.chain_status = "ok"  # "restarting" while the embedded node is brought back
-        self.indexer = Indexer(self.gateway, self.compiler, self.deployment)
+        self.projection = Projection(self.gateway, self.compiler, self.deployment)
+        self.indexer = Indexer(self.projection)
         self.governance = Governance(self.gateway, self.compiler, self.deployment)
 
     @property
@@ -365,6 +368,15 @@ class Platform:
         """Bring the read models up to the chain's latest block; returns events applied."""
         self.outbox.flush()
         with session_scope(self.engine) as session:
+            return self.indexer.sync(session)
+
+    def reindex(self) -> int:
+        """Drop every read model and rebuild it from the chain and the outbox's documents,
+        in one store transaction (readers see the old rows until it commits); returns the
+        events applied."""
+        self.outbox.flush()
+        with session_scope(self.engine) as session:
+            self.indexer.reset(session)
             return self.indexer.sync(session)
 
     def operator(self) -> LocalAccount:

@@ -2,8 +2,8 @@
 
 Members act with their own custodial key; an admin acts as the operator (who may queue
 and execute any succeeded proposal, as anyone may, and cancels as the guardian);
-auditors only read. After every transaction the indexer runs, so the answer already
-shows the new state.
+auditors only read. Every transaction's receipt is projected before the answer, so it
+already shows the new state.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from cooperative.platform import Platform
 from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import ProposalEvent, ProposalRecord, Role, VoteRecord
 from cooperative.transactions import chain_errors
+from deployments.chain import Receipt
 from governance.rules import Kind, ProposalState, Support
 from governance.service import Actions, ProposalPayload, Tally
 
@@ -72,8 +73,8 @@ class Proposals:
             )
         proposer = self._member_account()
         with chain_errors():
-            proposal_id, _ = self.gov.propose(proposer, kind, actions, description)
-        return self._after_transaction(proposal_id)
+            proposal_id, receipt = self.gov.propose(proposer, kind, actions, description)
+        return self._after_transaction(proposal_id, receipt)
 
     def admit_member(self, name: str, address: str | None, description: str) -> ProposalView:
         """Propose a new member. Without an address, the platform makes the carrier a
@@ -100,8 +101,8 @@ class Proposals:
         self._record(proposal_id)
         voter = self._member_account()
         with chain_errors():
-            self.gov.cast_vote(voter, proposal_id, support, reason)
-        return self._after_transaction(proposal_id)
+            receipt = self.gov.cast_vote(voter, proposal_id, support, reason)
+        return self._after_transaction(proposal_id, receipt)
 
     def vote_by_signature(
         self, proposal_id: str, support: Support, voter: str, signature: str
@@ -112,29 +113,29 @@ class Proposals:
         except ValueError as exc:
             raise ValidationFailed("the signature is not hex", field="signature") from exc
         with chain_errors():
-            self.gov.cast_vote_by_sig(self._relayer(), proposal_id, support, voter, raw)
-        return self._after_transaction(proposal_id)
+            receipt = self.gov.cast_vote_by_sig(self._relayer(), proposal_id, support, voter, raw)
+        return self._after_transaction(proposal_id, receipt)
 
     # ------------------------------------------------------------------ queue, execute, cancel
 
     def queue(self, proposal_id: str) -> ProposalView:
         payload = self._payload(proposal_id)
         with chain_errors():
-            self.gov.queue(self._relayer(), payload)
-        return self._after_transaction(proposal_id)
+            receipt = self.gov.queue(self._relayer(), payload)
+        return self._after_transaction(proposal_id, receipt)
 
     def execute(self, proposal_id: str) -> ProposalView:
         payload = self._payload(proposal_id)
         with chain_errors():
-            self.gov.execute(self._relayer(), payload)
-        return self._after_transaction(proposal_id)
+            receipt = self.gov.execute(self._relayer(), payload)
+        return self._after_transaction(proposal_id, receipt)
 
     def cancel(self, proposal_id: str) -> ProposalView:
         """A member cancels its own proposal (before any vote); an admin as guardian."""
         payload = self._payload(proposal_id)
         with chain_errors():
-            self.gov.cancel(self._relayer(), payload)
-        return self._after_transaction(proposal_id)
+            receipt = self.gov.cancel(self._relayer(), payload)
+        return self._after_transaction(proposal_id, receipt)
 
     # ------------------------------------------------------------------ reading
 
@@ -198,9 +199,8 @@ class Proposals:
         )
         return ProposalPayload(record.proposer, actions, record.description)
 
-    def _after_transaction(self, proposal_id: str) -> ProposalView:
-        # The indexer commits in its own transaction; ending this session's transaction
-        # lets it see those rows (SQLite reads from the snapshot a transaction started with).
-        self.platform.sync()
-        self.access.session.commit()
+    def _after_transaction(self, proposal_id: str, receipt: Receipt) -> ProposalView:
+        """The proposal as the transaction left it: its receipt projected first (the
+        governance projector writes proposals, votes and their history)."""
+        self.platform.projection.project_receipts(self.access.session, [receipt])
         return self.get(proposal_id)

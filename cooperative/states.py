@@ -108,6 +108,45 @@ class TicketState(_State):
     CANCELLED = 8, "cancelled", "troubleTicketsCancelled"
 
 
+class Impact(_State):
+    """How an outage hit the service (Assurance.vy `IMPACT_*`)."""
+
+    DOWN = 1, "down"  # the only impact that counts against availability
+    DEGRADED = 2, "degraded"
+    INTERMITTENT = 3, "intermittent"
+
+
+class RootCause(_State):
+    """What caused an outage, as the seller resolves it (Assurance.vy `CAUSE_*`)."""
+
+    FIBER_CUT = 1, "fiberCut"
+    POWER = 2, "power"
+    EQUIPMENT = 3, "equipment"
+    CONFIGURATION = 4, "configuration"
+    THIRD_PARTY = 5, "thirdParty"
+    PLANNED_MAINTENANCE = 6, "plannedMaintenance"  # not outage where the template excludes it
+    CUSTOMER_SIDE = 7, "customerSide"
+    UNKNOWN = 8, "unknown"
+
+
+# A ticket's id on chain is service_id << 32 | number; the store and the API call it
+# "<service id>-<number>".
+TICKET_NUMBER_BITS = 32
+
+
+def chain_ticket_id(service_id: int, number: int) -> int:
+    return service_id << TICKET_NUMBER_BITS | number
+
+
+def split_ticket_id(ticket_id: int) -> tuple[int, int]:
+    """(service id, number) of a chain ticket id."""
+    return ticket_id >> TICKET_NUMBER_BITS, ticket_id & (2**TICKET_NUMBER_BITS - 1)
+
+
+def ticket_key(service_id: int, number: int) -> str:
+    return f"{service_id}-{number}"
+
+
 class CreditState(_State):
     """A service's SLA credit for a period (Assurance.vy `CREDIT_*`, copied by Billing.vy).
     The feed names the chain's credit events, not the states: an endorsement by one party

@@ -73,7 +73,7 @@ class Receipt:
     tx_index: int
     block_hash: str
     contract_address: str | None
-    logs: list[dict[str, Any]]  # address (lower case), topics and data (bytes)
+    logs: list[dict[str, Any]]  # address (lower case), topics and data (bytes), logIndex
 
 
 class TransactionJournal(Protocol):
@@ -419,6 +419,11 @@ class ChainGateway:
             self._timestamps[number] = stamp
         return stamp
 
+    def forget_blocks(self) -> None:
+        """The chain forked (a node rollback or reorg): block numbers may name other
+        blocks now."""
+        self._timestamps.clear()
+
     def receipt(self, tx_hash: str) -> Receipt | None:
         """The receipt of a mined transaction, or None if the node does not have it."""
         return self._receipt_or_none(HexBytes(tx_hash))
@@ -536,6 +541,7 @@ class ChainGateway:
                     "address": log["address"].lower(),
                     "topics": [bytes.fromhex(t[2:]) for t in log["topics"]],
                     "data": bytes.fromhex(log["data"][2:]),
+                    "logIndex": int(log["logIndex"], 16),
                 }
                 for log in raw["logs"]
             ],

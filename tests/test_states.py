@@ -15,9 +15,11 @@ from cooperative.states import (
     AnswerState,
     CreditState,
     CycleState,
+    Impact,
     InvoiceState,
     OrderState,
     RequestState,
+    RootCause,
     ServiceState,
     TicketState,
 )
@@ -34,8 +36,11 @@ VOCABULARIES = [
     (ServiceState, "SERVICE_", "Ordering.vy", ["Assurance.vy", "Billing.vy"]),
     (InvoiceState, "INVOICE_", "Billing.vy", ["Settlement.vy"]),
     (CycleState, "CYCLE_", "Settlement.vy", []),
+    (Impact, "IMPACT_", "Assurance.vy", []),
+    (RootCause, "CAUSE_", "Assurance.vy", []),
 ]
-NOT_STATES = {"TICKET_BITS"}  # Assurance.vy's packing: a field width, not a state
+# Assurance.vy's packing: field widths and offsets, not states
+NOT_STATES = {"TICKET_BITS", "IMPACT_SHIFT", "CAUSE_SHIFT"}
 CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*): constant\(uint\d+\) = ([0-9_]+)[ \t]*(?:#.*)?$", re.M)
 
 
@@ -112,6 +117,17 @@ def test_api_names():
     assert [s.api for s in ServiceState] == ["pendingConfirmation", "active"]
     assert [s.api for s in InvoiceState] == ["generated", "paymentDue", "settled"]
     assert [s.api for s in CycleState] == ["open", "settled", "cancelled"]
+    assert [s.api for s in Impact] == ["down", "degraded", "intermittent"]
+    assert [s.api for s in RootCause] == [
+        "fiberCut",
+        "power",
+        "equipment",
+        "configuration",
+        "thirdParty",
+        "plannedMaintenance",
+        "customerSide",
+        "unknown",
+    ]
 
 
 def test_feed_event_types():

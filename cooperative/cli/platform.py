@@ -1,4 +1,4 @@
-"""The operator's commands: serve, deploy, keys, schema, modules.
+"""The operator's commands: serve, deploy, reindex, keys, schema, modules.
 
 Every failure a user can cause prints one line saying what is wrong and what to do, and
 exits with status 1; no tracebacks.
@@ -117,6 +117,27 @@ def deploy(
         for item in platform.deployment.contracts.values():
             table.add_row(item.name, item.address, str(item.version))
         console.print(table)
+    finally:
+        platform.stop()
+
+
+@app.command()
+def reindex(data_dir: DataDirOption = None) -> None:
+    """Rebuild every read model from the chain and the outbox's documents (the server stopped)."""
+    import time
+
+    from cooperative.platform import Platform
+
+    settings = load_settings(data_dir)
+    with user_errors():
+        platform = Platform.start(settings, progress=lambda msg: err.print(f"[dim]{msg}…[/]"))
+    try:
+        started = time.perf_counter()
+        with user_errors():
+            applied = platform.reindex()
+        console.print(
+            f"rebuilt the read models from {applied} events in {time.perf_counter() - started:.1f} s"
+        )
     finally:
         platform.stop()
 

@@ -95,6 +95,17 @@ class IndexedBlock(SQLModel, table=True):
     hash: str = Field(max_length=66)
 
 
+class ProjectedTransaction(SQLModel, table=True):
+    """A transaction a mutation projected into the read models itself, before it answered
+    (read-your-writes): the chain follower writes its feed entries but not its records
+    again. Rows behind the follower's cursor are removed as it passes them."""
+
+    __tablename__ = "projected_transaction"
+
+    tx_hash: str = Field(primary_key=True, max_length=66)
+    block: int = Field(index=True)
+
+
 class OutboxState(StrEnum):
     """Where a signed transaction of the outbox stands."""
 

@@ -1,0 +1,216 @@
+"""SLA assurance: trouble tickets and the SLA credit of each service's closed period.
+
+A batch of tickets is one feed entry per party, naming its tickets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import col, select
+
+from cooperative.projectors.base import Event, Handler, Projector, Run
+from cooperative.states import (
+    CreditState,
+    Impact,
+    RootCause,
+    TicketState,
+    split_ticket_id,
+    ticket_key,
+)
+from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord
+
+CREDIT_FEED = {
+    "CreditCalculated": "slaCreditCalculated",
+    "CreditEndorsed": "slaCreditEndorsed",
+    "CreditDisputed": "slaCreditDisputed",
+}
+RESOLUTION_NOTES = "resolutionNotes"  # the outbox note of a resolution: ticket id -> note
+WINDOW = 7  # SlaTemplates.template(): the resolution window's place in the tuple
+
+
+def _time(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class AssuranceProjector(Projector):
+    contract_name = "Assurance"
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "TicketsOpened": self._opened,
+            "TicketsResolved": self._resolved,
+            "TicketsChanged": self._changed,
+            "CreditCalculated": self._credit_calculated,
+            "CreditEndorsed": self._credit_endorsed,
+            "CreditDisputed": self._credit_disputed,
+        }
+
+    # ------------------------------------------------------------------ tickets
+
+    def _opened(self, run: Run, event: Event) -> None:
+        openings = event.args["openings"]
+        if run.records:
+            for opening in openings:
+                service_id, number = split_ticket_id(opening["ticket_id"])
+                buyer, seller = self.projection.parties_of_service(run.session, service_id)
+                salt, document = run.documents.committed(event, opening["commitment"])
+                run.session.add(
+                    TroubleTicketRecord(
+                        id=ticket_key(service_id, number),
+                        service_id=service_id,
+                        number=number,
+                        buyer=buyer,
+                        seller=seller,
+                        state=TicketState.OPENED.api,
+                        impact=Impact(opening["impact"]).api,
+                        started_at=_time(opening["start"]),
+                        document=document,
+                        salt=salt,
+                        commitment="0x" + bytes(opening["commitment"]).hex(),
+                        updated_at=event.time,
+                    )
+                )
+        self._feed(run, event, [o["ticket_id"] for o in openings], TicketState.OPENED.event)
+
+    def _resolved(self, run: Run, event: Event) -> None:
+        resolutions = event.args["resolutions"]
+        if run.records:
+            notes = run.documents.note(event, RESOLUTION_NOTES) or {}
+            for resolution, record in zip(
+                resolutions, self._tickets(run, [r["ticket_id"] for r in resolutions]), strict=True
+            ):
+                if record is None:
+                    continue
+                record.state = TicketState.RESOLVED.api
+                record.ended_at = _time(resolution["end"])
+                record.root_cause = RootCause(resolution["cause"]).api
+                record.resolved_at = event.time
+                record.window_ends_at = _time(
+                    event.timestamp + self._window(run, record.service_id)
+                )
+                if notes.get(record.id):
+                    record.document = {**record.document, "resolutionNote": notes[record.id]}
+                record.updated_at = event.time
+                run.session.add(record)
+        self._feed(run, event, [r["ticket_id"] for r in resolutions], TicketState.RESOLVED.event)
+
+    def _changed(self, run: Run, event: Event) -> None:
+        state = TicketState(event.args["state"])
+        ids = list(event.args["ticket_ids"])
+        if run.records:
+            for record in self._tickets(run, ids):
+                if record is not None:
+                    record.state, record.updated_at = state.api, event.time
+                    run.session.add(record)
+        self._feed(run, event, ids, state.event or "troubleTicketsChanged")
+
+    def _tickets(self, run: Run, chain_ids: list[int]) -> list[TroubleTicketRecord | None]:
+        keys = [ticket_key(*split_ticket_id(t)) for t in chain_ids]
+        found = {
+            r.id: r
+            for r in run.session.exec(
+                select(TroubleTicketRecord).where(col(TroubleTicketRecord.id).in_(keys))
+            ).all()
+        }
+        return [found.get(key) for key in keys]
+
+    def _window(self, run: Run, service_id: int) -> int:
+        """The resolution window (seconds) of the service's SLA template."""
+        service = run.session.get(ServiceRecord, service_id)
+        template = (
+            service.sla_template
+            if service is not None
+            else self.projection.handle("Ordering").functions.services(service_id).call()[2]
+        )
+        return self.projection.template_terms(template)[WINDOW]
+
+    def _feed(self, run: Run, event: Event, chain_ids: list[int], kind: str) -> None:
+        if not run.feeds:
+            return
+        by_member: dict[str, list[str]] = {}
+        for ticket_id in chain_ids:
+            service_id, number = split_ticket_id(ticket_id)
+            for member in self.projection.parties_of_service(run.session, service_id):
+                by_member.setdefault(member, []).append(ticket_key(service_id, number))
+        for member, tickets in by_member.items():
+            run.feed(event, member, kind, ticketIds=tickets)
+
+    # ------------------------------------------------------------------ credits
+
+    def _credit(self, run: Run, event: Event) -> SlaCreditRecord | None:
+        return run.session.get(
+            SlaCreditRecord, f"{event.args['service_id']}-{event.args['period']}"
+        )
+
+    def _credit_calculated(self, run: Run, event: Event) -> None:
+        args = event.args
+        if run.records:
+            record = self._credit(run, event)
+            if record is None:
+                service = run.session.get(ServiceRecord, args["service_id"])
+                buyer, seller = self.projection.parties_of_service(run.session, args["service_id"])
+                record = SlaCreditRecord(
+                    id=f"{args['service_id']}-{args['period']}",
+                    service_id=args["service_id"],
+                    period=args["period"],
+                    buyer=buyer,
+                    seller=seller,
+                    currency=service.currency if service is not None else "",
+                    state=CreditState.CALCULATED.api,
+                    amount=0,
+                    credit_bps=0,
+                    availability_ppm=0,
+                    outage_seconds=0,
+                )
+            record.state = CreditState.CALCULATED.api
+            record.amount, record.credit_bps = args["amount"], args["credit_bps"]
+            record.availability_ppm = args["availability_ppm"]
+            record.outage_seconds = args["outage_seconds"]
+            record.endorsed_by_buyer = record.endorsed_by_seller = False
+            record.updated_at = event.time
+            run.session.add(record)
+        self._credit_feed(run, event)
+
+    def _credit_endorsed(self, run: Run, event: Event) -> None:
+        record = self._credit(run, event)
+        if run.records and record is not None:
+            if event.args["party"] == record.buyer:
+                record.endorsed_by_buyer = True
+            if event.args["party"] == record.seller:
+                record.endorsed_by_seller = True
+            record.state = CreditState(event.args["state"]).api
+            record.updated_at = event.time
+            run.session.add(record)
+        self._credit_feed(run, event)
+
+    def _credit_disputed(self, run: Run, event: Event) -> None:
+        args = event.args
+        record = self._credit(run, event)
+        if run.records and record is not None:
+            record.state, record.updated_at = CreditState.DISPUTED.api, event.time
+            run.session.add(record)
+            salt, document = run.documents.committed(event, args["commitment"])
+            dispute = {
+                "statement": document.get("statement", ""),
+                "salt": salt,
+                "commitment": "0x" + bytes(args["commitment"]).hex(),
+            }
+            for ticket in self._tickets(run, list(args["ticket_ids"])):
+                if ticket is not None:  # reopened by the TicketsChanged just before
+                    ticket.document = {**ticket.document, "dispute": dispute}
+                    run.session.add(ticket)
+        self._credit_feed(run, event)
+
+    def _credit_feed(self, run: Run, event: Event) -> None:
+        if not run.feeds:
+            return
+        service_id, period = event.args["service_id"], event.args["period"]
+        for member in self.projection.parties_of_service(run.session, service_id):
+            run.feed(
+                event,
+                member,
+                CREDIT_FEED[event.name],
+                creditId=f"{service_id}-{period}",
+                serviceId=service_id,
+            )

@@ -1,0 +1,291 @@
+"""The marketplace: offerings, quote requests and quotes, orders, services.
+
+What the chain holds in clear (parties, ids, states, prices, times) comes from the events
+and, for an order's or service's fixed terms, from the contract; the private part (the
+offering's details, the request's site, the quote's terms, the circuit) from the documents
+the outbox kept under the commitments the events carry.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import select
+
+from cooperative.currencies import currency_code
+from cooperative.projectors.base import Event, Handler, Projector, Run
+from cooperative.states import (
+    DECLINED_BY_BUYER,
+    AnswerState,
+    OrderState,
+    RequestState,
+    ServiceState,
+)
+from cooperative.store.models import (
+    OfferingRecord,
+    OrderRecord,
+    QuoteRecord,
+    QuoteRequestRecord,
+    ServiceRecord,
+)
+
+
+def _time(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+class OrderingProjector(Projector):
+    contract_name = "Ordering"
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "OfferingPublished": self._offering_published,
+            "OfferingWithdrawn": self._offering_withdrawn,
+            "QuoteRequested": self._quote_requested,
+            "QuoteAnswered": self._quote_answered,
+            "QuoteRequestClosed": self._request_closed,
+            "OrderChanged": self._order_changed,
+            "ServiceChanged": self._service_changed,
+            "ServiceEnded": self._service_ended,
+        }
+
+    # ------------------------------------------------------------------ offerings
+
+    def _offering_published(self, run: Run, event: Event) -> None:
+        if not run.records:
+            return
+        args = event.args
+        _salt, document = run.documents.committed(event, args["commitment"])
+        run.session.add(
+            OfferingRecord(
+                id=args["offering_id"],
+                seller=args["seller"],
+                product_type=document.get("productType", ""),
+                bandwidths_mbps=document.get("bandwidthsMbps", []),
+                serving_area=document.get("servingArea", []),
+                sla_templates=list(args["sla_templates"]),
+                term_months=document.get("termMonths", []),
+                commitment=_hex(args["commitment"]),
+                created_at=event.time,
+            )
+        )
+
+    def _offering_withdrawn(self, run: Run, event: Event) -> None:
+        offering = run.session.get(OfferingRecord, event.args["offering_id"])
+        if run.records and offering is not None:
+            offering.active = False
+            run.session.add(offering)
+
+    # ------------------------------------------------------------------ quotes
+
+    def _quote_requested(self, run: Run, event: Event) -> None:
+        args = event.args
+        request_id, buyer, sellers = args["request_id"], args["buyer"], list(args["sellers"])
+        if run.records:
+            salt, document = run.documents.committed(event, args["commitment"])
+            commitment = _hex(args["commitment"])
+            run.session.add(
+                QuoteRequestRecord(
+                    id=request_id,
+                    buyer=buyer,
+                    sellers=sellers,
+                    sla_template=args["sla_template"],
+                    respond_by=_time(args["respond_by"]),
+                    expires_at=_time(args["expires_at"]),
+                    requested_delivery=_time(args["requested_delivery"]),
+                    state=RequestState.OPEN.api,
+                    document=document,
+                    salt=salt,
+                    commitment=commitment,
+                    created_at=event.time,
+                )
+            )
+            for seller in sellers:
+                run.session.add(
+                    QuoteRecord(
+                        id=f"{request_id}-{seller}",
+                        request_id=request_id,
+                        buyer=buyer,
+                        seller=seller,
+                        state=AnswerState.PENDING.api,
+                        document={"request": document, "requestCommitment": commitment},
+                        updated_at=event.time,
+                    )
+                )
+        kind = RequestState.OPEN.event
+        for seller in sellers:
+            run.feed(event, seller, kind, requestId=request_id, quoteId=f"{request_id}-{seller}")
+        run.feed(event, buyer, kind, requestId=request_id)
+
+    def _quote_answered(self, run: Run, event: Event) -> None:
+        args = event.args
+        request_id, seller = args["request_id"], args["seller"]
+        quote_id = f"{request_id}-{seller}"
+        answer = AnswerState(args["state"])  # READY or DECLINED
+        quote = run.session.get(QuoteRecord, quote_id)
+        if run.records and quote is not None:
+            salt, document = run.documents.committed(event, args["commitment"])
+            quote.state, quote.salt, quote.commitment = answer.api, salt, _hex(args["commitment"])
+            if answer == AnswerState.READY:
+                terms = document.get("terms", {})
+                quote.currency = currency_code(args["currency"])
+                quote.mrc, quote.nrc = args["mrc"], args["nrc"]
+                quote.valid_until = _time(args["valid_until"])
+                quote.level = terms.get("level", quote.document.get("request", {}).get("level"))
+                quote.document = {**quote.document, "terms": terms}
+            else:
+                quote.document = {**quote.document, "declineReason": document.get("reason", "")}
+            quote.updated_at = event.time
+            run.session.add(quote)
+        for member in (self._buyer_of_request(run, request_id), seller):
+            run.feed(event, member, answer.event, requestId=request_id, quoteId=quote_id)
+
+    def _request_closed(self, run: Run, event: Event) -> None:
+        args = event.args
+        request_id = args["request_id"]
+        closed = RequestState(args["state"])  # ACCEPTED or REJECTED
+        accepted = args["accepted_seller"] if closed == RequestState.ACCEPTED else None
+        request = run.session.get(QuoteRequestRecord, request_id)
+        if run.records and request is not None:
+            request.state = closed.api
+            run.session.add(request)
+            for quote in run.session.exec(
+                select(QuoteRecord).where(QuoteRecord.request_id == request_id)
+            ).all():
+                quote.state = (
+                    AnswerState.ACCEPTED.api if quote.seller == accepted else DECLINED_BY_BUYER
+                )
+                quote.updated_at = event.time
+                run.session.add(quote)
+        if not run.feeds:
+            return
+        if request is not None:
+            buyer, sellers = request.buyer, list(request.sellers)
+        else:
+            buyer = self._buyer_of_request(run, request_id)
+            sellers = self.contract.functions.request_seller_list(request_id).call()
+        subject: dict[str, Any] = {"requestId": request_id}
+        if accepted:
+            subject["quoteId"] = f"{request_id}-{accepted}"
+        for member in [buyer, *sellers]:
+            run.feed(event, member, closed.event, **subject)
+
+    # ------------------------------------------------------------------ orders and services
+
+    def _order_changed(self, run: Run, event: Event) -> None:
+        args = event.args
+        order_id, state = args["order_id"], OrderState(args["state"])
+        if run.records:
+            order = run.session.get(OrderRecord, order_id)
+            if order is None and state == OrderState.SUBMITTED:
+                self._order_placed(run, event)
+            elif order is not None:
+                order.state, order.updated_at = state.api, event.time
+                if state == OrderState.REJECTED:
+                    _salt, document = run.documents.committed(event, args["commitment"])
+                    if document:
+                        order.document = {**order.document, "rejectionReason": document["reason"]}
+                run.session.add(order)
+        for member in (args["buyer"], args["seller"]):
+            run.feed(event, member, state.event, orderId=order_id)
+
+    def _order_placed(self, run: Run, event: Event) -> None:
+        args = event.args
+        # the order's fixed terms, as the contract took them from the accepted answer
+        _buyer, _seller, request_id, sla_template, currency, mrc, delivery, _state = (
+            self.contract.functions.orders(args["order_id"]).call()
+        )
+        salt, document = run.documents.committed(event, args["commitment"])
+        run.session.add(
+            OrderRecord(
+                id=args["order_id"],
+                request_id=request_id,
+                buyer=args["buyer"],
+                seller=args["seller"],
+                state=OrderState.SUBMITTED.api,
+                sla_template=sla_template,
+                currency=currency_code(currency),
+                mrc=mrc,
+                requested_delivery=_time(delivery),
+                document=document,
+                salt=salt,
+                commitment=_hex(args["commitment"]),
+                updated_at=event.time,
+            )
+        )
+        quote = run.session.get(QuoteRecord, f"{request_id}-{args['seller']}")
+        if quote is not None:
+            quote.state, quote.updated_at = AnswerState.ORDERED.api, event.time
+            run.session.add(quote)
+
+    def _service_changed(self, run: Run, event: Event) -> None:
+        args = event.args
+        service_id, state = args["service_id"], ServiceState(args["state"])
+        if run.records:
+            service = run.session.get(ServiceRecord, service_id)
+            if service is None:
+                self._service_created(run, event)
+            else:
+                service.state = state.api
+                run.session.add(service)
+        subject: dict[str, Any] = {"serviceId": service_id}
+        if args["order_id"]:
+            subject["orderId"] = args["order_id"]
+        for member in (args["buyer"], args["seller"]):
+            run.feed(event, member, state.event, **subject)
+
+    def _service_created(self, run: Run, event: Event) -> None:
+        """A service from a completed order, or a live circuit registered by its seller:
+        its terms and start as the contract holds them (billing's clock)."""
+        args = event.args
+        buyer, seller, sla_template, currency, mrc, started_at, _state = (
+            self.contract.functions.services(args["service_id"]).call()
+        )
+        salt, document = run.documents.committed(event, args["commitment"])
+        run.session.add(
+            ServiceRecord(
+                id=args["service_id"],
+                buyer=buyer,
+                seller=seller,
+                state=ServiceState(args["state"]).api,
+                sla_template=sla_template,
+                currency=currency_code(currency),
+                mrc=mrc,
+                started_at=_time(started_at),
+                order_id=args["order_id"] or None,
+                document=document,
+                salt=salt,
+                commitment=_hex(args["commitment"]),
+            )
+        )
+        if args["order_id"]:
+            order = run.session.get(OrderRecord, args["order_id"])
+            if order is not None:
+                order.service_id = args["service_id"]
+                run.session.add(order)
+
+    def _service_ended(self, run: Run, event: Event) -> None:
+        args = event.args
+        service = run.session.get(ServiceRecord, args["service_id"])
+        if run.records and service is not None:
+            service.ended_at = _time(args["ended_at"])
+            run.session.add(service)
+        for member in (args["buyer"], args["seller"]):
+            run.feed(
+                event,
+                member,
+                "serviceEnding",
+                serviceId=args["service_id"],
+                endedAt=args["ended_at"],
+            )
+
+    def _buyer_of_request(self, run: Run, request_id: int) -> str:
+        request = run.session.get(QuoteRequestRecord, request_id)
+        if request is not None:
+            return request.buyer
+        return str(self.contract.functions.requests(request_id).call()[0])
