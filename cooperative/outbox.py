@@ -19,9 +19,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -170,6 +172,72 @@ class InFlight:
                 self._keys.discard((principal, key))
 
 
+@dataclass
+class _Write:
+    write: Callable[[Any], None]
+    done: bool = False
+    error: Exception | None = None
+
+
+class GroupCommit:
+    """Commits the writes of concurrent threads together, one store transaction per
+    batch: whoever finds no commit running takes every write waiting and commits them;
+    the others wait for it, then find theirs done or lead the next batch. A batch that
+    fails is committed again one write at a time, so one bad write fails only itself."""
+
+    def __init__(self, engine: Engine, prepare: Callable[[Any], None]) -> None:
+        self.engine = engine
+        self.prepare = prepare  # runs first in every batch's transaction
+        self._guard = threading.Condition()
+        self._waiting: list[_Write] = []
+        self._leading = False
+
+    def submit(self, write: Callable[[Any], None]) -> None:
+        """Run `write(session)` in a committed store transaction; returns once committed."""
+        item = _Write(write)
+        with self._guard:
+            self._waiting.append(item)
+            while self._leading and not item.done:
+                self._guard.wait()
+            if not item.done:
+                self._leading = True
+                batch, self._waiting = self._waiting, []
+            else:
+                batch = []
+        if batch:
+            try:
+                self._commit(batch)
+            finally:
+                with self._guard:
+                    self._leading = False
+                    self._guard.notify_all()
+        if item.error is not None:
+            raise item.error
+        if not item.done:
+            raise RuntimeError("the outbox write was interrupted")
+
+    def _commit(self, batch: list[_Write]) -> None:
+        try:
+            self._transaction(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                for item in batch:
+                    try:
+                        self._transaction([item])
+                    except Exception as single:
+                        item.error = single
+        for item in batch:
+            item.done = True
+
+    def _transaction(self, batch: list[_Write]) -> None:
+        with session_scope(self.engine) as session:
+            self.prepare(session)
+            for item in batch:
+                item.write(session)
+
+
 class Outbox:
     """The store's outbox as the chain gateway's journal."""
 
@@ -182,6 +250,7 @@ class Outbox:
         # own: until then the chain itself says so (reconciliation looks entries up by hash).
         self._mined: list[tuple[Receipt, int]] = []
         self._mined_guard = threading.Lock()
+        self._commits = GroupCommit(self.engine, prepare=self._write_mined)
 
     # ------------------------------------------------------------------ the journal
 
@@ -200,21 +269,28 @@ class Outbox:
 
     def _record(self, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
         context = _request.get()
-        with session_scope(self.engine) as session:
-            self._write_mined(session)
-            entry = OutboxEntry(sender=sender, nonce=nonce, tx_hash=tx_hash, raw=raw)
-            if context is not None:
-                entry.documents, context.documents = context.documents, []
-                entry.principal, entry.idempotency_key = context.principal, context.key
-                _run(context, tx_hash, entry.documents)
-                if context.key is not None:
-                    # From here the request's outcome is the chain's: the key is no longer
-                    # released on an error, a retry answers from these transactions.
-                    row = session.get(IdempotentRequest, (context.principal, context.key))
-                    if row is not None and row.state == "pending":
-                        row.state = "sent"
-                        session.add(row)
-            session.add(entry)
+        entry = OutboxEntry(sender=sender, nonce=nonce, tx_hash=tx_hash, raw=raw)
+        key: tuple[str, str] | None = None
+        if context is not None:
+            entry.documents = list(context.documents)
+            entry.principal, entry.idempotency_key = context.principal, context.key
+            if context.principal is not None and context.key is not None:
+                key = (context.principal, context.key)
+        self._commits.submit(lambda session: self._write_entry(session, entry, key))
+        if context is not None:  # kept with the entry now
+            context.documents = []
+            _run(context, tx_hash, entry.documents)
+
+    @staticmethod
+    def _write_entry(session: Any, entry: OutboxEntry, key: tuple[str, str] | None) -> None:
+        if key is not None:
+            # From here the request's outcome is the chain's: the key is no longer released
+            # on an error, a retry answers from these transactions.
+            row = session.get(IdempotentRequest, key)
+            if row is not None and row.state == "pending":
+                row.state = "sent"
+                session.add(row)
+        session.add(entry)
 
     def replayed(self, sender: str) -> bytes | None:
         """In a retry of an interrupted request: the signed bytes its first attempt recorded
@@ -268,6 +344,13 @@ class Outbox:
             with self._mined_guard:  # not written: keep them for the next commit
                 self._mined = mined + self._mined
             raise
+
+    @staticmethod
+    def settle(session: Any, receipt: Receipt, timestamp: int) -> None:
+        """Write where a transaction landed, in `session`: a request settles its own entries
+        in the store transaction that holds its answer, so an acknowledged write is never
+        without its block's time (a lost block is rebuilt at it)."""
+        Outbox._settle(session, receipt, timestamp)
 
     @staticmethod
     def _settle(session: Any, receipt: Receipt, timestamp: int) -> None:
@@ -373,9 +456,33 @@ class Outbox:
                 groups[-1][1].append(entry)
             else:
                 groups.append((entry.block_number, [entry]))
-        if never_mined:
-            groups.append((None, never_mined))
+        # What was never seen mined goes one transaction per block, at the time it was
+        # recorded (a lower bound of when it first ran): a queue and the execute a timelock
+        # delay later stay that far apart.
+        groups += [(None, [entry]) for entry in never_mined]
         sent_ids: set[int | None] = set()
+        resent = 0
+        if set_timestamps:
+            # From the chain's own time, not the restarted node's (see set_clock); back to
+            # the wall clock once the lost blocks are rebuilt.
+            gateway.set_clock(gateway.block_timestamp(gateway.head()[0]))
+        try:
+            resent = self._resend_groups(gateway, groups, by_sender, sent_ids, set_timestamps)
+        finally:
+            if set_timestamps:
+                latest = gateway.block_timestamp(gateway.head()[0])
+                gateway.set_clock(max(int(time.time()), latest + 1))
+        log.info("outbox: %d transactions sent again", resent)
+        return resent
+
+    def _resend_groups(
+        self,
+        gateway: ChainGateway,
+        groups: list[tuple[int | None, list[OutboxEntry]]],
+        by_sender: dict[str, list[OutboxEntry]],
+        sent_ids: set[int | None],
+        set_timestamps: bool,
+    ) -> int:
         resent = 0
         for _block, group in groups:
             batch: list[OutboxEntry] = []
@@ -389,7 +496,9 @@ class Outbox:
             if not batch:
                 continue
             stamp = group[0].block_timestamp
-            if set_timestamps and stamp is not None:
+            if stamp is None:
+                stamp = int(_aware(group[0].created_at).timestamp())
+            if set_timestamps:
                 try:
                     gateway.set_next_block_timestamp(stamp)
                 except ChainError as exc:
@@ -418,7 +527,6 @@ class Outbox:
                     raise ChainError(f"re-sent transaction {entry.tx_hash} was not mined")
                 self._mined_on(gateway, receipt)
                 resent += 1
-        log.info("outbox: %d transactions sent again", resent)
         return resent
 
 
@@ -426,3 +534,8 @@ class Outbox:
 class ReconcileReport:
     settled: int = 0  # found mined, now recorded so
     resent: int = 0  # missing from the chain, sent again
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives datetimes back without their zone; the store writes UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -664,6 +664,13 @@ class ChainGateway:
         if "error" in response:
             raise ChainError(f"the node refused the next block's time: {response['error']}")
 
+    def set_clock(self, timestamp: int) -> None:
+        """Set anvil's clock (`evm_setTime`): a node started from a state file refuses any
+        next-block time before its start until its clock is set back to the chain's."""
+        response = self._raw("evm_setTime", timestamp)
+        if "error" in response:
+            raise ChainError(f"the node refused to set its clock: {response['error']}")
+
     def mine_pending(self, tx_hashes: list[str]) -> None:
         """Have every one of `tx_hashes` (sent already) mined: on a node that mines on
         demand, seal blocks until they are in; else wait for them."""

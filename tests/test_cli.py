@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from cooperative import cli
 from cooperative.platform import Platform
 from cooperative.settings import Settings
+from cooperative.store.database import make_engine
+from cooperative.store.models import ChainCursor, MemberProfile
 from deployments import node as node_module
 from deployments.node import free_loopback_port
 
@@ -172,3 +175,19 @@ def test_schema_file_matches_the_code() -> None:
     assert exported == str(schema).rstrip("\n") + "\n", (
         "graphql/schema.graphql drifted: run `make schema`"
     )
+
+
+def test_reindex_rebuilds_the_read_models_of_a_stopped_platform(deployed_dir: Path) -> None:
+    with Session(make_engine(f"sqlite:///{deployed_dir / 'coop.db'}")) as session:
+        members_before = session.exec(select(MemberProfile.address, MemberProfile.name)).all()
+    assert len(members_before) == 3
+
+    result = coop("reindex", "--data-dir", str(deployed_dir))
+
+    assert result.returncode == 0, result.stderr
+    assert "rebuilt the read models from" in result.stdout
+    with Session(make_engine(f"sqlite:///{deployed_dir / 'coop.db'}")) as session:
+        assert (
+            session.exec(select(MemberProfile.address, MemberProfile.name)).all() == members_before
+        )
+        assert session.get(ChainCursor, "chain") is not None

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from web3 import Web3
 from web3.contract import Contract
 
+from cooperative.outbox import Outbox
 from cooperative.projectors.assurance import AssuranceProjector
 from cooperative.projectors.base import Documents, Event, Handler, Projector, Run
 from cooperative.projectors.billing import BillingProjector, SettlementProjector
@@ -109,8 +110,10 @@ class Projection:
     def project_receipts(self, session: Session, receipts: Iterable[Receipt]) -> None:
         """A mutation's receipts into the read models, before it answers: the records
         only (the follower writes the feed in chain order). A transaction the follower or
-        an earlier attempt projected already is left alone."""
+        an earlier attempt projected already is left alone. Their outbox entries are
+        settled in the same store transaction (see Outbox.settle)."""
         for receipt in receipts:
+            Outbox.settle(session, receipt, self.gateway.block_timestamp(receipt.block_number))
             if receipt.status != 1 or self._projected(session, receipt):
                 continue
             run = Run(session, Documents(session), records=True, feeds=False)
