@@ -133,9 +133,12 @@ class Indexer:
         documents.preload(tx_hashes - projected)
         everything = Run(session, documents, records=True, feeds=True)
         feed_only = Run(session, documents, records=False, feeds=True)
-        return sum(
-            self.projection.apply(
-                feed_only if r["transactionHash"].lower() in projected else everything, [r]
+        return self.projection.apply(
+            (
+                feed_only if r["transactionHash"].lower() in projected else everything,
+                r,
+                r["blockNumber"],
+                r["transactionHash"],
             )
             for r in logs
         )

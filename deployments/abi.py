@@ -78,3 +78,12 @@ def _named(param: ABI, value: Any) -> Any:
     if kind == "address":
         return to_checksum_address(value)
     return value
+
+
+def decode_output(abi: ABI, data: bytes) -> Any:
+    """The return value of a call to the function `abi`, as web3 names it (see _named):
+    one output as itself, several as a tuple."""
+    outputs = abi["outputs"]
+    values = eth_abi.decode([abi_type(p) for p in outputs], data)
+    named = [_named(p, v) for p, v in zip(outputs, values, strict=True)]
+    return named[0] if len(named) == 1 else tuple(named)

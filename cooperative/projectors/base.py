@@ -4,7 +4,7 @@ the run it is applied in (see cooperative.projectors)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -88,6 +88,7 @@ class Run:
     documents: Documents
     records: bool = True  # the module records (False: a mutation projected them already)
     feeds: bool = True  # the member feed (only the follower: it writes in chain order)
+    chain: dict[Any, Any] = field(default_factory=dict)  # what projectors prefetched
 
     def feed(self, event: Event, member: str, kind: str, **subject: Any) -> None:
         if not self.feeds:
@@ -123,3 +124,7 @@ class Projector:
 
     def handlers(self) -> dict[str, Handler]:
         raise NotImplementedError
+
+    def prefetch(self, run: Run, events: list[Event]) -> None:
+        """Read from the chain, in one batch, what the handlers of `events` will need
+        (into `run.chain`); by default nothing."""

@@ -54,6 +54,34 @@ class OrderingProjector(Projector):
             "ServiceEnded": self._service_ended,
         }
 
+    def prefetch(self, run: Run, events: list[Event]) -> None:
+        """The fixed terms of the orders placed and services created (a registration
+        creates up to 200): one batch of reads."""
+        wanted: list[tuple[str, int]] = []
+        for event in events:
+            if event.name == "OrderChanged" and event.args["state"] == OrderState.SUBMITTED:
+                wanted.append(("orders", event.args["order_id"]))
+            elif event.name == "ServiceChanged" and (
+                run.session.get(ServiceRecord, event.args["service_id"]) is None
+            ):
+                wanted.append(("services", event.args["service_id"]))
+        calls = [getattr(self.contract.functions, kind)(key) for kind, key in wanted]
+        run.chain.update(zip(wanted, self.projection.gateway.call_many(calls), strict=True))
+
+    def _terms(self, run: Run, kind: str, key: int) -> dict[str, Any]:
+        """An order's or service's terms as the contract holds them (prefetched)."""
+        if (kind, key) not in run.chain:
+            run.chain.update(
+                zip(
+                    [(kind, key)],
+                    self.projection.gateway.call_many(
+                        [getattr(self.contract.functions, kind)(key)]
+                    ),
+                    strict=True,
+                )
+            )
+        return dict(run.chain[(kind, key)])
+
     # ------------------------------------------------------------------ offerings
 
     def _offering_published(self, run: Run, event: Event) -> None:
@@ -197,9 +225,8 @@ class OrderingProjector(Projector):
     def _order_placed(self, run: Run, event: Event) -> None:
         args = event.args
         # the order's fixed terms, as the contract took them from the accepted answer
-        _buyer, _seller, request_id, sla_template, currency, mrc, delivery, _state = (
-            self.contract.functions.orders(args["order_id"]).call()
-        )
+        terms = self._terms(run, "orders", args["order_id"])
+        request_id = terms["request_id"]
         salt, document = run.documents.committed(event, args["commitment"])
         run.session.add(
             OrderRecord(
@@ -208,10 +235,10 @@ class OrderingProjector(Projector):
                 buyer=args["buyer"],
                 seller=args["seller"],
                 state=OrderState.SUBMITTED.api,
-                sla_template=sla_template,
-                currency=currency_code(currency),
-                mrc=mrc,
-                requested_delivery=_time(delivery),
+                sla_template=terms["sla_template"],
+                currency=currency_code(terms["currency"]),
+                mrc=terms["mrc"],
+                requested_delivery=_time(terms["requested_delivery"]),
                 document=document,
                 salt=salt,
                 commitment=_hex(args["commitment"]),
@@ -243,20 +270,18 @@ class OrderingProjector(Projector):
         """A service from a completed order, or a live circuit registered by its seller:
         its terms and start as the contract holds them (billing's clock)."""
         args = event.args
-        buyer, seller, sla_template, currency, mrc, started_at, _state = (
-            self.contract.functions.services(args["service_id"]).call()
-        )
+        terms = self._terms(run, "services", args["service_id"])
         salt, document = run.documents.committed(event, args["commitment"])
         run.session.add(
             ServiceRecord(
                 id=args["service_id"],
-                buyer=buyer,
-                seller=seller,
+                buyer=terms["buyer"],
+                seller=terms["seller"],
                 state=ServiceState(args["state"]).api,
-                sla_template=sla_template,
-                currency=currency_code(currency),
-                mrc=mrc,
-                started_at=_time(started_at),
+                sla_template=terms["sla_template"],
+                currency=currency_code(terms["currency"]),
+                mrc=terms["mrc"],
+                started_at=_time(terms["started_at"]),
                 order_id=args["order_id"] or None,
                 document=document,
                 salt=salt,

@@ -45,13 +45,13 @@ class Projection:
             BillingProjector(self),
             SettlementProjector(self),
         ]
-        # address (lower case) -> topic0 -> (event name, its ABI, its handler)
-        self._routes: dict[str, dict[bytes, tuple[str, Any, Handler]]] = {}
+        # address (lower case) -> topic0 -> (event name, its ABI, its handler, its projector)
+        self._routes: dict[str, dict[bytes, tuple[str, Any, Handler, Projector]]] = {}
         for projector in self.projectors:
             routes = self._routes.setdefault(projector.contract.address.lower(), {})
             for name, handler in projector.handlers().items():
                 abi = getattr(projector.contract.events, name).abi
-                routes[event_topic(abi)] = (name, abi, handler)
+                routes[event_topic(abi)] = (name, abi, handler, projector)
 
     def parties_of_service(self, session: Session, service_id: int) -> tuple[str, str]:
         """(buyer, seller) of a service: from its record, else from the contract."""
@@ -78,12 +78,14 @@ class Projection:
     def addresses(self) -> list[str]:
         return list(self._routes)
 
-    def decode(self, raw: dict[str, Any], block: int, tx: str) -> tuple[Event, Handler] | None:
-        """A log as an event and its handler; None for a log no projector follows."""
+    def decode(
+        self, raw: dict[str, Any], block: int, tx: str
+    ) -> tuple[Event, Handler, Projector] | None:
+        """A log as an event, its handler and projector; None for a log none follows."""
         route = self._routes.get(raw["address"], {}).get(raw["topics"][0] if raw["topics"] else b"")
         if route is None:
             return None
-        name, abi, handler = route
+        name, abi, handler, projector = route
         event = Event(
             name=name,
             args=decode_event(abi, raw),
@@ -92,18 +94,26 @@ class Projection:
             log_index=raw["logIndex"],
             timestamp=self.gateway.block_timestamp(block),
         )
-        return event, handler
+        return event, handler, projector
 
-    def apply(self, run: Run, logs: Iterable[dict[str, Any]]) -> int:
-        """Apply logs (as ChainGateway.logs gives them) in their order; how many applied."""
-        applied = 0
-        for raw in logs:
-            decoded = self.decode(raw, raw["blockNumber"], raw["transactionHash"])
-            if decoded is not None:
-                event, handler = decoded
-                handler(run, event)
-                applied += 1
-        return applied
+    def apply(self, runs: Iterable[tuple[Run, dict[str, Any], int, str]]) -> int:
+        """Apply logs, each in its run (log, block, tx hash), in their order; returns how
+        many events were applied. What the handlers will read from the chain is read
+        first, one batch per projector and run."""
+        decoded = []
+        for run, raw, block, tx in runs:
+            found = self.decode(raw, block, tx)
+            if found is not None:
+                decoded.append((run, *found))
+        wanted: dict[tuple[int, int], tuple[Run, Projector, list[Event]]] = {}
+        for run, event, _handler, projector in decoded:
+            if run.records:
+                wanted.setdefault((id(run), id(projector)), (run, projector, []))[2].append(event)
+        for run, projector, events in wanted.values():
+            projector.prefetch(run, events)
+        for run, event, handler, _projector in decoded:
+            handler(run, event)
+        return len(decoded)
 
     # ------------------------------------------------------------------ a mutation's own
 
@@ -117,11 +127,7 @@ class Projection:
             if receipt.status != 1 or self._projected(session, receipt):
                 continue
             run = Run(session, Documents(session), records=True, feeds=False)
-            for raw in receipt.logs:
-                decoded = self.decode(raw, receipt.block_number, receipt.tx_hash)
-                if decoded is not None:
-                    event, handler = decoded
-                    handler(run, event)
+            self.apply((run, raw, receipt.block_number, receipt.tx_hash) for raw in receipt.logs)
             session.add(
                 ProjectedTransaction(tx_hash=receipt.tx_hash.lower(), block=receipt.block_number)
             )
