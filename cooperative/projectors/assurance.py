@@ -46,6 +46,24 @@ class AssuranceProjector(Projector):
             "CreditDisputed": self._credit_disputed,
         }
 
+    def prefetch(self, run: Run, events: list[Event]) -> None:
+        """The credits and services a batch's events touch (up to 500 a transaction): the
+        services for the feed's parties too."""
+        credits = [
+            f"{e.args['service_id']}-{e.args['period']}" for e in events if e.name in CREDIT_FEED
+        ]
+        services = {e.args["service_id"] for e in events if e.name in CREDIT_FEED}
+        for event in events:
+            if event.name == "TicketsOpened":
+                services |= {split_ticket_id(o["ticket_id"])[0] for o in event.args["openings"]}
+            elif event.name == "TicketsResolved":
+                services |= {split_ticket_id(r["ticket_id"])[0] for r in event.args["resolutions"]}
+            elif event.name == "TicketsChanged":
+                services |= {split_ticket_id(t)[0] for t in event.args["ticket_ids"]}
+        if run.records:
+            run.load(SlaCreditRecord, credits)
+        run.load(ServiceRecord, sorted(services))
+
     # ------------------------------------------------------------------ tickets
 
     def _opened(self, run: Run, event: Event) -> None:
@@ -53,9 +71,9 @@ class AssuranceProjector(Projector):
         if run.records:
             for opening in openings:
                 service_id, number = split_ticket_id(opening["ticket_id"])
-                buyer, seller = self.projection.parties_of_service(run.session, service_id)
+                buyer, seller = self.projection.parties_of_service(run, service_id)
                 salt, document = run.documents.committed(event, opening["commitment"])
-                run.session.add(
+                run.add(
                     TroubleTicketRecord(
                         id=ticket_key(service_id, number),
                         service_id=service_id,
@@ -92,7 +110,7 @@ class AssuranceProjector(Projector):
                 if notes.get(record.id):
                     record.document = {**record.document, "resolutionNote": notes[record.id]}
                 record.updated_at = event.time
-                run.session.add(record)
+                run.add(record)
         self._feed(run, event, [r["ticket_id"] for r in resolutions], TicketState.RESOLVED.event)
 
     def _changed(self, run: Run, event: Event) -> None:
@@ -102,7 +120,7 @@ class AssuranceProjector(Projector):
             for record in self._tickets(run, ids):
                 if record is not None:
                     record.state, record.updated_at = state.api, event.time
-                    run.session.add(record)
+                    run.add(record)
         self._feed(run, event, ids, state.event or "troubleTicketsChanged")
 
     def _tickets(self, run: Run, chain_ids: list[int]) -> list[TroubleTicketRecord | None]:
@@ -117,7 +135,7 @@ class AssuranceProjector(Projector):
 
     def _window(self, run: Run, service_id: int) -> int:
         """The resolution window (seconds) of the service's SLA template."""
-        service = run.session.get(ServiceRecord, service_id)
+        service = run.get(ServiceRecord, service_id)
         template = (
             service.sla_template
             if service is not None
@@ -131,7 +149,7 @@ class AssuranceProjector(Projector):
         by_member: dict[str, list[str]] = {}
         for ticket_id in chain_ids:
             service_id, number = split_ticket_id(ticket_id)
-            for member in self.projection.parties_of_service(run.session, service_id):
+            for member in self.projection.parties_of_service(run, service_id):
                 by_member.setdefault(member, []).append(ticket_key(service_id, number))
         for member, tickets in by_member.items():
             run.feed(event, member, kind, ticketIds=tickets)
@@ -139,17 +157,15 @@ class AssuranceProjector(Projector):
     # ------------------------------------------------------------------ credits
 
     def _credit(self, run: Run, event: Event) -> SlaCreditRecord | None:
-        return run.session.get(
-            SlaCreditRecord, f"{event.args['service_id']}-{event.args['period']}"
-        )
+        return run.get(SlaCreditRecord, f"{event.args['service_id']}-{event.args['period']}")
 
     def _credit_calculated(self, run: Run, event: Event) -> None:
         args = event.args
         if run.records:
             record = self._credit(run, event)
             if record is None:
-                service = run.session.get(ServiceRecord, args["service_id"])
-                buyer, seller = self.projection.parties_of_service(run.session, args["service_id"])
+                service = run.get(ServiceRecord, args["service_id"])
+                buyer, seller = self.projection.parties_of_service(run, args["service_id"])
                 record = SlaCreditRecord(
                     id=f"{args['service_id']}-{args['period']}",
                     service_id=args["service_id"],
@@ -169,7 +185,7 @@ class AssuranceProjector(Projector):
             record.outage_seconds = args["outage_seconds"]
             record.endorsed_by_buyer = record.endorsed_by_seller = False
             record.updated_at = event.time
-            run.session.add(record)
+            run.add(record)
         self._credit_feed(run, event)
 
     def _credit_endorsed(self, run: Run, event: Event) -> None:
@@ -181,7 +197,7 @@ class AssuranceProjector(Projector):
                 record.endorsed_by_seller = True
             record.state = CreditState(event.args["state"]).api
             record.updated_at = event.time
-            run.session.add(record)
+            run.add(record)
         self._credit_feed(run, event)
 
     def _credit_disputed(self, run: Run, event: Event) -> None:
@@ -189,7 +205,7 @@ class AssuranceProjector(Projector):
         record = self._credit(run, event)
         if run.records and record is not None:
             record.state, record.updated_at = CreditState.DISPUTED.api, event.time
-            run.session.add(record)
+            run.add(record)
             salt, document = run.documents.committed(event, args["commitment"])
             dispute = {
                 "statement": document.get("statement", ""),
@@ -199,14 +215,14 @@ class AssuranceProjector(Projector):
             for ticket in self._tickets(run, list(args["ticket_ids"])):
                 if ticket is not None:  # reopened by the TicketsChanged just before
                     ticket.document = {**ticket.document, "dispute": dispute}
-                    run.session.add(ticket)
+                    run.add(ticket)
         self._credit_feed(run, event)
 
     def _credit_feed(self, run: Run, event: Event) -> None:
         if not run.feeds:
             return
         service_id, period = event.args["service_id"], event.args["period"]
-        for member in self.projection.parties_of_service(run.session, service_id):
+        for member in self.projection.parties_of_service(run, service_id):
             run.feed(
                 event,
                 member,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from sqlalchemy import inspect
 from sqlmodel import Session, col, select
 
 from cooperative import outbox
@@ -16,6 +17,7 @@ from cooperative.store.models import MemberEvent, OutboxEntry
 if TYPE_CHECKING:
     from cooperative.projectors.projection import Projection
 
+R = TypeVar("R")
 CURSOR = "chain"  # the follower's one cursor: the last block applied, across every module
 
 
@@ -35,6 +37,11 @@ class Event:
         return datetime.fromtimestamp(self.timestamp, UTC)
 
 
+def type_primary_key(model: type) -> str:
+    (column,) = model.__table__.primary_key.columns  # type: ignore[attr-defined]
+    return str(column.name)
+
+
 class Documents:
     """The private documents (with their salts) and notes the outbox kept for each
     transaction: the running request's own from memory, any other from the store."""
@@ -42,6 +49,7 @@ class Documents:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._by_tx: dict[str, list[dict[str, Any]]] = {}
+        self._index: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
 
     def preload(self, tx_hashes: Iterable[str]) -> None:
         wanted = [tx for tx in set(tx_hashes) if tx not in self._by_tx]
@@ -68,10 +76,13 @@ class Documents:
         """(salt, document) of the commitment the event's transaction carries; ("", {}) if
         the platform never held that document (a transaction another tool sent)."""
         wanted = commitment if isinstance(commitment, str) else "0x" + bytes(commitment).hex()
-        for kept in self._of(event.tx):
-            if kept.get("commitment") == wanted.lower():
-                return kept["salt"], kept["document"]
-        return "", {}
+        if event.tx not in self._index:
+            self._index[event.tx] = {
+                kept["commitment"]: (kept["salt"], kept["document"])
+                for kept in self._of(event.tx)
+                if kept.get("commitment")
+            }
+        return self._index[event.tx].get(wanted.lower(), ("", {}))
 
     def note(self, event: Event, name: str) -> Any:
         for kept in self._of(event.tx):
@@ -89,6 +100,31 @@ class Run:
     records: bool = True  # the module records (False: a mutation projected them already)
     feeds: bool = True  # the member feed (only the follower: it writes in chain order)
     chain: dict[Any, Any] = field(default_factory=dict)  # what projectors prefetched
+
+    _added: dict[tuple[type, Any], Any] = field(default_factory=dict, init=False, repr=False)
+    _loaded: list[Any] = field(default_factory=list, init=False, repr=False)
+
+    def load(self, model: type, keys: list[Any]) -> None:
+        """Read many records by primary key in few queries, so the handlers' `get`s find
+        them in the session (held here: the session keeps only what is referenced)."""
+        column = getattr(model, type_primary_key(model))
+        for start in range(0, len(keys), 500):
+            self._loaded += self.session.exec(
+                select(model).where(column.in_(keys[start : start + 500]))
+            ).all()
+
+    def get(self, model: type[R], key: Any) -> R | None:
+        """A record by primary key, including one this run added and did not flush yet (a
+        mutation's run flushes once, at its end: the store's write lock is held briefly)."""
+        added = self._added.get((model, key))
+        return added if added is not None else self.session.get(model, key)
+
+    def add(self, record: Any) -> None:
+        self.session.add(record)
+        key = inspect(record).identity or tuple(
+            getattr(record, c.name) for c in type(record).__table__.primary_key.columns
+        )
+        self._added[(type(record), key[0] if len(key) == 1 else key)] = record
 
     def feed(self, event: Event, member: str, kind: str, **subject: Any) -> None:
         if not self.feeds:

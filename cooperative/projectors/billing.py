@@ -29,13 +29,32 @@ class BillingProjector(Projector):
             "InvoiceSettled": self._settled,
         }
 
+    def prefetch(self, run: Run, events: list[Event]) -> None:
+        """The credits an invoice's lines (up to 500 a transaction) invoice, in one go."""
+        if not run.records:
+            return
+        periods = {
+            e.args["invoice_id"]: e.args["period"] for e in events if e.name == "InvoiceGenerated"
+        }
+        credits = []
+        for event in events:
+            if event.name != "InvoiceLine":
+                continue
+            invoice_id = event.args["invoice_id"]
+            if invoice_id not in periods:
+                invoice = run.get(InvoiceRecord, invoice_id)
+                periods[invoice_id] = invoice.period if invoice is not None else None
+            if periods[invoice_id] is not None:
+                credits.append(f"{event.args['service_id']}-{periods[invoice_id]}")
+        run.load(SlaCreditRecord, credits)
+
     def _generated(self, run: Run, event: Event) -> None:
         """The seller started an invoice; its lines follow, its totals come when it is
         finalised (payment due)."""
         if not run.records:
             return
         args = event.args
-        run.session.add(
+        run.add(
             InvoiceRecord(
                 id=args["invoice_id"],
                 seller=args["seller"],
@@ -55,17 +74,17 @@ class BillingProjector(Projector):
 
     def _line(self, run: Run, event: Event) -> None:
         """The line's service's credit for the period is invoiced with it."""
-        invoice = run.session.get(InvoiceRecord, event.args["invoice_id"])
+        invoice = run.get(InvoiceRecord, event.args["invoice_id"])
         if not run.records or invoice is None:
             return
-        credit = run.session.get(SlaCreditRecord, f"{event.args['service_id']}-{invoice.period}")
+        credit = run.get(SlaCreditRecord, f"{event.args['service_id']}-{invoice.period}")
         if credit is not None:
             credit.invoice_id = invoice.id
-            run.session.add(credit)
+            run.add(credit)
 
     def _payment_due(self, run: Run, event: Event) -> None:
         args = event.args
-        invoice = run.session.get(InvoiceRecord, args["invoice_id"])
+        invoice = run.get(InvoiceRecord, args["invoice_id"])
         if run.records and invoice is not None:
             salt, document = run.documents.committed(event, args["commitment"])
             invoice.state = InvoiceState.PAYMENT_DUE.api
@@ -74,15 +93,15 @@ class BillingProjector(Projector):
             invoice.document, invoice.salt = document, salt
             invoice.commitment = "0x" + bytes(args["commitment"]).hex()
             invoice.updated_at = event.time
-            run.session.add(invoice)
+            run.add(invoice)
         self._feed(run, event, InvoiceState.PAYMENT_DUE)
 
     def _settled(self, run: Run, event: Event) -> None:
-        invoice = run.session.get(InvoiceRecord, event.args["invoice_id"])
+        invoice = run.get(InvoiceRecord, event.args["invoice_id"])
         if run.records and invoice is not None:
             invoice.state, invoice.updated_at = InvoiceState.SETTLED.api, event.time
             invoice.cycle_id = event.args["cycle_id"]
-            run.session.add(invoice)
+            run.add(invoice)
         self._feed(run, event, InvoiceState.SETTLED)
 
     @staticmethod
@@ -112,7 +131,7 @@ class SettlementProjector(Projector):
             return
         args = event.args
         cycle_id = args["cycle_id"]
-        run.session.add(
+        run.add(
             SettlementCycleRecord(
                 id=cycle_id,
                 currency=currency_code(args["currency"]),
@@ -129,12 +148,12 @@ class SettlementProjector(Projector):
             select(InvoiceRecord).where(col(InvoiceRecord.id).in_(list(args["invoice_ids"])))
         ).all():
             invoice.cycle_id, invoice.updated_at = cycle_id, event.time
-            run.session.add(invoice)
+            run.add(invoice)
 
     def _position(self, run: Run, event: Event) -> None:
         args = event.args
         if run.records:
-            run.session.add(
+            run.add(
                 SettlementPositionRecord(
                     id=f"{args['cycle_id']}-{args['member']}",
                     cycle_id=args["cycle_id"],
@@ -149,7 +168,7 @@ class SettlementProjector(Projector):
     def _payment_instructed(self, run: Run, event: Event) -> None:
         args = event.args
         if run.records:
-            run.session.add(
+            run.add(
                 SettlementPaymentRecord(
                     id=f"{args['cycle_id']}-{args['payment_index']}",
                     cycle_id=args["cycle_id"],
@@ -170,13 +189,11 @@ class SettlementProjector(Projector):
 
     def _payment_confirmed(self, run: Run, event: Event) -> None:
         args = event.args
-        payment = run.session.get(
-            SettlementPaymentRecord, f"{args['cycle_id']}-{args['payment_index']}"
-        )
+        payment = run.get(SettlementPaymentRecord, f"{args['cycle_id']}-{args['payment_index']}")
         if run.records and payment is not None:
             payment.confirmed_by_payer = bool(args["confirmations"] & CONFIRMED_BY_PAYER)
             payment.confirmed_by_payee = bool(args["confirmations"] & CONFIRMED_BY_PAYEE)
-            run.session.add(payment)
+            run.add(payment)
         if not run.feeds:
             return
         if payment is not None:
@@ -202,10 +219,10 @@ class SettlementProjector(Projector):
         state = (
             CycleState.SETTLED if event.name == "SettlementCycleSettled" else CycleState.CANCELLED
         )
-        cycle = run.session.get(SettlementCycleRecord, cycle_id)
+        cycle = run.get(SettlementCycleRecord, cycle_id)
         if run.records and cycle is not None:
             cycle.state, cycle.updated_at = state.api, event.time
-            run.session.add(cycle)
+            run.add(cycle)
         if not run.feeds:
             return
         members = run.session.exec(

@@ -26,7 +26,7 @@ class MembershipProjector(Projector):
         if not run.records:
             return
         address = event.args["member"]
-        profile = run.session.get(MemberProfile, address) or MemberProfile(
+        profile = run.get(MemberProfile, address) or MemberProfile(
             address=address, name=event.args["name"], joined_block=0, updated_at=event.time
         )
         profile.name, profile.joined_block, profile.left_block = (
@@ -34,15 +34,15 @@ class MembershipProjector(Projector):
             event.block,
             None,
         )
-        run.session.add(profile)
+        run.add(profile)
 
     def _removed(self, run: Run, event: Event) -> None:
         if not run.records:
             return
-        profile = run.session.get(MemberProfile, event.args["member"])
+        profile = run.get(MemberProfile, event.args["member"])
         if profile is not None:
             profile.left_block = event.block
-            run.session.add(profile)
+            run.add(profile)
 
 
 class GovernanceProjector(Projector):
@@ -67,7 +67,7 @@ class GovernanceProjector(Projector):
         if not run.records:
             return
         args = event.args
-        run.session.add(
+        run.add(
             VoteRecord(
                 proposal_id=_hex(args["proposal_id"]),
                 voter=args["voter"],
@@ -89,15 +89,15 @@ class GovernanceProjector(Projector):
             detail = {"voteStart": args["vote_start"], "voteEnd": args["vote_end"]}
         elif event.name == "VotingExtended":
             detail = {"voteEnd": args["vote_end"]}
-            record = run.session.get(ProposalRecord, proposal_id)
+            record = run.get(ProposalRecord, proposal_id)
             if record is not None:
                 record.vote_end = args["vote_end"]
-                run.session.add(record)
+                run.add(record)
         elif event.name == "ProposalQueued":
             detail = {"eta": args["eta"]}
         elif event.name == "ProposalCanceled":
             detail = {"by": args["by"]}
-        run.session.add(
+        run.add(
             ProposalEvent(
                 proposal_id=proposal_id,
                 name=event.name,
@@ -113,7 +113,7 @@ class GovernanceProjector(Projector):
         args = event.args
         calldatas = [bytes(c) for c in args["calldatas"]]
         known = self.projection.known_contracts
-        run.session.add(
+        run.add(
             ProposalRecord(
                 id=proposal_id,
                 proposer=args["proposer"],

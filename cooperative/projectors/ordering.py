@@ -57,12 +57,14 @@ class OrderingProjector(Projector):
     def prefetch(self, run: Run, events: list[Event]) -> None:
         """The fixed terms of the orders placed and services created (a registration
         creates up to 200): one batch of reads."""
+        if not run.records:
+            return
         wanted: list[tuple[str, int]] = []
         for event in events:
             if event.name == "OrderChanged" and event.args["state"] == OrderState.SUBMITTED:
                 wanted.append(("orders", event.args["order_id"]))
             elif event.name == "ServiceChanged" and (
-                run.session.get(ServiceRecord, event.args["service_id"]) is None
+                run.get(ServiceRecord, event.args["service_id"]) is None
             ):
                 wanted.append(("services", event.args["service_id"]))
         calls = [getattr(self.contract.functions, kind)(key) for kind, key in wanted]
@@ -89,7 +91,7 @@ class OrderingProjector(Projector):
             return
         args = event.args
         _salt, document = run.documents.committed(event, args["commitment"])
-        run.session.add(
+        run.add(
             OfferingRecord(
                 id=args["offering_id"],
                 seller=args["seller"],
@@ -104,10 +106,10 @@ class OrderingProjector(Projector):
         )
 
     def _offering_withdrawn(self, run: Run, event: Event) -> None:
-        offering = run.session.get(OfferingRecord, event.args["offering_id"])
+        offering = run.get(OfferingRecord, event.args["offering_id"])
         if run.records and offering is not None:
             offering.active = False
-            run.session.add(offering)
+            run.add(offering)
 
     # ------------------------------------------------------------------ quotes
 
@@ -117,7 +119,7 @@ class OrderingProjector(Projector):
         if run.records:
             salt, document = run.documents.committed(event, args["commitment"])
             commitment = _hex(args["commitment"])
-            run.session.add(
+            run.add(
                 QuoteRequestRecord(
                     id=request_id,
                     buyer=buyer,
@@ -134,7 +136,7 @@ class OrderingProjector(Projector):
                 )
             )
             for seller in sellers:
-                run.session.add(
+                run.add(
                     QuoteRecord(
                         id=f"{request_id}-{seller}",
                         request_id=request_id,
@@ -155,7 +157,7 @@ class OrderingProjector(Projector):
         request_id, seller = args["request_id"], args["seller"]
         quote_id = f"{request_id}-{seller}"
         answer = AnswerState(args["state"])  # READY or DECLINED
-        quote = run.session.get(QuoteRecord, quote_id)
+        quote = run.get(QuoteRecord, quote_id)
         if run.records and quote is not None:
             salt, document = run.documents.committed(event, args["commitment"])
             quote.state, quote.salt, quote.commitment = answer.api, salt, _hex(args["commitment"])
@@ -169,7 +171,7 @@ class OrderingProjector(Projector):
             else:
                 quote.document = {**quote.document, "declineReason": document.get("reason", "")}
             quote.updated_at = event.time
-            run.session.add(quote)
+            run.add(quote)
         for member in (self._buyer_of_request(run, request_id), seller):
             run.feed(event, member, answer.event, requestId=request_id, quoteId=quote_id)
 
@@ -178,10 +180,10 @@ class OrderingProjector(Projector):
         request_id = args["request_id"]
         closed = RequestState(args["state"])  # ACCEPTED or REJECTED
         accepted = args["accepted_seller"] if closed == RequestState.ACCEPTED else None
-        request = run.session.get(QuoteRequestRecord, request_id)
+        request = run.get(QuoteRequestRecord, request_id)
         if run.records and request is not None:
             request.state = closed.api
-            run.session.add(request)
+            run.add(request)
             for quote in run.session.exec(
                 select(QuoteRecord).where(QuoteRecord.request_id == request_id)
             ).all():
@@ -189,7 +191,7 @@ class OrderingProjector(Projector):
                     AnswerState.ACCEPTED.api if quote.seller == accepted else DECLINED_BY_BUYER
                 )
                 quote.updated_at = event.time
-                run.session.add(quote)
+                run.add(quote)
         if not run.feeds:
             return
         if request is not None:
@@ -209,7 +211,7 @@ class OrderingProjector(Projector):
         args = event.args
         order_id, state = args["order_id"], OrderState(args["state"])
         if run.records:
-            order = run.session.get(OrderRecord, order_id)
+            order = run.get(OrderRecord, order_id)
             if order is None and state == OrderState.SUBMITTED:
                 self._order_placed(run, event)
             elif order is not None:
@@ -218,7 +220,7 @@ class OrderingProjector(Projector):
                     _salt, document = run.documents.committed(event, args["commitment"])
                     if document:
                         order.document = {**order.document, "rejectionReason": document["reason"]}
-                run.session.add(order)
+                run.add(order)
         for member in (args["buyer"], args["seller"]):
             run.feed(event, member, state.event, orderId=order_id)
 
@@ -228,7 +230,7 @@ class OrderingProjector(Projector):
         terms = self._terms(run, "orders", args["order_id"])
         request_id = terms["request_id"]
         salt, document = run.documents.committed(event, args["commitment"])
-        run.session.add(
+        run.add(
             OrderRecord(
                 id=args["order_id"],
                 request_id=request_id,
@@ -245,21 +247,21 @@ class OrderingProjector(Projector):
                 updated_at=event.time,
             )
         )
-        quote = run.session.get(QuoteRecord, f"{request_id}-{args['seller']}")
+        quote = run.get(QuoteRecord, f"{request_id}-{args['seller']}")
         if quote is not None:
             quote.state, quote.updated_at = AnswerState.ORDERED.api, event.time
-            run.session.add(quote)
+            run.add(quote)
 
     def _service_changed(self, run: Run, event: Event) -> None:
         args = event.args
         service_id, state = args["service_id"], ServiceState(args["state"])
         if run.records:
-            service = run.session.get(ServiceRecord, service_id)
+            service = run.get(ServiceRecord, service_id)
             if service is None:
                 self._service_created(run, event)
             else:
                 service.state = state.api
-                run.session.add(service)
+                run.add(service)
         subject: dict[str, Any] = {"serviceId": service_id}
         if args["order_id"]:
             subject["orderId"] = args["order_id"]
@@ -272,7 +274,7 @@ class OrderingProjector(Projector):
         args = event.args
         terms = self._terms(run, "services", args["service_id"])
         salt, document = run.documents.committed(event, args["commitment"])
-        run.session.add(
+        run.add(
             ServiceRecord(
                 id=args["service_id"],
                 buyer=terms["buyer"],
@@ -289,17 +291,17 @@ class OrderingProjector(Projector):
             )
         )
         if args["order_id"]:
-            order = run.session.get(OrderRecord, args["order_id"])
+            order = run.get(OrderRecord, args["order_id"])
             if order is not None:
                 order.service_id = args["service_id"]
-                run.session.add(order)
+                run.add(order)
 
     def _service_ended(self, run: Run, event: Event) -> None:
         args = event.args
-        service = run.session.get(ServiceRecord, args["service_id"])
+        service = run.get(ServiceRecord, args["service_id"])
         if run.records and service is not None:
             service.ended_at = _time(args["ended_at"])
-            run.session.add(service)
+            run.add(service)
         for member in (args["buyer"], args["seller"]):
             run.feed(
                 event,
@@ -310,7 +312,7 @@ class OrderingProjector(Projector):
             )
 
     def _buyer_of_request(self, run: Run, request_id: int) -> str:
-        request = run.session.get(QuoteRequestRecord, request_id)
+        request = run.get(QuoteRequestRecord, request_id)
         if request is not None:
             return request.buyer
         return str(self.contract.functions.requests(request_id).call()[0])

@@ -53,9 +53,9 @@ class Projection:
                 abi = getattr(projector.contract.events, name).abi
                 routes[event_topic(abi)] = (name, abi, handler, projector)
 
-    def parties_of_service(self, session: Session, service_id: int) -> tuple[str, str]:
+    def parties_of_service(self, run: Run, service_id: int) -> tuple[str, str]:
         """(buyer, seller) of a service: from its record, else from the contract."""
-        service = session.get(ServiceRecord, service_id)
+        service = run.get(ServiceRecord, service_id)
         if service is not None:
             return service.buyer, service.seller
         on_chain = self.handle("Ordering").functions.services(service_id).call()
@@ -107,8 +107,7 @@ class Projection:
                 decoded.append((run, *found))
         wanted: dict[tuple[int, int], tuple[Run, Projector, list[Event]]] = {}
         for run, event, _handler, projector in decoded:
-            if run.records:
-                wanted.setdefault((id(run), id(projector)), (run, projector, []))[2].append(event)
+            wanted.setdefault((id(run), id(projector)), (run, projector, []))[2].append(event)
         for run, projector, events in wanted.values():
             projector.prefetch(run, events)
         for run, event, handler, _projector in decoded:
@@ -122,15 +121,23 @@ class Projection:
         only (the follower writes the feed in chain order). A transaction the follower or
         an earlier attempt projected already is left alone. Their outbox entries are
         settled in the same store transaction (see Outbox.settle)."""
-        for receipt in receipts:
-            Outbox.settle(session, receipt, self.gateway.block_timestamp(receipt.block_number))
-            if receipt.status != 1 or self._projected(session, receipt):
-                continue
+        # Everything is read first and written in one flush at the end: the store's write
+        # lock (SQLite has one) is then held from that flush to the request's commit only,
+        # and other requests keep recording their transactions meanwhile.
+        with session.no_autoflush:
             run = Run(session, Documents(session), records=True, feeds=False)
-            self.apply((run, raw, receipt.block_number, receipt.tx_hash) for raw in receipt.logs)
-            session.add(
-                ProjectedTransaction(tx_hash=receipt.tx_hash.lower(), block=receipt.block_number)
-            )
+            for receipt in receipts:
+                Outbox.settle(session, receipt, self.gateway.block_timestamp(receipt.block_number))
+                if receipt.status != 1 or self._projected(session, receipt):
+                    continue
+                self.apply(
+                    (run, raw, receipt.block_number, receipt.tx_hash) for raw in receipt.logs
+                )
+                session.add(
+                    ProjectedTransaction(
+                        tx_hash=receipt.tx_hash.lower(), block=receipt.block_number
+                    )
+                )
         session.flush()
 
     @staticmethod
