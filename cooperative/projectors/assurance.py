@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlmodel import col, select
-
 from cooperative.projectors.base import Event, Handler, Projector, Run
 from cooperative.states import (
     CreditState,
@@ -58,7 +56,7 @@ class AssuranceProjector(Projector):
                 services |= {split_ticket_id(o["ticket_id"])[0] for o in event.args["openings"]}
             elif event.name == "TicketsResolved":
                 services |= {split_ticket_id(r["ticket_id"])[0] for r in event.args["resolutions"]}
-            elif event.name == "TicketsChanged":
+            elif event.name == "TicketsChanged" and run.feeds:  # (the feed's parties)
                 services |= {split_ticket_id(t)[0] for t in event.args["ticket_ids"]}
         if run.records:
             run.load(SlaCreditRecord, credits)
@@ -124,14 +122,9 @@ class AssuranceProjector(Projector):
         self._feed(run, event, ids, state.event or "troubleTicketsChanged")
 
     def _tickets(self, run: Run, chain_ids: list[int]) -> list[TroubleTicketRecord | None]:
-        keys = [ticket_key(*split_ticket_id(t)) for t in chain_ids]
-        found = {
-            r.id: r
-            for r in run.session.exec(
-                select(TroubleTicketRecord).where(col(TroubleTicketRecord.id).in_(keys))
-            ).all()
-        }
-        return [found.get(key) for key in keys]
+        return run.get_many(
+            TroubleTicketRecord, [ticket_key(*split_ticket_id(t)) for t in chain_ids]
+        )
 
     def _window(self, run: Run, service_id: int) -> int:
         """The resolution window (seconds) of the service's SLA template."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import inspect
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from cooperative import outbox
@@ -103,6 +104,30 @@ class Run:
 
     _added: dict[tuple[type, Any], Any] = field(default_factory=dict, init=False, repr=False)
     _loaded: list[Any] = field(default_factory=list, init=False, repr=False)
+
+    def get_many(self, model: type[R], keys: list[Any]) -> list[R | None]:
+        """Records by primary key, in `keys`' order: what the session holds already (a
+        mutation's own records) without a query, the rest in few queries."""
+        held = {
+            key: found
+            for key in keys
+            if (found := self._added.get((model, key)) or self._held(model, key)) is not None
+        }
+        missing = [key for key in keys if key not in held]
+        if missing:
+            wanted, column = set(missing), type_primary_key(model)
+            before = len(self._loaded)
+            self.load(model, missing)
+            for record in self._loaded[before:]:
+                if getattr(record, column) in wanted:
+                    held[getattr(record, column)] = record
+        return [held.get(key) for key in keys]
+
+    def _held(self, model: type, key: Any) -> Any:
+        found = self.session.identity_map.get(identity_key(model, key))
+        if found is not None:
+            self._loaded.append(found)  # kept: the session holds clean records weakly
+        return found
 
     def load(self, model: type, keys: list[Any]) -> None:
         """Read many records by primary key in few queries, so the handlers' `get`s find

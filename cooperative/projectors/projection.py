@@ -126,6 +126,9 @@ class Projection:
         # and other requests keep recording their transactions meanwhile.
         with session.no_autoflush:
             run = Run(session, Documents(session), records=True, feeds=False)
+            # The records it wrote stay held until the request ends: the mutation reads
+            # them back, and a session holds clean records only weakly.
+            session.info.setdefault("projection_runs", []).append(run)
             for receipt in receipts:
                 Outbox.settle(session, receipt, self.gateway.block_timestamp(receipt.block_number))
                 if receipt.status != 1 or self._projected(session, receipt):
