@@ -5,9 +5,7 @@ A batch of tickets is one feed entry per party, naming its tickets.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from cooperative.projectors.base import Event, Handler, Projector, Run
+from cooperative.projectors.base import Event, Handler, Projector, Run, chain_time, hex32
 from cooperative.states import (
     CreditState,
     Impact,
@@ -25,10 +23,6 @@ CREDIT_FEED = {
 }
 RESOLUTION_NOTES = "resolutionNotes"  # the outbox note of a resolution: ticket id -> note
 WINDOW = 7  # SlaTemplates.template(): the resolution window's place in the tuple
-
-
-def _time(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 class AssuranceProjector(Projector):
@@ -80,10 +74,10 @@ class AssuranceProjector(Projector):
                         seller=seller,
                         state=TicketState.OPENED.api,
                         impact=Impact(opening["impact"]).api,
-                        started_at=_time(opening["start"]),
+                        started_at=chain_time(opening["start"]),
                         document=document,
                         salt=salt,
-                        commitment="0x" + bytes(opening["commitment"]).hex(),
+                        commitment=hex32(opening["commitment"]),
                         updated_at=event.time,
                     )
                 )
@@ -99,10 +93,10 @@ class AssuranceProjector(Projector):
                 if record is None:
                     continue
                 record.state = TicketState.RESOLVED.api
-                record.ended_at = _time(resolution["end"])
+                record.ended_at = chain_time(resolution["end"])
                 record.root_cause = RootCause(resolution["cause"]).api
                 record.resolved_at = event.time
-                record.window_ends_at = _time(
+                record.window_ends_at = chain_time(
                     event.timestamp + self._window(run, record.service_id)
                 )
                 if notes.get(record.id):
@@ -203,7 +197,7 @@ class AssuranceProjector(Projector):
             dispute = {
                 "statement": document.get("statement", ""),
                 "salt": salt,
-                "commitment": "0x" + bytes(args["commitment"]).hex(),
+                "commitment": hex32(args["commitment"]),
             }
             for ticket in self._tickets(run, list(args["ticket_ids"])):
                 if ticket is not None:  # reopened by the TicketsChanged just before

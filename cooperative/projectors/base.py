@@ -38,6 +38,16 @@ class Event:
         return datetime.fromtimestamp(self.timestamp, UTC)
 
 
+def chain_time(seconds: int) -> datetime:
+    """A time the chain holds (seconds since the epoch) as the store keeps it."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def hex32(value: bytes | str) -> str:
+    """A bytes32 (a commitment, a proposal id) as the store keeps it: 0x-hex, lower case."""
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
 def type_primary_key(model: type) -> str:
     (column,) = model.__table__.primary_key.columns  # type: ignore[attr-defined]
     return str(column.name)

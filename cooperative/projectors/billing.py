@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from cooperative.currencies import currency_code
-from cooperative.projectors.base import Event, Handler, Projector, Run
+from cooperative.projectors.base import Event, Handler, Projector, Run, hex32
 from cooperative.states import CycleState, InvoiceState
 from cooperative.store.models import (
     InvoiceRecord,
@@ -91,7 +91,7 @@ class BillingProjector(Projector):
             invoice.charges, invoice.credits = args["charges"], args["credits"]
             invoice.amount_due = args["amount_due"]
             invoice.document, invoice.salt = document, salt
-            invoice.commitment = "0x" + bytes(args["commitment"]).hex()
+            invoice.commitment = hex32(args["commitment"])
             invoice.updated_at = event.time
             run.add(invoice)
         self._feed(run, event, InvoiceState.PAYMENT_DUE)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cooperative.projectors.base import Event, Handler, Projector, Run
+from cooperative.projectors.base import Event, Handler, Projector, Run, hex32
 from cooperative.store.models import MemberProfile, ProposalEvent, ProposalRecord, VoteRecord
 from governance.actions import decode_action
-
-
-def _hex(value: bytes | str) -> str:
-    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 class MembershipProjector(Projector):
@@ -69,7 +65,7 @@ class GovernanceProjector(Projector):
         args = event.args
         run.add(
             VoteRecord(
-                proposal_id=_hex(args["proposal_id"]),
+                proposal_id=hex32(args["proposal_id"]),
                 voter=args["voter"],
                 support=args["support"],
                 reason=args["reason"],
@@ -82,7 +78,7 @@ class GovernanceProjector(Projector):
         if not run.records:
             return
         args = event.args
-        proposal_id = _hex(args["proposal_id"])
+        proposal_id = hex32(args["proposal_id"])
         detail: dict[str, Any] = {}
         if event.name == "ProposalCreated":
             self._created(run, event, proposal_id)
@@ -120,7 +116,7 @@ class GovernanceProjector(Projector):
                 kind=args["kind"],
                 targets=list(args["targets"]),
                 values=[str(v) for v in args["values"]],
-                calldatas=[_hex(c) for c in calldatas],
+                calldatas=[hex32(c) for c in calldatas],
                 actions=[
                     decode_action(known, t, c)
                     for t, c in zip(args["targets"], calldatas, strict=True)

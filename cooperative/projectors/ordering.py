@@ -8,13 +8,12 @@ the outbox kept under the commitments the events carry.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
 
 from cooperative.currencies import currency_code
-from cooperative.projectors.base import Event, Handler, Projector, Run
+from cooperative.projectors.base import Event, Handler, Projector, Run, chain_time, hex32
 from cooperative.states import (
     DECLINED_BY_BUYER,
     AnswerState,
@@ -29,14 +28,6 @@ from cooperative.store.models import (
     QuoteRequestRecord,
     ServiceRecord,
 )
-
-
-def _time(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
 
 
 class OrderingProjector(Projector):
@@ -100,7 +91,7 @@ class OrderingProjector(Projector):
                 serving_area=document.get("servingArea", []),
                 sla_templates=list(args["sla_templates"]),
                 term_months=document.get("termMonths", []),
-                commitment=_hex(args["commitment"]),
+                commitment=hex32(args["commitment"]),
                 created_at=event.time,
             )
         )
@@ -118,16 +109,16 @@ class OrderingProjector(Projector):
         request_id, buyer, sellers = args["request_id"], args["buyer"], list(args["sellers"])
         if run.records:
             salt, document = run.documents.committed(event, args["commitment"])
-            commitment = _hex(args["commitment"])
+            commitment = hex32(args["commitment"])
             run.add(
                 QuoteRequestRecord(
                     id=request_id,
                     buyer=buyer,
                     sellers=sellers,
                     sla_template=args["sla_template"],
-                    respond_by=_time(args["respond_by"]),
-                    expires_at=_time(args["expires_at"]),
-                    requested_delivery=_time(args["requested_delivery"]),
+                    respond_by=chain_time(args["respond_by"]),
+                    expires_at=chain_time(args["expires_at"]),
+                    requested_delivery=chain_time(args["requested_delivery"]),
                     state=RequestState.OPEN.api,
                     document=document,
                     salt=salt,
@@ -160,12 +151,12 @@ class OrderingProjector(Projector):
         quote = run.get(QuoteRecord, quote_id)
         if run.records and quote is not None:
             salt, document = run.documents.committed(event, args["commitment"])
-            quote.state, quote.salt, quote.commitment = answer.api, salt, _hex(args["commitment"])
+            quote.state, quote.salt, quote.commitment = answer.api, salt, hex32(args["commitment"])
             if answer == AnswerState.READY:
                 terms = document.get("terms", {})
                 quote.currency = currency_code(args["currency"])
                 quote.mrc, quote.nrc = args["mrc"], args["nrc"]
-                quote.valid_until = _time(args["valid_until"])
+                quote.valid_until = chain_time(args["valid_until"])
                 quote.level = terms.get("level", quote.document.get("request", {}).get("level"))
                 quote.document = {**quote.document, "terms": terms}
             else:
@@ -240,10 +231,10 @@ class OrderingProjector(Projector):
                 sla_template=terms["sla_template"],
                 currency=currency_code(terms["currency"]),
                 mrc=terms["mrc"],
-                requested_delivery=_time(terms["requested_delivery"]),
+                requested_delivery=chain_time(terms["requested_delivery"]),
                 document=document,
                 salt=salt,
-                commitment=_hex(args["commitment"]),
+                commitment=hex32(args["commitment"]),
                 updated_at=event.time,
             )
         )
@@ -283,11 +274,11 @@ class OrderingProjector(Projector):
                 sla_template=terms["sla_template"],
                 currency=currency_code(terms["currency"]),
                 mrc=terms["mrc"],
-                started_at=_time(terms["started_at"]),
+                started_at=chain_time(terms["started_at"]),
                 order_id=args["order_id"] or None,
                 document=document,
                 salt=salt,
-                commitment=_hex(args["commitment"]),
+                commitment=hex32(args["commitment"]),
             )
         )
         if args["order_id"]:
@@ -300,7 +291,7 @@ class OrderingProjector(Projector):
         args = event.args
         service = run.get(ServiceRecord, args["service_id"])
         if run.records and service is not None:
-            service.ended_at = _time(args["ended_at"])
+            service.ended_at = chain_time(args["ended_at"])
             run.add(service)
         for member in (args["buyer"], args["seller"]):
             run.feed(
