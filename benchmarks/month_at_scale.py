@@ -398,6 +398,12 @@ def run(config: BenchConfig) -> BenchResult:
                 flush=True,
             )
             figures = run_month(month, parties, rng, period)
+            # Not part of the month: what `coop reindex` takes to rebuild every read model
+            # from the chain and the outbox's documents after it (issue 10's figure).
+            platform.sync()
+            started = time.perf_counter()
+            figures["reindex_events"] = platform.reindex()
+            figures["reindex_seconds"] = time.perf_counter() - started
         finally:
             platform.stop()
     figures["setup_seconds"] = setup_seconds
@@ -414,6 +420,10 @@ def run(config: BenchConfig) -> BenchResult:
         ["gas: close, endorse, invoice, settle (total)", f"{figures['gas_after_tickets']:,}"],
         ["services with a credit > 0", f"{figures['credits_above_zero']:,}"],
         ["invoices / payments", f"{figures['invoices']} / {figures['payments']}"],
+        [
+            f"reindex after the month: {figures['reindex_events']:,} events (s)",
+            f"{figures['reindex_seconds']:.1f}",
+        ],
         [
             f"setup: deploy, template, {SERVICES:,} circuits, earlier months (s)",
             f"{setup_seconds:.1f}",

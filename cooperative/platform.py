@@ -107,6 +107,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         self._stopping = threading.Event()
+        self._supervised = False  # (one supervisor thread, however often it is asked for)
         journal = self.gateway.journal
         self.outbox = journal if isinstance(journal, Outbox) else Outbox(self.engine)
         self.gateway.journal = self.outbox
@@ -312,8 +313,9 @@ class Platform:
     def supervise_node(self, interval: float = 0.5) -> None:
         """Restart the embedded node if it dies, on its state file and port, and rebuild
         what it lost from the outbox. Meanwhile requests get UNAVAILABLE."""
-        if self.node is None:
+        if self.node is None or self._supervised:
             return
+        self._supervised = True
 
         def loop() -> None:
             while not self._stopping.wait(interval):

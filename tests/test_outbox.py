@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -133,3 +134,95 @@ def test_the_node_supervisor_restarts_a_dead_node_and_health_follows(
     assert (
         json.loads((platform.settings.data_dir / "chain" / "node.json").read_text())["pid"] != pid
     )
+
+
+def test_a_reorg_rolls_the_read_models_back_to_the_fork_and_the_outbox_restores_it(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    platform.sync()
+    first = platform.gateway.latest_block() + 1
+    ids = [ask(as_member[0], addresses[1], template_id, f"reorged-{i}") for i in range(3)]
+    platform.sync()
+    head = platform.gateway.latest_block()
+    seller_feed = feed_positions(platform, addresses[1])
+
+    # Another chain of the same height replaces the blocks from the first request on,
+    # without its transactions (anvil_reorg: same height, other hashes).
+    platform.gateway._raw("anvil_reorg", head - first + 1, [])
+    assert platform.gateway.latest_block() == head
+    assert requested_on_chain(platform)[-3:] != ids
+    platform.sync()
+    with Session(platform.engine) as session:
+        assert not {r.id for r in session.exec(select(QuoteRequestRecord))} & set(ids)
+    reorged = feed_positions(platform, addresses[1])
+    assert reorged == seller_feed[: len(reorged)] and len(reorged) == len(seller_feed) - 3
+
+    reconcile(platform.outbox, platform.gateway, platform.keystore, embedded=True)
+    platform.sync()
+    assert requested_on_chain(platform)[-3:] == ids
+    with Session(platform.engine) as session:
+        assert set(ids) <= {r.id for r in session.exec(select(QuoteRequestRecord))}
+    assert [t for _, _, t in feed_positions(platform, addresses[1])] == [
+        t for _, _, t in seller_feed
+    ]
+
+
+def test_a_node_killed_with_a_batch_of_concurrent_sends_unmined_loses_none_of_them(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    """Eight requests sign, record and send; the node dies before any block takes them.
+    The supervisor restarts it and the outbox sends the same bytes; each retry with its
+    key answers its own request id: each once on chain."""
+    assert platform.node is not None
+    gateway = platform.gateway
+    platform.supervise_node(interval=0.1)  # (on already if the test above ran)
+    before = requested_on_chain(platform)
+    keys = [f"batch-{i}" for i in range(8)]
+    answers: dict[str, Any] = {}
+
+    asked = {
+        key: {"in": request_input([addresses[1]], template_id, idempotencyKey=key)} for key in keys
+    }
+
+    def send(key: str) -> None:
+        answers[key] = as_member[0].post(REQUEST_WITH_KEY, asked[key]).json()
+
+    with gateway._mining:  # no block is sealed: the batch waits in the node's pool
+        threads = [threading.Thread(target=send, args=(key,)) for key in keys]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while int(gateway._raw("txpool_status")["result"]["pending"], 16) < len(keys):
+            assert time.monotonic() < deadline, "the batch never reached the node"
+            time.sleep(0.05)
+        os.kill(platform.node.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
+        platform.node.process.wait()  # type: ignore[union-attr]
+    for thread in threads:
+        thread.join(timeout=120)
+    # Each request was answered: with its id (the supervisor restarted the node and sent
+    # the outbox's entries again while it waited), or UNAVAILABLE, to be retried.
+    first_answers: dict[str, int] = {}
+    for key in keys:
+        payload = answers[key]["data"]["requestQuote"]
+        if payload["errors"]:
+            assert [e["code"] for e in payload["errors"]] == ["UNAVAILABLE"]
+            assert "retry with the same idempotency key" in payload["errors"][0]["message"]
+        else:
+            first_answers[key] = payload["requestId"]
+    deadline = time.monotonic() + 60
+    while not (platform.node.is_running() and platform.chain_status == "ok"):
+        assert time.monotonic() < deadline, "the node was not restarted"
+        time.sleep(0.05)
+    retried = [as_member[0](REQUEST_WITH_KEY, asked[key])["requestQuote"] for key in keys]
+    assert all(r["errors"] == [] for r in retried)
+    retried = [r["requestId"] for r in retried]
+    assert {k: retried[keys.index(k)] for k in first_answers} == first_answers
+    on_chain = requested_on_chain(platform)
+    assert on_chain[: len(before)] == before
+    assert sorted(on_chain[len(before) :]) == sorted(retried)  # each once, nothing else
+    assert len(set(retried)) == len(keys)
+    with Session(platform.engine) as session:
+        assert set(retried) <= {r.id for r in session.exec(select(QuoteRequestRecord))}
+        assert not session.exec(
+            select(OutboxEntry).where(OutboxEntry.state == OutboxState.SIGNED)
+        ).all()

@@ -141,7 +141,13 @@ class Run:
 
     def load(self, model: type, keys: list[Any]) -> None:
         """Read many records by primary key in few queries, so the handlers' `get`s find
-        them in the session (held here: the session keeps only what is referenced)."""
+        them in the session (held here: the session keeps only what is referenced). What
+        the session holds already (a mutation's own reads) is not asked again."""
+        keys = [
+            key
+            for key in keys
+            if (model, key) not in self._added and self._held(model, key) is None
+        ]
         column = getattr(model, type_primary_key(model))
         for start in range(0, len(keys), 500):
             self._loaded += self.session.exec(

@@ -17,7 +17,15 @@ from cooperative.store import models  # noqa: F401  (registers the tables)
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A request holds its session's connection while it waits for its block, and its
+        # outbox write takes a second one: room for the month's 20 concurrent senders
+        # (SQLite connections are cheap; its one writer lock is what serialises writes).
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=32,
+            max_overflow=32,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
