@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from cooperative.access import DataAccess, Viewer
 from cooperative.errors import InvalidState, Unauthenticated, ValidationFailed
@@ -35,17 +35,32 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue(session: Session, *, owner: str, role: Role, label: str = "") -> IssuedKey:
-    """Create a key for `owner` (a member's address, or "admin" / "auditor")."""
+def issue(
+    session: Session, *, owner: str, role: Role, label: str = "", created_by: str | None = None
+) -> IssuedKey:
+    """Create a key for `owner` (a member's address, or "admin" / "auditor"), issued by
+    `created_by` (the owner itself unless said otherwise)."""
     label = label.strip()
     if len(label) > MAX_LABEL_LENGTH:
         raise ValidationFailed(f"a label has at most {MAX_LABEL_LENGTH} characters", field="label")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    record = ApiKey(id=key_id, owner=owner, role=role, label=label, secret_hash=_hash(secret))
+    record = ApiKey(
+        id=key_id,
+        owner=owner,
+        role=role,
+        label=label,
+        secret_hash=_hash(secret),
+        created_by=created_by or owner,
+    )
     session.add(record)
     session.flush()
     return IssuedKey(record=record, secret=f"{PREFIX}_{key_id}_{secret}")
+
+
+def has_keys(session: Session, owner: str) -> bool:
+    """Whether any key (revoked ones too) was ever issued to `owner`."""
+    return session.exec(select(ApiKey.id).where(ApiKey.owner == owner).limit(1)).first() is not None
 
 
 def authenticate(session: Session, authorization: str | None) -> Viewer:

@@ -189,7 +189,7 @@ class Settlement(ModuleService):
 
     def run_settlement_cycle(self, currency: str) -> SettlementCycleRecord:
         """Net every payment-due invoice in `currency` not yet in a cycle, among all members."""
-        _runner, account = self._runner()
+        runner, account = self._runner()
         code, numeric = currency.upper(), currency_number(currency)
         # The netting reads every member's due invoices: a computation of the platform,
         # whose results (positions, payments) each member sees only for itself.
@@ -203,8 +203,14 @@ class Settlement(ModuleService):
             .order_by(col(InvoiceRecord.id))
             .limit(MAX_INVOICES)
         )
+        # A member runs a cycle only for invoices it is party to, and the refusal is the
+        # same whether other members have invoices due or not: it learns nothing of them.
+        ours = self.access.viewer.role is Role.ADMIN or any(
+            runner in (i.seller, i.buyer) for i in invoices
+        )
         self._refuse_unless(
-            bool(invoices), InvalidState(f"no invoice in {code} is waiting for settlement")
+            bool(invoices) and ours,
+            InvalidState(f"you have no invoice in {code} waiting for settlement"),
         )
         positions: dict[str, int] = defaultdict(int)
         for invoice in invoices:

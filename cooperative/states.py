@@ -70,6 +70,8 @@ class AnswerState(_State):
 # closed the request (accepting another seller's, or rejecting all): Sonata calls those
 # "declined", the seller's own refusal "unableToProvide".
 DECLINED_BY_BUYER = "declined"
+# What a seller whose quote lost to another's is told: only that, about its own quote.
+NOT_ACCEPTED_EVENT = "quoteNotAccepted"
 
 
 class OrderState(_State):

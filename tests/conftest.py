@@ -72,6 +72,20 @@ class Api:
         return body["data"]
 
 
+EVENTS = "query($after: String, $first: Int) { events(after: $after, first: $first) { edges { cursor node { type subject block tx } } pageInfo { endCursor hasNextPage } } }"
+
+
+def feed(api: Api, after: str | None = None, first: int = 100) -> list[dict[str, Any]]:
+    """Every event after `after`, following pages."""
+    events: list[dict[str, Any]] = []
+    while True:
+        page = api(EVENTS, {"after": after, "first": first})["events"]
+        events.extend(edge["node"] | {"cursor": edge["cursor"]} for edge in page["edges"])
+        after = page["pageInfo"]["endCursor"] or after
+        if not page["pageInfo"]["hasNextPage"]:
+            return events
+
+
 @pytest.fixture(scope="module")
 def as_member(client: TestClient, credentials: dict[str, Any]) -> list[Api]:
     """One API client per demo member, in the credentials file's order."""

@@ -200,6 +200,17 @@ def test_a_month_from_ticket_to_settlement(
         }
     ]
 
+    # A member party to no invoice due cannot run the cycle, and its refusal is the one a
+    # currency with nothing due gets: it learns nothing of other pairs' invoices.
+    refusals = [
+        cirrus(RUN, {"in": {"currency": currency}})["runSettlementCycle"]["errors"]
+        for currency in ("EUR", "USD")
+    ]
+    assert [[(e["code"], e["message"]) for e in r] for r in refusals] == [
+        [("INVALID_STATE", "you have no invoice in EUR waiting for settlement")],
+        [("INVALID_STATE", "you have no invoice in USD waiting for settlement")],
+    ]
+
     # the operator runs the EUR cycle: Aurora pays Borealis the net amount
     cycle = as_admin(RUN, {"in": {"currency": "EUR"}})["runSettlementCycle"]
     assert cycle["errors"] == [] and cycle["cycle"]["state"] == "open"
@@ -357,7 +368,7 @@ def test_bad_ticket_input_is_refused_and_writes_nothing(
 def test_the_month_feeds_both_parties_events_and_nobody_elses(
     platform: Platform, as_member: list[Api], services: list[int]
 ) -> None:
-    from tests.test_marketplace_sync import feed
+    from tests.conftest import feed
 
     aurora, borealis, cirrus = as_member
     expected = [

@@ -132,15 +132,13 @@ def test_nothing_deployed_says_what_to_run(tmp_path: Path) -> None:
 
 def test_keys_create_list_revoke(deployed_dir: Path) -> None:
     members = json.loads((deployed_dir / "demo-credentials.json").read_text())["members"]
+    # The operator holds no credential of a member that has one (least privilege).
+    assert_one_line_error(
+        coop("keys", "create", "--member", members[0]["address"], "--data-dir", str(deployed_dir)),
+        "has an API key already",
+    )
     created = coop(
-        "keys",
-        "create",
-        "--member",
-        members[0]["address"],
-        "--label",
-        "cli",
-        "--data-dir",
-        str(deployed_dir),
+        "keys", "create", "--role", "auditor", "--label", "cli", "--data-dir", str(deployed_dir)
     )
     assert created.returncode == 0, created.stderr
     key_id = created.stdout.split()[2]

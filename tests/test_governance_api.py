@@ -147,6 +147,19 @@ def test_admission_with_a_signed_ballot_and_a_key_for_the_new_member(
     )["createApiKey"]
     dawn = Api(client, issued["secret"])
     assert dawn("{ me { member { name } } }")["me"]["member"]["name"] == "Dawn Networks"
+    # Once: later keys come from the member itself, and it sees who issued each one.
+    again = as_admin(
+        "mutation($m: String!) { createApiKey(input: {memberAddress: $m}) { secret errors { code } } }",
+        {"m": newcomer},
+    )["createApiKey"]
+    assert again == {"secret": None, "errors": [{"code": "FORBIDDEN"}]}
+    own = dawn('mutation { createApiKey(input: {label: "erp"}) { errors { code } } }')
+    assert own["createApiKey"]["errors"] == []
+    keys = dawn("{ me { apiKeys { edges { node { label createdBy } } } } }")["me"]["apiKeys"]
+    assert sorted((e["node"]["label"], e["node"]["createdBy"]) for e in keys["edges"]) == [
+        ("erp", newcomer),
+        ("onboarding", "admin"),
+    ]
 
 
 def test_eligible_voters_are_the_register_at_creation_and_the_proposer_may_cancel(

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 
 from cooperative.platform import Platform
 from cooperative.store.models import OrderRecord, QuoteRecord, ServiceRecord, TroubleTicketRecord
-from tests.conftest import Api
+from tests.conftest import Api, feed
 
 OFFERING = {
     "productType": "carrier-ethernet-access",
@@ -100,6 +100,18 @@ def test_the_erp_flow_from_offering_to_service(
         ]
         == "declined"
     )
+    # The losing seller learns that its own quote was not accepted, not who won.
+    platform.sync()
+    about_this = [
+        (e["type"], e["subject"])
+        for e in feed(cirrus)
+        if e["subject"].get("requestId") == requested["requestId"]
+    ]
+    assert about_this == [
+        ("quoteRequested", {"requestId": requested["requestId"], "quoteId": quote_c}),
+        ("quoteNotAccepted", {"requestId": requested["requestId"], "quoteId": quote_c}),
+    ]
+    assert addresses[1].lower() not in str(about_this).lower()
 
     order = aurora(PLACE, {"in": {"quoteId": quote_b, "requestedDelivery": soon(20)}})["placeOrder"]
     assert (

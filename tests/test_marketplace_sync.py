@@ -19,7 +19,7 @@ from cooperative.store.models import (
     OutboxState,
     QuoteRequestRecord,
 )
-from tests.conftest import Api
+from tests.conftest import EVENTS, Api, feed
 from tests.test_marketplace_api import (
     ACCEPT,
     ACK,
@@ -32,7 +32,6 @@ from tests.test_marketplace_api import (
 )
 
 REQUEST_WITH_KEY = "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { requestId quotes { id seller state } errors { code message field } } }"
-EVENTS = "query($after: String, $first: Int) { events(after: $after, first: $first) { edges { cursor node { type subject block tx } } pageInfo { endCursor hasNextPage } } }"
 
 
 def request_input(sellers: list[str], template: int, **changes: Any) -> dict[str, Any]:
@@ -47,17 +46,6 @@ def request_input(sellers: list[str], template: int, **changes: Any) -> dict[str
         "termMonths": 12,
         **changes,
     }
-
-
-def feed(api: Api, after: str | None = None, first: int = 100) -> list[dict[str, Any]]:
-    """Every event after `after`, following pages."""
-    events: list[dict[str, Any]] = []
-    while True:
-        page = api(EVENTS, {"after": after, "first": first})["events"]
-        events.extend(edge["node"] | {"cursor": edge["cursor"]} for edge in page["edges"])
-        after = page["pageInfo"]["endCursor"] or after
-        if not page["pageInfo"]["hasNextPage"]:
-            return events
 
 
 def test_the_same_idempotency_key_returns_the_first_result_and_creates_nothing(

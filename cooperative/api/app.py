@@ -20,17 +20,15 @@ from strawberry.types.unset import UNSET
 
 from cooperative import apikeys
 from cooperative.api.context import Context
-from cooperative.api.schema import schema
+from cooperative.api.limits import RequestLimits, error_body
+from cooperative.api.schema import is_client_error, schema
 from cooperative.errors import CoopError, ErrorCode
 from cooperative.platform import Platform
 from cooperative.store.database import is_reachable, session_scope
 from graphql import GraphQLError
 
 log = logging.getLogger("cooperative.api")
-
-
-def error_body(code: ErrorCode, message: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code.value}}]}
+MAX_MESSAGE_CHARS = 300
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -40,8 +38,12 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if isinstance(original, CoopError):
         formatted["message"] = original.message
         code = original.code
-    elif original is None:
-        code = ErrorCode.VALIDATION  # syntax, unknown field, depth/alias/token limits
+    elif is_client_error(error):
+        # syntax, unknown field, limits, a variable that does not coerce; a message that
+        # quotes the value is cut short (a 5 MB string is not echoed back)
+        code = ErrorCode.VALIDATION
+        if len(formatted["message"]) > MAX_MESSAGE_CHARS:
+            formatted["message"] = formatted["message"][:MAX_MESSAGE_CHARS] + "…"
     else:
         log.error("unexpected error in %s", error.path, exc_info=original)
         formatted["message"] = "internal error; the operator's log has the details"
@@ -76,6 +78,7 @@ class CoopGraphQLRouter(GraphQLRouter[Context, None]):
 
 def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
     app = FastAPI(title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(RequestLimits)
 
     def get_context(request: Request) -> Context:
         authorization = request.headers.get("authorization")

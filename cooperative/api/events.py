@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 @strawberry.type(
     description=(
         "Something that happened on chain to a record the caller is a party to: "
-        "type (quoteRequested, quoteAnswered, quoteDeclined, quoteAccepted, quoteRejected, "
+        "type (quoteRequested, quoteAnswered, quoteDeclined, quoteAccepted, quoteNotAccepted, quoteRejected, "
         "orderSubmitted, orderAcknowledged, orderInProgress, orderCompleted, orderRejected, "
         "orderCancelled, servicePendingConfirmation, serviceActive, serviceEnding, troubleTicketsOpened, "
         "troubleTicketsAcknowledged, troubleTicketsInProgress, troubleTicketsPending, "

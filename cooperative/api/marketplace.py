@@ -286,7 +286,9 @@ class RespondToQuoteInput:
     mrc: BigInt  # type: ignore[valid-type]
     nrc: BigInt  # type: ignore[valid-type]
     valid_until: datetime
-    terms: JSON = strawberry.field(default_factory=dict)
+    terms: JSON | None = strawberry.field(
+        default=None, description="Optional; none is the same as {}."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -306,7 +308,9 @@ class RejectQuoteInput:
 class PlaceOrderInput:
     quote_id: str
     requested_delivery: datetime
-    details: JSON = strawberry.field(default_factory=dict)
+    details: JSON | None = strawberry.field(
+        default=None, description="Optional; none is the same as {}."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -319,7 +323,9 @@ class OrderIdInput:
 @strawberry.input
 class CompleteOrderInput:
     order_id: int
-    circuit: JSON = strawberry.field(default_factory=dict)
+    circuit: JSON | None = strawberry.field(
+        default=None, description="Optional; none is the same as {}."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -362,7 +368,9 @@ class ExistingCircuitInput:
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     started_at: datetime
-    details: JSON = strawberry.field(default_factory=dict)
+    details: JSON | None = strawberry.field(
+        default=None, description="Optional; none is the same as {}."
+    )
 
 
 @strawberry.input
@@ -424,7 +432,7 @@ class MarketplaceMutation:
                     "currency": c.currency,
                     "mrc": c.mrc,
                     "startedAt": c.started_at,
-                    "details": c.details,
+                    "details": c.details or {},
                 }
                 for c in input.circuits
             ]
@@ -542,7 +550,7 @@ class MarketplaceMutation:
     @strawberry.mutation(description="A seller answers a quote request with price terms.")
     def respond_to_quote(self, info: AppInfo, input: RespondToQuoteInput) -> QuotePayload:
         def work(a: DataAccess) -> QuotePayload:
-            terms: Any = input.terms
+            terms: Any = input.terms or {}
             quote = _market(info, a).respond_to_quote(
                 input.quote_id, input.currency, input.mrc, input.nrc, input.valid_until, terms or {}
             )
@@ -573,7 +581,7 @@ class MarketplaceMutation:
     @strawberry.mutation(description="Order against an accepted, unexpired quote.")
     def place_order(self, info: AppInfo, input: PlaceOrderInput) -> OrderPayload:
         def work(a: DataAccess) -> OrderPayload:
-            details: Any = input.details
+            details: Any = input.details or {}
             order = _market(info, a).place_order(
                 input.quote_id, input.requested_delivery, details or {}
             )
@@ -595,7 +603,7 @@ class MarketplaceMutation:
     @strawberry.mutation(description="The seller completes an order; the service starts now.")
     def complete_order(self, info: AppInfo, input: CompleteOrderInput) -> OrderPayload:
         def work(a: DataAccess) -> OrderPayload:
-            circuit: Any = input.circuit
+            circuit: Any = input.circuit or {}
             order, service = _market(info, a).complete_order(input.order_id, circuit or {})
             return OrderPayload(order=Order.from_row(order), service=Service.from_row(service))
 

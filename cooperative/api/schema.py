@@ -10,7 +10,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 
@@ -19,6 +18,7 @@ from cooperative.access import DataAccess
 from cooperative.api.assurance import AssuranceMutation, AssuranceQuery
 from cooperative.api.billing import BillingMutation, BillingQuery
 from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.cost import BoundedValidation
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
@@ -81,7 +81,10 @@ class CreateApiKeyInput:
     label: str = ""
     member_address: str | None = strawberry.field(
         default=None,
-        description="Admins only: issue the key to this member (e.g. a newly admitted one).",
+        description=(
+            "Admins only: issue a newly admitted member's first key (once; later keys come "
+            "from the member itself)."
+        ),
     )
 
 
@@ -124,8 +127,22 @@ class Mutation:
                     raise ValidationFailed(
                         f"{profile.address} is no longer a member", field="memberAddress"
                     )
+                # Least privilege: the operator hands a new member its first key and can
+                # never hold a credential of a member that has one.
+                if apikeys.has_keys(access.session, profile.address):
+                    raise Forbidden(
+                        f"{profile.address} has an API key already: only the member "
+                        "itself creates further keys",
+                        field="memberAddress",
+                    )
                 owner, role = profile.address, models.Role.MEMBER
-            issued = apikeys.issue(access.session, owner=owner, role=role, label=input.label)
+            issued = apikeys.issue(
+                access.session,
+                owner=owner,
+                role=role,
+                label=input.label,
+                created_by=viewer.principal,
+            )
             return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.record), secret=issued.secret)
 
         return mutate(info, CreateApiKeyPayload, work)
@@ -141,15 +158,19 @@ class Mutation:
         )
 
 
+def is_client_error(error: GraphQLError) -> bool:
+    """A mistake of the request itself: a CoopError, a query that does not validate, or a
+    variable that does not coerce (raised before execution, so without a path; a
+    scalar's parse_value raises ValueError there)."""
+    original = error.original_error
+    return original is None or isinstance(original, CoopError) or error.path is None
+
+
 class CoopSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log only unexpected failures: a user's error (a CoopError, or a query that does
-        not validate) is answered with its code and is no news for the operator's log."""
-        unexpected = [
-            e
-            for e in errors
-            if e.original_error is not None and not isinstance(e.original_error, CoopError)
-        ]
+        """Log only unexpected failures: a user's error is answered with its code and is
+        no news for the operator's log."""
+        unexpected = [e for e in errors if not is_client_error(e)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
@@ -170,6 +191,7 @@ schema = CoopSchema(
         # ERP systems send the same few operations again and again; parsing and validating
         # each took over half of a request's CPU time (profiled with yappi).
         ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        # Last: the size check before validation, then validation itself (cached).
+        BoundedValidation(maxsize=DOCUMENT_CACHE_SIZE),
     ],
 )

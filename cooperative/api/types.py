@@ -89,6 +89,9 @@ class ApiKey:
     id: str
     label: str
     role: Role  # type: ignore[valid-type]
+    created_by: str | None = strawberry.field(
+        description="Who issued the key: the owner itself, or `admin` (a member's first key)."
+    )
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None

@@ -178,7 +178,11 @@ def keys_create(
             if profile is None or not profile.is_member:
                 fail(f"{member} is not a member (see `members` in the API)")
             owner = profile.address
-        issued = apikeys.issue(session, owner=owner, role=role, label=label)
+            # Least privilege (as createApiKey): the operator hands a member its first key
+            # only; further keys come from the member itself.
+            if apikeys.has_keys(session, owner):
+                fail(f"{owner} has an API key already: only the member creates further keys")
+        issued = apikeys.issue(session, owner=owner, role=role, label=label, created_by="admin")
     console.print(f"key id {issued.record.id} for {owner} ({role.value})")
     console.print(issued.secret, highlight=False)
 

@@ -16,6 +16,7 @@ from cooperative.currencies import currency_code
 from cooperative.projectors.base import Event, Handler, Projector, Run, chain_time, hex32
 from cooperative.states import (
     DECLINED_BY_BUYER,
+    NOT_ACCEPTED_EVENT,
     AnswerState,
     OrderState,
     RequestState,
@@ -190,11 +191,29 @@ class OrderingProjector(Projector):
         else:
             buyer = self._buyer_of_request(run, request_id)
             sellers = self.contract.functions.request_seller_list(request_id).call()
-        subject: dict[str, Any] = {"requestId": request_id}
-        if accepted:
-            subject["quoteId"] = f"{request_id}-{accepted}"
-        for member in [buyer, *sellers]:
-            run.feed(event, member, closed.event, **subject)
+        if not accepted:
+            for member in [buyer, *sellers]:
+                run.feed(event, member, closed.event, requestId=request_id)
+            return
+        # Who won is the buyer's and the winner's business: a losing seller learns only
+        # that its own quote was not accepted.
+        for member in [buyer, accepted]:
+            run.feed(
+                event,
+                member,
+                closed.event,
+                requestId=request_id,
+                quoteId=f"{request_id}-{accepted}",
+            )
+        for seller in sellers:
+            if seller != accepted:
+                run.feed(
+                    event,
+                    seller,
+                    NOT_ACCEPTED_EVENT,
+                    requestId=request_id,
+                    quoteId=f"{request_id}-{seller}",
+                )
 
     # ------------------------------------------------------------------ orders and services
 

@@ -41,7 +41,10 @@ def make_engine(url: str) -> Engine:
 
 # Columns added to existing tables since the first release (create_all adds only tables):
 # (table, column, SQL type). Alembic takes over once the schema must evolve further.
-ADDED_COLUMNS = [("chain_cursor", "block_hash", "VARCHAR(66)")]
+ADDED_COLUMNS = [
+    ("chain_cursor", "block_hash", "VARCHAR(66)"),
+    ("api_key", "created_by", "VARCHAR(42)"),
+]
 
 
 def create_schema(engine: Engine) -> None:

@@ -57,6 +57,7 @@ class ApiKey(SQLModel, table=True):
     role: Role
     label: str = Field(default="", max_length=100)
     secret_hash: str = Field(max_length=64)
+    created_by: str | None = Field(default=None, max_length=42)  # the principal who issued it
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None

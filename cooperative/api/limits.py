@@ -1,0 +1,128 @@
+"""Limits at the edge, before anything parses a request: its size, its encoding, its JSON
+nesting, its shape. A request over them is a client error (4xx, one error body), never a
+crash: Python's JSON parser recurses once per nesting level, and a dependency (py_ecc)
+raises the recursion limit so far that a deep enough body overflows the C stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from itertools import accumulate
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from cooperative.errors import ErrorCode
+
+MAX_BODY_BYTES = 1 << 20  # a GraphQL request; a 500-row batch is ~200 KB
+MAX_JSON_DEPTH = 32  # variables nest a few levels (an input, a list of inputs, a details map)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte but the brackets
+
+
+def error_body(code: ErrorCode, message: str) -> dict[str, Any]:
+    """The one shape of an error the server answers outside a GraphQL result."""
+    return {"errors": [{"message": message, "extensions": {"code": code.value}}]}
+
+
+class RefusedBody(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the JSON nests, without parsing it (linear; strings do not count)."""
+    brackets = _STRING.sub(b"", body).translate(None, _BRACKETS)
+    return max(accumulate(1 if b in b"[{" else -1 for b in brackets), default=0)
+
+
+def check_body(body: bytes) -> None:
+    """A GraphQL request body as the server accepts it: UTF-8 JSON, an object, nesting
+    at most MAX_JSON_DEPTH levels."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RefusedBody(400, "the request body is not valid UTF-8") from None
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise RefusedBody(400, f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise RefusedBody(400, "the request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise RefusedBody(400, 'the request body is a JSON object: {"query": …, "variables": {…}}')
+
+
+class RequestLimits:
+    """ASGI middleware for POST requests with a JSON body: read it whole, up to
+    MAX_BODY_BYTES, check it (check_body), then hand it on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._read(scope, receive)
+            if _is_json(scope):
+                check_body(body)
+        except RefusedBody as refused:
+            response = JSONResponse(
+                error_body(ErrorCode.VALIDATION, refused.message), status_code=refused.status
+            )
+            await response(scope, receive, send)
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()  # (a disconnect)
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _read(scope: Scope, receive: Receive) -> bytes:
+        too_big = RefusedBody(413, f"the request body is larger than {MAX_BODY_BYTES:,} bytes")
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    if int(value) > MAX_BODY_BYTES:
+                        raise too_big
+                except ValueError:
+                    raise RefusedBody(400, "the Content-Length header is not a number") from None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise too_big
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == b"application/json"
+    return False
