@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from cooperative.errors import NotFound, ValidationFailed
-from cooperative.store.models import ApiKey, MemberProfile, Role
+from cooperative.store.models import MAX_INT64, ApiKey, MemberProfile, Role
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -52,6 +52,16 @@ class Page(Generic[T]):
 
 def encode_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode()
+
+
+def _position(decoded: str) -> int:
+    """A cursor's whole number: an id or a position, within what a column holds."""
+    if (
+        not (decoded.isascii() and decoded.isdigit() and len(decoded) <= 19)
+        or int(decoded) > MAX_INT64
+    ):
+        raise ValidationFailed("`after` is not a cursor this API returned", field="after")
+    return int(decoded)
 
 
 def decode_cursor(cursor: str) -> str:
@@ -122,12 +132,7 @@ class DataAccess:
         if after is not None:
             value: str | int = decode_cursor(after)
             if isinstance(order_column.type, Integer):
-                try:
-                    value = int(value)
-                except ValueError as exc:
-                    raise ValidationFailed(
-                        "`after` is not a cursor this API returned", field="after"
-                    ) from exc
+                value = _position(value)
             query = query.where(col(order_column) > value)
         rows = list(self.session.exec(query.order_by(col(order_column)).limit(size + 1)).all())
         has_next = len(rows) > size
@@ -141,12 +146,7 @@ class DataAccess:
         size = page_size(first)
         start = 0
         if after is not None:
-            try:
-                start = int(decode_cursor(after)) + 1
-            except ValueError as exc:
-                raise ValidationFailed(
-                    "`after` is not a cursor this API returned", field="after"
-                ) from exc
+            start = _position(decode_cursor(after)) + 1
         rows = items[start : start + size]
         cursors = [encode_cursor(str(start + offset)) for offset in range(len(rows))]
         return Page(items=rows, cursors=cursors, has_next_page=start + size < len(items))

@@ -9,26 +9,77 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 import secrets
+import threading
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from cooperative.access import DataAccess, Viewer
-from cooperative.errors import InvalidState, Unauthenticated, ValidationFailed
+from cooperative.errors import InvalidState, RateLimited, Unauthenticated, ValidationFailed
 from cooperative.store.models import ApiKey, Role, utcnow
 
 PREFIX = "coop"
 # `last_used_at` is written at most this often per key, so reads stay reads.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_LABEL_LENGTH = 100
+# Failed authentications per key id: this many within the window lock the id (even with
+# its right secret) until the oldest failure leaves the window.
+MAX_FAILURES = 10
+FAILURE_WINDOW_SECONDS = 300.0
+TRACKED_KEY_IDS = 10_000  # the oldest are forgotten beyond this: memory stays bounded
+
+
+class FailedAuthentications:
+    """Throttles guessing a key's secret: failures are counted per key id, in this
+    process (several API workers each count their own)."""
+
+    def __init__(self) -> None:
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key_id: str) -> None:
+        with self._lock:
+            if key_id not in self._failures:
+                return
+            failures = self._recent(key_id, time.monotonic())
+            if len(failures) >= MAX_FAILURES:
+                wait = math.ceil(failures[0] + FAILURE_WINDOW_SECONDS - time.monotonic())
+                raise RateLimited(
+                    f"too many failed attempts with API key {key_id}: retry in {wait} s",
+                    retry_after=wait,
+                )
+
+    def failed(self, key_id: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent(key_id, now).append(now)
+            self._failures.move_to_end(key_id)
+            while len(self._failures) > TRACKED_KEY_IDS:
+                self._failures.popitem(last=False)
+
+    def _recent(self, key_id: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key_id, deque())
+        while failures and failures[0] <= now - FAILURE_WINDOW_SECONDS:
+            failures.popleft()
+        return failures
+
+
+failed_authentications = FailedAuthentications()
 
 
 @dataclass(frozen=True)
 class IssuedKey:
     record: ApiKey
     secret: str  # the full key, shown once
+
+
+_KEY_ID = re.compile(r"[0-9a-f]{16}")  # secrets.token_hex(8)
 
 
 def _hash(secret: str) -> str:
@@ -71,11 +122,13 @@ def authenticate(session: Session, authorization: str | None) -> Viewer:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must read `Bearer <key>`")
     parts = token.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX:
+    if len(parts) != 3 or parts[0] != PREFIX or not _KEY_ID.fullmatch(parts[1]):
         raise Unauthenticated("this is not a CarrierCoop API key")
     _, key_id, secret = parts
+    failed_authentications.check(key_id)
     record = session.get(ApiKey, key_id)
     if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):
+        failed_authentications.failed(key_id)
         raise Unauthenticated("this API key is not valid")
     if record.revoked_at is not None:
         raise Unauthenticated("this API key was revoked")

@@ -43,6 +43,7 @@ WORKING = frozenset(
     {TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS, TicketState.PENDING, TicketState.REOPENED}
 )
 MAX_BATCH = 500  # the contract's bound per call
+MAX_DESCRIPTION = 2000
 MAX_DISPUTED = 64
 
 
@@ -167,6 +168,11 @@ class Assurance(ModuleService):
         if opening.impact not in IMPACTS:
             raise ValidationFailed(
                 f"impact is one of {', '.join(IMPACTS)}", field=f"{field}.impact"
+            )
+        if not 1 <= len(opening.description.strip()) <= MAX_DESCRIPTION:
+            raise ValidationFailed(
+                f"a description has 1 to {MAX_DESCRIPTION} characters",
+                field=f"{field}.description",
             )
         start = epoch_seconds(opening.started_at, f"{field}.startedAt")
         if start > now:

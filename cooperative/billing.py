@@ -86,6 +86,11 @@ class Billing(ModuleService):
         every active service of the pair in that currency whose credit for the period both
         parties endorsed and that is not invoiced yet."""
         seller, account = self._member()
+        if service_ids == []:
+            raise ValidationFailed(
+                "name at least one service, or leave serviceIds out to invoice every one due",
+                field="serviceIds",
+            )
         try:
             buyer = Web3.to_checksum_address(buyer)
         except ValueError as exc:

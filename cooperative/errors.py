@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     CHAIN_REVERT = "CHAIN_REVERT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     UNAVAILABLE = "UNAVAILABLE"  # the chain node or the database cannot be reached
+    RATE_LIMITED = "RATE_LIMITED"  # too many failed attempts: wait, then retry
     INTERNAL = "INTERNAL"
 
 
@@ -56,3 +57,11 @@ class Unauthenticated(CoopError):
 
 class Unavailable(CoopError):
     code = ErrorCode.UNAVAILABLE
+
+
+class RateLimited(CoopError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -19,7 +19,10 @@ def epoch_seconds(moment: datetime, field: str) -> int:
         raise ValidationFailed(
             "give times with a time zone (e.g. 2027-01-31T00:00:00Z)", field=field
         )
-    return int(moment.timestamp())
+    seconds = int(moment.timestamp())
+    if seconds < 0:  # the contracts count unsigned seconds since 1970
+        raise ValidationFailed("give a time from 1970 on", field=field)
+    return seconds
 
 
 def parse_period(label: str, field: str = "period") -> int:

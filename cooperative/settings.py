@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     secret: SecretStr | None = None
     """Encrypts the custodial keystore; unset = a secret generated into the data directory."""
 
+    cors_origins: list[str] = []
+    """Origins whose browser pages may call the API (JSON list); none by default."""
+
     host: str = "127.0.0.1"
     port: int = 8000
     environment: Literal["development", "production"] = "production"

@@ -16,10 +16,9 @@ from datetime import datetime
 
 from cooperative.assurance import IMPACTS, MAX_BATCH, Assurance, TicketOpening
 from cooperative.errors import CoopError, ValidationFailed
-from cooperative.store.models import TroubleTicketRecord
+from cooperative.store.models import MAX_INT64, TroubleTicketRecord
 
 REQUIRED_COLUMNS = ("service_id", "impact", "started_at", "description")
-MAX_DESCRIPTION = 2000
 
 
 @dataclass(frozen=True)
@@ -30,13 +29,26 @@ class RowProblem:
 
 def parse_ticket_csv(text: str) -> tuple[list[tuple[int, TicketOpening]], list[RowProblem]]:
     """(line, opening) for every well-formed row, and a problem for every other one."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads line ends
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        return [], [RowProblem(1, f"not CSV the platform can read: {exc}")]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         return [], [RowProblem(1, f"the header lacks {', '.join(missing)}")]
     good: list[tuple[int, TicketOpening]] = []
     problems: list[RowProblem] = []
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+            line = reader.line_num + 1  # the line it could not finish
+            problems.append(RowProblem(line, f"not CSV the platform can read: {exc}"))
+            break  # the reader cannot go on past it
         line = reader.line_num
         try:
             good.append((line, _opening(row)))
@@ -47,7 +59,10 @@ def parse_ticket_csv(text: str) -> tuple[list[tuple[int, TicketOpening]], list[R
 
 def _opening(row: dict[str, str | None]) -> TicketOpening:
     service = (row.get("service_id") or "").strip()
-    if not service.isdigit() or int(service) == 0:
+    if (
+        not (service.isascii() and service.isdigit() and len(service) <= 19)
+        or not 0 < int(service) <= MAX_INT64
+    ):
         raise ValueError(f"service_id must be a service number, not {service!r}")
     impact = (row.get("impact") or "").strip()
     if impact not in IMPACTS:
@@ -60,8 +75,6 @@ def _opening(row: dict[str, str | None]) -> TicketOpening:
     if started.tzinfo is None:
         raise ValueError("started_at needs a time zone (e.g. 2026-11-02T08:15:00Z)")
     description = (row.get("description") or "").strip()
-    if not description or len(description) > MAX_DESCRIPTION:
-        raise ValueError(f"description must have 1 to {MAX_DESCRIPTION} characters")
     external = (row.get("external_id") or "").strip() or None
     return TicketOpening(int(service), impact, started, description, external)
 

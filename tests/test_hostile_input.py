@@ -3,6 +3,8 @@ never INTERNAL, and the server answers the next request (issue 11's regressions)
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from cooperative.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
 from tests.conftest import Api
+from tests.test_assurance_api import services  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -162,3 +165,247 @@ def test_a_variable_that_does_not_coerce_is_a_validation_error(
 def test_an_error_does_not_echo_a_huge_value(as_member: list[Api]) -> None:
     errors = graphql_errors(as_member[0], MEMBERS_FIRST, {"n": "x" * 500_000})
     assert errors and all(len(e["message"]) < 1_000 for e in errors)
+
+
+REGISTER = "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message field } } }"
+IMPORT = "mutation($csv: String!) { importTroubleTickets(input: {csv: $csv}) { tickets { id } rejected { line reason } errors { code message field } } }"
+INVOICE = "mutation($in: IssueInvoiceInput!) { issueInvoice(input: $in) { errors { code message field } } }"
+OFFERINGS = "query($sort: OfferingSort!, $after: String) { offerings(sort: $sort, after: $after) { edges { node { id } } } }"
+
+
+def circuit(**changes: Any) -> dict[str, Any]:
+    return {
+        "slaTemplate": 1,
+        "currency": "EUR",
+        "mrc": "100000",
+        "startedAt": "2026-01-01T00:00:00Z",
+        **changes,
+    }
+
+
+def registering(addresses: list[str], **changes: Any) -> dict[str, Any]:
+    return {"in": {"buyer": addresses[0], "circuits": [circuit(**changes)]}}
+
+
+SELLER, BUYER = 1, 0  # Borealis sells `services` to Aurora
+
+
+@pytest.mark.parametrize(
+    ("who", "query", "variables", "field"),
+    [
+        (SELLER, REGISTER, lambda a, s: registering(a, slaTemplate=-1), "circuits[0].slaTemplate"),
+        (SELLER, REGISTER, lambda a, s: registering(a, mrc="-5"), None),
+        (SELLER, REGISTER, lambda a, s: registering(a, mrc=str(2**256)), None),
+        (
+            SELLER,
+            REGISTER,
+            lambda a, s: registering(a, startedAt="0001-01-01T00:00:00Z"),
+            "circuits[0].startedAt",
+        ),
+        (
+            BUYER,
+            OPEN,
+            lambda a, s: opening(serviceId=s[0], startedAt="0001-01-01T00:00:00Z"),
+            "tickets[0].startedAt",
+        ),
+        (
+            BUYER,
+            OPEN,
+            lambda a, s: opening(serviceId=s[0], description="x" * 10_001),
+            "tickets[0].description",
+        ),
+        (
+            BUYER,
+            OPEN,
+            lambda a, s: opening(serviceId=s[0], description="x" * 2_001),
+            "tickets[0].description",
+        ),
+        (BUYER, OPEN, lambda a, s: opening(serviceId=-3), "tickets[0].serviceId"),
+        (
+            SELLER,
+            INVOICE,
+            lambda a, s: {
+                "in": {"buyer": a[0], "period": "2026-01", "currency": "EUR", "serviceIds": []}
+            },
+            "serviceIds",
+        ),
+        (BUYER, OFFERINGS, lambda a, s: {"sort": None}, None),
+        (BUYER, OFFERINGS, lambda a, s: {"sort": "ID", "after": cursor("9" * 30)}, "after"),
+        (BUYER, OFFERINGS, lambda a, s: {"sort": "ID", "after": cursor(str(2**63))}, "after"),
+    ],
+    ids=[
+        "negative-template",
+        "negative-amount",
+        "amount-over-256-bits",
+        "year-0001-service",
+        "year-0001-ticket",
+        "text-over-10000",
+        "description-over-2000",
+        "negative-id",
+        "invoice-of-no-service",
+        "null-for-a-defaulted-enum",
+        "cursor-past-64-bits",
+        "cursor-of-2^63",
+    ],
+)
+def test_a_value_outside_what_the_platform_takes_is_a_validation_error(
+    as_member: list[Api],
+    addresses: list[str],
+    services: list[int],  # noqa: F811  (the fixture)
+    who: int,
+    query: str,
+    variables: Any,
+    field: str | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    errors = graphql_errors(as_member[who], query, variables(addresses, services))
+    assert errors and {e["extensions"]["code"] for e in errors} == {"VALIDATION"}, errors
+    if field is not None:
+        assert {e["extensions"].get("field") for e in errors} == {field}, errors
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"n": "\ud800"}, {"n": ["ok", {"deep": "a\udfffz"}]}, {"\udc00": 1}],
+    ids=["a-lone-surrogate", "one-nested", "in-a-key"],
+)
+def test_a_lone_surrogate_anywhere_in_the_body_is_refused(
+    client: TestClient, as_member: list[Api], variables: dict[str, Any]
+) -> None:
+    body = json.dumps({"query": MEMBERS_FIRST, "variables": variables}).encode()  # ASCII escapes
+    assert_client_error(raw_post(client, as_member[0], body), 400, "lone UTF-16 surrogate")
+    paired = json.dumps({"query": "{ me { role } }", "variables": {"emoji": "\U0001f600"}})
+    assert raw_post(client, as_member[0], paired.encode()).json()["data"]["me"]["role"] == "MEMBER"
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "reason"),
+    [
+        (
+            "service_id,impact,started_at,description\n"
+            + "9" * 40
+            + ",down,2026-01-01T00:00:00Z,x\n",
+            "service number",
+        ),
+        (
+            "service_id,impact,started_at,description\n"
+            + str(2**63)
+            + ",down,2026-01-01T00:00:00Z,x\n",
+            "service number",
+        ),
+        (
+            'service_id,impact,started_at,description\n1,down,2026-01-01T00:00:00Z,"'
+            + "x" * 140_000
+            + '"\n',
+            "not CSV the platform can read",
+        ),
+        (
+            "service_id,impact,started_at,description\n²,down,2026-01-01T00:00:00Z,x\n",
+            "service number",
+        ),
+    ],
+    ids=["id-of-40-digits", "id-of-2^63", "field-over-128-KiB", "a-digit-that-is-not-ascii"],
+)
+def test_a_csv_row_the_platform_cannot_take_is_rejected_by_line(
+    as_member: list[Api], csv_text: str, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = as_member[0](IMPORT, {"csv": csv_text})["importTroubleTickets"]
+    assert payload["errors"] == [] and payload["tickets"] == []
+    (rejected,) = payload["rejected"]
+    assert rejected["line"] == 2 and reason in rejected["reason"], rejected
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_csv_document_may_be_longer_than_other_text(
+    as_member: list[Api],
+    services: list[int],  # noqa: F811  (the fixture)
+) -> None:
+    rows = "".join(
+        f"{services[1]},degraded,2026-01-01T00:00:00Z,{'d' * 1_000}\n" for _ in range(20)
+    )
+    csv_text = "service_id,impact,started_at,description\n" + rows
+    assert len(csv_text) > 20_000
+    payload = as_member[BUYER](IMPORT, {"csv": csv_text})["importTroubleTickets"]
+    assert payload["errors"] == [] and payload["rejected"] == []
+    assert len(payload["tickets"]) == 20
+
+
+# ---------------------------------------------------------------- headers, CORS, throttling
+
+CREATE_KEY = 'mutation { createApiKey(input: {label: "throttled"}) { secret errors { code } } }'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/health", None, 200),
+        ("POST", "/graphql", ME, 200),
+        ("POST", "/graphql", None, 400),
+        ("POST", "/graphql", "x" * (MAX_BODY_BYTES + 1), 413),
+    ],
+    ids=["health", "answer", "malformed", "too-large"],
+)
+def test_every_answer_carries_the_security_headers(
+    client: TestClient, as_member: list[Api], method: str, path: str, body: str | None, status: int
+) -> None:
+    content = json.dumps({"query": body}) if body and len(body) < 100 else (body or "{")
+    response = client.request(
+        method,
+        path,
+        content=content if method == "POST" else None,
+        headers={"Authorization": f"Bearer {as_member[0].key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_a_cross_origin_call_is_denied_by_default(client: TestClient, as_member: list[Api]) -> None:
+    origin = {"Origin": "https://attacker.example"}
+    preflight = client.options(
+        "/graphql",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 400
+    assert "access-control-allow-origin" not in preflight.headers
+    answer = client.post(
+        "/graphql",
+        json={"query": ME},
+        headers={**origin, "Authorization": f"Bearer {as_member[0].key}"},
+    )
+    assert "access-control-allow-origin" not in answer.headers  # the browser keeps it hidden
+
+
+def test_failed_authentications_lock_a_key_id_and_only_that_one(
+    client: TestClient, as_member: list[Api]
+) -> None:
+    from cooperative.apikeys import MAX_FAILURES
+
+    secret = as_member[2](CREATE_KEY)["createApiKey"]["secret"]
+    key_id = secret.split("_")[1]
+
+    def attempt(key: str) -> Any:
+        return client.post(
+            "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {key}"}
+        )
+
+    assert attempt(secret).status_code == 200
+    for guess in range(MAX_FAILURES):
+        assert attempt(f"coop_{key_id}_guess{guess}").status_code == 401
+    locked = attempt(secret)  # even the right secret, while the id is locked
+    assert locked.status_code == 429
+    assert locked.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert 0 < int(locked.headers["retry-after"]) <= 300
+    assert as_member[2](ME)["me"]["role"] == "MEMBER"  # the member's other key still works

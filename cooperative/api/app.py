@@ -12,6 +12,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -20,9 +21,10 @@ from strawberry.types.unset import UNSET
 
 from cooperative import apikeys
 from cooperative.api.context import Context
+from cooperative.api.headers import SecurityHeaders
 from cooperative.api.limits import RequestLimits, error_body
 from cooperative.api.schema import is_client_error, schema
-from cooperative.errors import CoopError, ErrorCode
+from cooperative.errors import CoopError, ErrorCode, RateLimited
 from cooperative.platform import Platform
 from cooperative.store.database import is_reachable, session_scope
 from graphql import GraphQLError
@@ -38,6 +40,11 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if isinstance(original, CoopError):
         formatted["message"] = original.message
         code = original.code
+        if original.field is not None:
+            formatted["extensions"] = {
+                **(formatted.get("extensions") or {}),
+                "field": original.field,
+            }
     elif is_client_error(error):
         # syntax, unknown field, limits, a variable that does not coerce; a message that
         # quotes the value is cut short (a 5 MB string is not echoed back)
@@ -79,6 +86,14 @@ class CoopGraphQLRouter(GraphQLRouter[Context, None]):
 def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
     app = FastAPI(title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(RequestLimits)
+    # Cross-origin calls only from the origins the operator names (none by default).
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=platform.settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: every answer has them, refusals too
 
     def get_context(request: Request) -> Context:
         authorization = request.headers.get("authorization")
@@ -101,9 +116,14 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
         status = {
             ErrorCode.UNAUTHENTICATED: 401,
             ErrorCode.FORBIDDEN: 403,
+            ErrorCode.RATE_LIMITED: 429,
             ErrorCode.UNAVAILABLE: 503,
         }
-        headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHENTICATED else None
+        headers = None
+        if exc.code is ErrorCode.UNAUTHENTICATED:
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(
             error_body(exc.code, exc.message),
             status_code=status.get(exc.code, 400),

@@ -10,6 +10,8 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
+from cooperative.api.inputs import long_text
+from cooperative.api.limits import MAX_BODY_BYTES
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection, UserError, copy_fields
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
@@ -196,7 +198,8 @@ def _tickets(rows: list[models.TroubleTicketRecord]) -> TroubleTicketsPayload:
 @strawberry.input
 class ImportTroubleTicketsInput:
     csv: str = strawberry.field(
-        description="CSV with a header: service_id, impact, started_at, description[, external_id]; at most 500 rows"
+        description="CSV with a header: service_id, impact, started_at, description[, external_id]; at most 500 rows",
+        metadata=long_text(MAX_BODY_BYTES),
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 

@@ -11,12 +11,13 @@ import requests
 from sqlmodel import Session
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
-from web3.exceptions import BadFunctionCallOutput
+from web3.exceptions import BadFunctionCallOutput, MismatchedABI
 
 from cooperative.access import DataAccess, Viewer
 from cooperative.api import idempotency
+from cooperative.api.inputs import check_input
 from cooperative.api.types import UserError
-from cooperative.errors import CoopError, Unauthenticated, Unavailable
+from cooperative.errors import CoopError, Unauthenticated, Unavailable, ValidationFailed
 from cooperative.outbox import request_context
 from cooperative.platform import Platform
 from cooperative.store.database import session_scope
@@ -71,13 +72,14 @@ def mutate(
     input: Any = None,
 ) -> P:
     """Run a mutation's `work` in one transaction; a CoopError rolls everything back and
-    comes back in the payload's `errors`, with its code. When `input` carries an
+    comes back in the payload's `errors`, with its code; `input` passes check_input first. When `input` carries an
     `idempotency_key`, the same key again returns the first payload (see idempotency);
     a first attempt that died after recording its transactions is finished by the retry,
     from those transactions (see cooperative.outbox)."""
     key: str | None = getattr(input, "idempotency_key", None)
     platform = info.context.platform
     try:
+        check_input(input)
         _chain_ready(info)
         if key is None:
             with node_errors(), request_context(), info.context.access() as access:
@@ -124,9 +126,15 @@ def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
 @contextmanager
 def node_errors() -> Iterator[None]:
     """A chain read that finds the node gone (restarting, or the network down) is
-    UNAVAILABLE, whichever client library noticed it."""
+    UNAVAILABLE, whichever client library noticed it. A value the contract's ABI cannot
+    encode is the client's: the checks before sending (check_input, the scalars) should
+    have caught it, and this is the net under them."""
     try:
         yield
+    except MismatchedABI as exc:
+        raise ValidationFailed(
+            "a value is outside the range the contract takes (too large, or negative)"
+        ) from exc
     except (
         ChainError,
         requests.ConnectionError,

@@ -61,6 +61,29 @@ def check_body(body: bytes) -> None:
         raise RefusedBody(400, "the request body is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise RefusedBody(400, 'the request body is a JSON object: {"query": …, "variables": {…}}')
+    if not _is_unicode_text(parsed):
+        raise RefusedBody(
+            400, "the request body holds a lone UTF-16 surrogate (such as \\ud800): not text"
+        )
+
+
+def _is_unicode_text(value: Any) -> bool:
+    """Whether every string in parsed JSON is Unicode text: JSON may escape half a
+    surrogate pair (`"\\ud800"`), which no database, hash or signature can encode."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 class RequestLimits:

@@ -7,14 +7,17 @@ from typing import NewType
 
 import strawberry
 
+MAX_UINT256 = 2**256 - 1
+
 
 def _parse_big_int(value: object) -> int:
+    """An input BigInt is an amount the contracts take as an unsigned 256-bit number."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("a BigInt is a string of decimal digits")
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ValueError("a BigInt is a string of decimal digits") from exc
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 78) or int(text) > MAX_UINT256:
+        raise ValueError("a BigInt here is a whole number from 0 to 2^256 - 1, in decimal digits")
+    return int(text)
 
 
 BigInt = strawberry.scalar(

@@ -161,9 +161,11 @@ class Mutation:
 def is_client_error(error: GraphQLError) -> bool:
     """A mistake of the request itself: a CoopError, a query that does not validate, or a
     variable that does not coerce (raised before execution, so without a path; a
-    scalar's parse_value raises ValueError there)."""
+    scalar's parse_value raises ValueError there), or an argument that does not (a
+    GraphQLError raised while a field's arguments are coerced, e.g. null for a non-null
+    argument with a default)."""
     original = error.original_error
-    return original is None or isinstance(original, CoopError) or error.path is None
+    return original is None or isinstance(original, (CoopError, GraphQLError)) or error.path is None
 
 
 class CoopSchema(strawberry.Schema):

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+MAX_INT64 = 2**63 - 1  # the largest id or number a column holds (SQLite, PostgreSQL BIGINT)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
