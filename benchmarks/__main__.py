@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import api_load, governance_gas, marketplace, month_at_scale
+from benchmarks import api_load, attack, governance_gas, marketplace, month_at_scale
 from benchmarks.config import (
     DEFAULT_CLIENTS,
     DEFAULT_SECONDS,
@@ -31,6 +31,7 @@ from benchmarks.report import git_revision, machine, usable_cores
 # the order is the order they run in.
 BENCHMARKS: dict[str, Callable[[BenchConfig], BenchResult]] = {
     api_load.NAME: api_load.run,
+    attack.NAME: attack.run,
     governance_gas.NAME: governance_gas.run,
     marketplace.NAME: marketplace.run,
     month_at_scale.NAME: month_at_scale.run,

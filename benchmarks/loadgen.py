@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,7 @@ def classify(status: int, body: bytes) -> str | None:
 async def client(
     session: aiohttp.ClientSession,
     url: str,
-    payload: bytes,
+    payload: Callable[[], bytes],
     api_key: str,
     measure_start: float,
     deadline: float,
@@ -90,7 +92,7 @@ async def client(
     while (started := clock()) < deadline:
         error: str | None
         try:
-            async with session.post(url, data=payload, headers=headers) as response:
+            async with session.post(url, data=payload(), headers=headers) as response:
                 body = await response.read()
                 error = classify(response.status, body)
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -105,9 +107,23 @@ async def client(
 
 
 async def run_load(
-    url: str, query: str, keys: list[str], clients: int, seconds: float, warmup_seconds: float
+    url: str,
+    query: str,
+    keys: list[str],
+    clients: int,
+    seconds: float,
+    warmup_seconds: float,
+    vary: bool = False,
 ) -> dict[str, Any]:
-    payload = json.dumps({"query": query}).encode()
+    fixed = json.dumps({"query": query}).encode()
+    serial = itertools.count()
+
+    def payload() -> bytes:
+        if not vary:
+            return fixed
+        # a comment makes every request's text new: no parse or validation cache helps
+        return json.dumps({"query": f"{query}\n# {next(serial)}"}).encode()
+
     warmup, measured = Tally(), Tally()
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
     # One connection per client, kept alive for the whole run (limit = clients, no churn).
@@ -179,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--vary", action="store_true", help="make every request's text unique (defeats caches)"
+    )
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.warmup < 0:
         parser.error("need --clients >= 1, --seconds > 0, --warmup >= 0")
@@ -190,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             args.clients,
             args.seconds,
             args.warmup,
+            args.vary,
         )
     )
     json.dump(result, sys.stdout)

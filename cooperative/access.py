@@ -108,6 +108,8 @@ class DataAccess:
                 key = int(record_id)
             except (TypeError, ValueError):
                 raise NotFound(f"{what} {record_id} does not exist") from None
+            if not 0 <= key <= MAX_INT64:
+                raise NotFound(f"{what} {record_id} does not exist")
         row = self.session.exec(self.private(model).where(primary_key == key)).first()
         if row is None:
             raise NotFound(f"{what} {record_id} does not exist")

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     UNAVAILABLE = "UNAVAILABLE"  # the chain node or the database cannot be reached
     RATE_LIMITED = "RATE_LIMITED"  # too many failed attempts: wait, then retry
+    TIMEOUT = "TIMEOUT"  # the request ran past its time budget: ask for less
     INTERNAL = "INTERNAL"
 
 
@@ -65,3 +66,7 @@ class RateLimited(CoopError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TimedOut(CoopError):
+    code = ErrorCode.TIMEOUT

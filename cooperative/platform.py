@@ -22,6 +22,7 @@ from typing import IO
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from web3.exceptions import ContractLogicError, MismatchedABI
 
 from cooperative import apikeys
 from cooperative.errors import CoopError, ValidationFailed
@@ -135,7 +136,11 @@ class Platform:
 
     def check_module_upgrade(self, module: str, implementation: str) -> ContractRecord:
         """The candidate's record if its storage layout can replace the module's current one."""
-        current = self.governance.handle("ModuleRegistry").functions.modules(module).call()[2]
+        registry = self.governance.handle("ModuleRegistry")
+        try:
+            current = registry.functions.modules(module).call()[2]
+        except (ContractLogicError, MismatchedABI):  # (a name the registry cannot hold)
+            current = "0x0"
         if int(current, 16) == 0:
             raise ValidationFailed(f"no module named {module}", field="module")
         # Read the records afresh: `coop modules deploy` may have added an implementation

@@ -75,8 +75,8 @@ class SettlementCycle:
     id: int
     currency: str
     state: str
-    participant_count: int
-    payment_count: int
+    # (no participant or payment counts: they would tell a member how many others had
+    # invoices due; its own payments are in `payments`)
     opened_at: datetime
     as_seller: BigInt  # type: ignore[valid-type]
     as_buyer: BigInt  # type: ignore[valid-type]
@@ -92,8 +92,6 @@ def _cycle_view(
         id=cycle.id,
         currency=cycle.currency,
         state=cycle.state,
-        participant_count=cycle.participant_count,
-        payment_count=cycle.payment_count,
         opened_at=cycle.opened_at,
         as_seller=int(position.as_seller),
         as_buyer=int(position.as_buyer),

@@ -3,6 +3,7 @@ resolvers open the data-access layer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -17,7 +18,13 @@ from cooperative.access import DataAccess, Viewer
 from cooperative.api import idempotency
 from cooperative.api.inputs import check_input
 from cooperative.api.types import UserError
-from cooperative.errors import CoopError, Unauthenticated, Unavailable, ValidationFailed
+from cooperative.errors import (
+    CoopError,
+    TimedOut,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+)
 from cooperative.outbox import request_context
 from cooperative.platform import Platform
 from cooperative.store.database import session_scope
@@ -27,11 +34,25 @@ from deployments.chain import ChainError
 P = TypeVar("P")
 
 
+REQUEST_BUDGET_SECONDS = 10.0
+
+
 class Context(BaseContext):
     def __init__(self, platform: Platform, viewer: Viewer | None) -> None:
         super().__init__()
         self.platform = platform
         self._viewer = viewer
+        self.deadline = time.monotonic() + REQUEST_BUDGET_SECONDS
+
+    def within_budget(self) -> None:
+        """Every resolver that reads or writes starts here: once a request has run past
+        its time budget, the rest of it is refused (a write already started finishes; one
+        not started does not start)."""
+        if time.monotonic() > self.deadline:
+            raise TimedOut(
+                f"the request ran past its time budget of {REQUEST_BUDGET_SECONDS:g} s: "
+                "ask for less at once (fewer aliases, smaller pages) and send it again"
+            )
 
     @property
     def viewer(self) -> Viewer:
@@ -79,6 +100,7 @@ def mutate(
     key: str | None = getattr(input, "idempotency_key", None)
     platform = info.context.platform
     try:
+        info.context.within_budget()
         check_input(input)
         _chain_ready(info)
         if key is None:
@@ -118,6 +140,7 @@ def _settle_key(platform: Platform, principal: str, key: str) -> None:
 
 def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
     """Run a query's `work` in a read-only session: no query writes."""
+    info.context.within_budget()
     _chain_ready(info)
     with node_errors(), info.context.access(read_only=True) as access:
         return work(access)

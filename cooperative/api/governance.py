@@ -403,11 +403,12 @@ class ProposalIdInput:
     proposal_id: str
 
 
-def _proposal_mutation(info: AppInfo, work: Any) -> ProposalPayload:
+def _proposal_mutation(info: AppInfo, input: Any, work: Any) -> ProposalPayload:
     return mutate(
         info,
         ProposalPayload,
         lambda access: ProposalPayload(proposal=Proposal.from_view(work(_proposals(info, access)))),
+        input,
     )
 
 
@@ -424,7 +425,7 @@ class GovernanceMutation:
         self, info: AppInfo, input: ProposeMemberAdmissionInput
     ) -> ProposalPayload:
         return _proposal_mutation(
-            info, lambda p: p.admit_member(input.name, input.address, input.description)
+            info, input, lambda p: p.admit_member(input.name, input.address, input.description)
         )
 
     @strawberry.mutation(description="Propose removing a member.")
@@ -436,7 +437,7 @@ class GovernanceMutation:
                 actions = p.gov.remove_member(input.address)
             return p.propose(gov_rules.Kind.REMOVE_MEMBER, actions, input.description)
 
-        return _proposal_mutation(info, work)
+        return _proposal_mutation(info, input, work)
 
     @strawberry.mutation(
         description="Propose adopting an SLA template (checked by the contract before proposing)."
@@ -467,7 +468,7 @@ class GovernanceMutation:
                 actions = p.gov.adopt_sla_template(spec)
             return p.propose(gov_rules.Kind.ADOPT_SLA_TEMPLATE, actions, input.description)
 
-        return _proposal_mutation(info, work)
+        return _proposal_mutation(info, input, work)
 
     @strawberry.mutation(description="Propose retiring an SLA template.")
     def propose_sla_template_retirement(
@@ -478,7 +479,7 @@ class GovernanceMutation:
                 actions = p.gov.retire_sla_template(_check_uint(input.template_id, "templateId"))
             return p.propose(gov_rules.Kind.RETIRE_SLA_TEMPLATE, actions, input.description)
 
-        return _proposal_mutation(info, work)
+        return _proposal_mutation(info, input, work)
 
     @strawberry.mutation(
         description="Propose switching a module to a new implementation (storage layout checked)."
@@ -495,7 +496,7 @@ class GovernanceMutation:
                 )
             return p.propose(gov_rules.Kind.UPGRADE_MODULE, actions, input.description)
 
-        return _proposal_mutation(info, work)
+        return _proposal_mutation(info, input, work)
 
     @strawberry.mutation(description="Propose new rules for a kind of proposal.")
     def propose_rule_change(self, info: AppInfo, input: ProposeRuleChangeInput) -> ProposalPayload:
@@ -524,12 +525,13 @@ class GovernanceMutation:
                 input.description,
             )
 
-        return _proposal_mutation(info, work)
+        return _proposal_mutation(info, input, work)
 
     @strawberry.mutation(description="Vote with the member's custodial key.")
     def cast_vote(self, info: AppInfo, input: CastVoteInput) -> ProposalPayload:
         return _proposal_mutation(
             info,
+            input,
             lambda p: p.vote(input.proposal_id, gov_rules.Support(input.support), input.reason),
         )
 
@@ -539,6 +541,7 @@ class GovernanceMutation:
     def cast_vote_by_sig(self, info: AppInfo, input: CastVoteBySigInput) -> ProposalPayload:
         return _proposal_mutation(
             info,
+            input,
             lambda p: p.vote_by_signature(
                 input.proposal_id, gov_rules.Support(input.support), input.voter, input.signature
             ),
@@ -546,14 +549,14 @@ class GovernanceMutation:
 
     @strawberry.mutation(description="Queue a succeeded proposal in the Timelock.")
     def queue_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(info, lambda p: p.queue(input.proposal_id))
+        return _proposal_mutation(info, input, lambda p: p.queue(input.proposal_id))
 
     @strawberry.mutation(description="Execute a queued proposal whose delay is over.")
     def execute_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(info, lambda p: p.execute(input.proposal_id))
+        return _proposal_mutation(info, input, lambda p: p.execute(input.proposal_id))
 
     @strawberry.mutation(
         description="Cancel: the proposer before any vote, or an admin as guardian before execution."
     )
     def cancel_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(info, lambda p: p.cancel(input.proposal_id))
+        return _proposal_mutation(info, input, lambda p: p.cancel(input.proposal_id))

@@ -145,7 +145,7 @@ class Mutation:
             )
             return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.record), secret=issued.secret)
 
-        return mutate(info, CreateApiKeyPayload, work)
+        return mutate(info, CreateApiKeyPayload, work, input)
 
     @strawberry.mutation(description="Revoke one of the caller's own API keys.")
     def revoke_api_key(self, info: AppInfo, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
@@ -155,6 +155,7 @@ class Mutation:
             lambda access: RevokeApiKeyPayload(
                 api_key=ApiKey.from_row(apikeys.revoke(access, input.id))
             ),
+            input,
         )
 
 
@@ -186,14 +187,17 @@ schema = CoopSchema(
         "Mutation",
         (Mutation, GovernanceMutation, MarketplaceMutation, AssuranceMutation, BillingMutation),
     ),
+    # Factories, not instances: each request gets its own (an extension holds its
+    # request's execution context, and Strawberry deprecates shared instances); the parse
+    # and validation caches are Strawberry's module-level ones, shared by every request.
     extensions=[
-        QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # ERP systems send the same few operations again and again; parsing and validating
         # each took over half of a request's CPU time (profiled with yappi).
-        ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         # Last: the size check before validation, then validation itself (cached).
-        BoundedValidation(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: BoundedValidation(maxsize=DOCUMENT_CACHE_SIZE),
     ],
 )
