@@ -31,6 +31,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCErro
 
 from deployments.abi import decode_event, decode_output, encode_call, event_topic
 from deployments.compiler import Artifact
+from deployments.ipc import UnixSocketProvider
 
 RECEIPT_POLL_SECONDS = 0.02  # anvil mines on arrival; a real chain answers within a block
 FIRST_RECEIPT_POLL_SECONDS = 0.002  # doubled after each miss, up to RECEIPT_POLL_SECONDS
@@ -192,12 +193,16 @@ class ChainGateway:
 
     def __init__(self, rpc_url: str, request_timeout: float = 30.0) -> None:
         self.rpc_url = rpc_url
-        # The node is ours: no proxy or .netrc lookup from the environment on every request.
-        session = requests.Session()
-        session.trust_env = False
-        self.w3 = Web3(
-            Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}, session=session)
-        )
+        if rpc_url.startswith(("http://", "https://")):
+            # The node is ours: no proxy or .netrc lookup from the environment per request.
+            session = requests.Session()
+            session.trust_env = False
+            provider: Any = Web3.HTTPProvider(
+                rpc_url, request_kwargs={"timeout": request_timeout}, session=session
+            )
+        else:  # a path: the embedded node's Unix socket
+            provider = UnixSocketProvider(rpc_url, timeout=request_timeout)
+        self.w3 = Web3(provider)
         # web3's default middleware that this gateway does not need: "validation" asks the
         # node for its chain id twice per estimate or call (the gateway checks the chain id
         # once and signs with it), ENS names and gas strategies apply to transactions the

@@ -6,12 +6,21 @@ chain. The snapshots are the platform's (`anvil_dumpState` while no block is bei
 sealed, written atomically), not anvil's own `--state` dumps: those can catch a block
 half applied (an account's nonce past a block the dump does not hold), which no replay
 can repair. What a kill loses after the last snapshot, the outbox sends again.
+
+Only the platform can reach it: anvil serves JSON-RPC to any process that can connect,
+with dev methods such as `anvil_impersonateAccount` that would let it act as a member.
+The platform talks to it over its IPC socket in the state directory (mode 0600, the
+directory 0700), and anvil runs in a network namespace of its own (`unshare --net`), so
+its HTTP port exists only there. Where namespaces are not available (no `unshare`, or
+unprivileged user namespaces disabled) the HTTP port stays on loopback, with a warning.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
+import logging
 import os
 import platform
 import shutil
@@ -19,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import suppress
@@ -34,6 +44,8 @@ SNAPSHOT_INTERVAL_SECONDS = 5  # at least; see SNAPSHOT_COST_SHARE
 SNAPSHOT_COST_SHARE = 0.02
 START_TIMEOUT_SECONDS = 20.0
 PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
+MAX_SOCKET_PATH = 100  # a Unix socket's path is at most 107 bytes
+log = logging.getLogger("deployments.node")
 
 
 class NodeError(Exception):
@@ -87,21 +99,28 @@ class LocalNode:
         self.address_file = state_dir / "node.json"  # where a running node can be found
         self.log_file = state_dir / "anvil.log"
         self.port = port or free_loopback_port()
+        self.ipc_path = state_dir.resolve() / "node.ipc"
+        if len(str(self.ipc_path)) > MAX_SOCKET_PATH:  # a deep data directory
+            self.ipc_path = Path(tempfile.mkdtemp(prefix="coop-node-")) / "node.ipc"
         self.process: subprocess.Popen[bytes] | None = None
         self.gateway: ChainGateway | None = None  # one for the node's life, restarts included
         self._stopping = threading.Event()
 
     @property
     def rpc_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return str(self.ipc_path)
 
     def start(self) -> ChainGateway:
         binary = anvil_binary()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)
         self._stop_previous()
         check_state_file(self.state_file)
+        self.ipc_path.unlink(missing_ok=True)
         args = [
+            *private_network(),
             str(binary),
+            "--ipc", str(self.ipc_path),
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--chain-id", str(LOCAL_CHAIN_ID),
@@ -131,6 +150,7 @@ class LocalNode:
                     f"anvil did not answer on {self.rpc_url} within {START_TIMEOUT_SECONDS:.0f} s"
                 )
             time.sleep(0.05)
+        self.ipc_path.chmod(0o600)
         self.address_file.write_text(json.dumps({"rpc_url": self.rpc_url, "pid": self.process.pid}))
         if first_start:
             threading.Thread(target=self._snapshots, name="node-snapshots", daemon=True).start()
@@ -232,6 +252,22 @@ def running_node_url(state_dir: Path) -> str | None:
     except (OSError, ValueError, KeyError):
         return None
     return url if ChainGateway(url, request_timeout=2).is_reachable() else None
+
+
+@functools.cache
+def private_network() -> list[str]:
+    """The command prefix that starts a process in a network namespace of its own, or
+    nothing (with a warning) where this machine cannot make one."""
+    prefix = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--net", "--map-root-user"]
+    if shutil.which("unshare") is not None:
+        with suppress(OSError, subprocess.SubprocessError):
+            if subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0:
+                return prefix
+    log.warning(
+        "no network namespace for the embedded node (unshare --net failed): its JSON-RPC "
+        "also listens on 127.0.0.1, where any local process can reach it"
+    )
+    return []
 
 
 def _stop_with_parent() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from deployments.chain import ChainGateway
 from deployments.node import free_loopback_port
 from tests.test_governance_api import GOLD
 
@@ -142,10 +143,9 @@ class Platform:
         return json.loads((self.data_dir / "demo-credentials.json").read_text())
 
     def rpc(self, method: str, *params: Any) -> Any:
-        answer = requests.post(
-            self.node_url(), json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        ).json()
-        return answer.get("result")
+        """A dev-only JSON-RPC call to the node, over its socket (as only the platform may)."""
+        provider = ChainGateway(self.node_url()).w3.provider
+        return provider.make_request(method, list(params)).get("result")  # type: ignore[arg-type]
 
 
 def _kill(pid: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import stat
 import threading
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from deployments import records
 from deployments.chain import ChainError, ChainGateway, ChainRevert
 from deployments.compiler import Compiler
 from deployments.deploy import MODULES, Founder, contract, deploy_system, verify_deployment
-from deployments.node import free_loopback_port
+from deployments.node import LocalNode, free_loopback_port, private_network
 from deployments.records import RecordsError
 from governance.rules import DEFAULT_RULES, Kind, Rules, rules_in_kind_order, short_rules
 
@@ -228,3 +230,21 @@ def test_an_unreachable_node_is_a_chain_error() -> None:
     assert gateway.is_reachable() is False
     with pytest.raises(ChainError, match="cannot reach the chain node"):
         gateway.latest_block()
+
+
+def test_only_the_platform_reaches_the_embedded_node(tmp_path: Path) -> None:
+    """Its JSON-RPC is a 0600 socket in a 0700 directory, and no TCP port answers it: no
+    local process can call anvil_impersonateAccount and send as a member."""
+
+    if not private_network():
+        pytest.skip("no network namespaces on this machine (the node warns at start)")
+    node = LocalNode(tmp_path / "chain")
+    with node as gateway:
+        assert gateway.rpc_url == str(node.ipc_path)
+        assert stat.S_IMODE(node.ipc_path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(node.state_dir.stat().st_mode) == 0o700
+        assert gateway.latest_block() >= 0
+        with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+            probe.connect(("127.0.0.1", node.port))
+        unreachable = ChainGateway(f"http://127.0.0.1:{node.port}", request_timeout=2)
+        assert unreachable.is_reachable() is False
