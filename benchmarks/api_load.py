@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from benchmarks.config import BenchConfig, BenchResult
 from benchmarks.report import print_table, usable_cores
-from benchmarks.server import DemoServer, demo_server
+from benchmarks.server import DemoServer, demo_server, loadgen_command
 
 NAME = "api"
 
@@ -37,23 +37,7 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 def run_scenario(server: DemoServer, scenario: Scenario, config: BenchConfig) -> dict:
     """One load-generator process against the server; its JSON result plus the scenario."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.loadgen",
-        "--url",
-        server.graphql_url,
-        "--keys-file",
-        str(server.credentials_path),
-        "--query",
-        scenario.query,
-        "--clients",
-        str(config.clients),
-        "--seconds",
-        str(config.seconds),
-        "--warmup",
-        str(config.warmup),
-    ]
+    command = loadgen_command(server, scenario.query, config.clients, config.seconds, config.warmup)
     # The load generator bounds itself; this timeout only guards against a hung process.
     limit = config.warmup + config.seconds + 60
     completed = subprocess.run(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -22,7 +21,7 @@ import httpx
 from benchmarks.config import BenchConfig, BenchResult
 from benchmarks.loadgen import percentile
 from benchmarks.report import print_table, usable_cores
-from benchmarks.server import DemoServer, demo_server
+from benchmarks.server import DemoServer, demo_server, loadgen_command
 from graphql import get_introspection_query
 
 NAME = "attack"
@@ -95,24 +94,7 @@ def health_during(server: DemoServer, query: str | None, config: BenchConfig) ->
     attack = None
     if query is not None:
         attack = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.loadgen",
-                "--url",
-                server.graphql_url,
-                "--keys-file",
-                str(server.credentials_path),
-                "--query",
-                query,
-                "--clients",
-                str(ATTACKERS),
-                "--seconds",
-                str(config.seconds),
-                "--warmup",
-                str(config.warmup),
-                "--vary",
-            ],
+            loadgen_command(server, query, ATTACKERS, config.seconds, config.warmup, "--vary"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

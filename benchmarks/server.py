@@ -164,3 +164,27 @@ def demo_server(*, keep_data: bool = False) -> Iterator[DemoServer]:
         if not keep_data:
             shutil.rmtree(data_dir, ignore_errors=True)
             log_path.unlink(missing_ok=True)
+
+
+def loadgen_command(
+    server: DemoServer, query: str, clients: int, seconds: float, warmup: float, *extra: str
+) -> list[str]:
+    """The load generator (`benchmarks.loadgen`, its own process) against `server`."""
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.loadgen",
+        "--url",
+        server.graphql_url,
+        "--keys-file",
+        str(server.credentials_path),
+        "--query",
+        query,
+        "--clients",
+        str(clients),
+        "--seconds",
+        str(seconds),
+        "--warmup",
+        str(warmup),
+        *extra,
+    ]
