@@ -409,3 +409,20 @@ def test_failed_authentications_lock_a_key_id_and_only_that_one(
     assert locked.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert 0 < int(locked.headers["retry-after"]) <= 300
     assert as_member[2](ME)["me"]["role"] == "MEMBER"  # the member's other key still works
+
+
+def test_past_its_time_budget_a_request_is_refused_and_writes_nothing(
+    as_member: list[Api], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cooperative.api import context
+
+    keys_before = as_member[2]("{ me { apiKeys(first: 100) { edges { node { id } } } } }")
+    monkeypatch.setattr(context, "REQUEST_BUDGET_SECONDS", -1.0)  # spent before it starts
+    (error,) = graphql_errors(as_member[2], ME)
+    assert error["extensions"]["code"] == "TIMEOUT" and "time budget" in error["message"]
+    (refused,) = as_member[2](CREATE_KEY)["createApiKey"]["errors"]
+    assert refused["code"] == "TIMEOUT"
+    monkeypatch.undo()
+    keys_after = as_member[2]("{ me { apiKeys(first: 100) { edges { node { id } } } } }")
+    assert keys_after == keys_before  # the refused mutation created no key
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
