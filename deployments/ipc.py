@@ -13,6 +13,12 @@ from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
 
+class NodeUnreachable(ConnectionError):
+    """The node's socket cannot be reached or closed mid-answer (the node is restarting):
+    one exception for every socket failure, so callers that map connection errors to
+    UNAVAILABLE see this one too."""
+
+
 class UnixSocketProvider(JSONBaseProvider):
     def __init__(self, path: str, timeout: float = 30.0) -> None:
         super().__init__()
@@ -67,11 +73,17 @@ class UnixSocketProvider(JSONBaseProvider):
         self._local.sock = None
         self._local.buffer = b""
 
+    def _answer(self, request: bytes) -> Any:
+        try:
+            return self._exchange(request)
+        except (OSError, ValueError) as exc:  # (ValueError: an answer cut short)
+            raise NodeUnreachable(f"cannot reach the chain node at {self.path}: {exc}") from exc
+
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        return self._exchange(self.encode_rpc_request(method, params))
+        return self._answer(self.encode_rpc_request(method, params))
 
     def make_batch_request(self, requests: list[tuple[RPCEndpoint, Any]]) -> Any:
-        answers = self._exchange(self.encode_batch_rpc_request(requests))
+        answers = self._answer(self.encode_batch_rpc_request(requests))
         if isinstance(answers, list):
             answers.sort(key=lambda answer: answer.get("id", 0))
         return answers
@@ -79,5 +91,5 @@ class UnixSocketProvider(JSONBaseProvider):
     def is_connected(self, show_traceback: bool = False) -> bool:
         try:
             return "result" in self.make_request(RPCEndpoint("web3_clientVersion"), [])
-        except (OSError, ValueError):
+        except (NodeUnreachable, ValueError):
             return False

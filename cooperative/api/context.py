@@ -160,6 +160,7 @@ def node_errors() -> Iterator[None]:
         ) from exc
     except (
         ChainError,
+        ConnectionError,  # the embedded node's socket (deployments.ipc.NodeUnreachable)
         requests.ConnectionError,
         requests.Timeout,
         BadFunctionCallOutput,  # no code at a module's address: a node still being rebuilt
