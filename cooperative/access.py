@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from cooperative.errors import NotFound, ValidationFailed
-from cooperative.store.models import MAX_INT64, ApiKey, MemberProfile, Role
+from cooperative.store.models import MAX_INT64, ApiKey, MemberProfile, Role, whole_number
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -56,12 +56,10 @@ def encode_cursor(value: str) -> str:
 
 def _position(decoded: str) -> int:
     """A cursor's whole number: an id or a position, within what a column holds."""
-    if (
-        not (decoded.isascii() and decoded.isdigit() and len(decoded) <= 19)
-        or int(decoded) > MAX_INT64
-    ):
+    position = whole_number(decoded)
+    if position is None:
         raise ValidationFailed("`after` is not a cursor this API returned", field="after")
-    return int(decoded)
+    return position
 
 
 def decode_cursor(cursor: str) -> str:

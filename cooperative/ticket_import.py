@@ -16,7 +16,7 @@ from datetime import datetime
 
 from cooperative.assurance import IMPACTS, MAX_BATCH, Assurance, TicketOpening
 from cooperative.errors import CoopError, ValidationFailed
-from cooperative.store.models import MAX_INT64, TroubleTicketRecord
+from cooperative.store.models import TroubleTicketRecord, whole_number
 
 REQUIRED_COLUMNS = ("service_id", "impact", "started_at", "description")
 
@@ -59,10 +59,8 @@ def parse_ticket_csv(text: str) -> tuple[list[tuple[int, TicketOpening]], list[R
 
 def _opening(row: dict[str, str | None]) -> TicketOpening:
     service = (row.get("service_id") or "").strip()
-    if (
-        not (service.isascii() and service.isdigit() and len(service) <= 19)
-        or not 0 < int(service) <= MAX_INT64
-    ):
+    service_id = whole_number(service)
+    if not service_id:  # (none, or 0)
         raise ValueError(f"service_id must be a service number, not {service!r}")
     impact = (row.get("impact") or "").strip()
     if impact not in IMPACTS:
@@ -76,7 +74,7 @@ def _opening(row: dict[str, str | None]) -> TicketOpening:
         raise ValueError("started_at needs a time zone (e.g. 2026-11-02T08:15:00Z)")
     description = (row.get("description") or "").strip()
     external = (row.get("external_id") or "").strip() or None
-    return TicketOpening(int(service), impact, started, description, external)
+    return TicketOpening(service_id, impact, started, description, external)
 
 
 def import_tickets(

@@ -53,18 +53,14 @@ class UnixSocketProvider(JSONBaseProvider):
             self._drop()
             sock = self._socket()
             sock.sendall(request + b"\n")
-        try:
-            chunks = [self._local.buffer]
-            while b"\n" not in chunks[-1]:  # anvil ends every answer with a newline
-                chunk = sock.recv(1 << 20)
-                if not chunk:
-                    raise ConnectionError(f"the node closed {self.path}")
-                chunks.append(chunk)
-            line, _, self._local.buffer = b"".join(chunks).partition(b"\n")
-            return json.loads(line)
-        except (OSError, ValueError):
-            self._drop()
-            raise
+        chunks = [self._local.buffer]
+        while b"\n" not in chunks[-1]:  # anvil ends every answer with a newline
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError(f"the node closed {self.path}")
+            chunks.append(chunk)
+        line, _, self._local.buffer = b"".join(chunks).partition(b"\n")
+        return json.loads(line)
 
     def _drop(self) -> None:
         sock = getattr(self._local, "sock", None)
@@ -77,6 +73,7 @@ class UnixSocketProvider(JSONBaseProvider):
         try:
             return self._exchange(request)
         except (OSError, ValueError) as exc:  # (ValueError: an answer cut short)
+            self._drop()  # the next request starts on a new connection
             raise NodeUnreachable(f"cannot reach the chain node at {self.path}: {exc}") from exc
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:

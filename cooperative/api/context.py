@@ -92,9 +92,9 @@ def mutate(
     work: Callable[[DataAccess], P],
     input: Any = None,
 ) -> P:
-    """Run a mutation's `work` in one transaction; a CoopError rolls everything back and
-    comes back in the payload's `errors`, with its code; `input` passes check_input first. When `input` carries an
-    `idempotency_key`, the same key again returns the first payload (see idempotency);
+    """Run a mutation's `work` in one transaction, once `input` passed check_input; a
+    CoopError rolls everything back and comes back in the payload's `errors`, with its
+    code. When `input` carries an `idempotency_key`, the same key again returns the first payload (see idempotency);
     a first attempt that died after recording its transactions is finished by the retry,
     from those transactions (see cooperative.outbox)."""
     key: str | None = getattr(input, "idempotency_key", None)

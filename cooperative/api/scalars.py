@@ -7,6 +7,8 @@ from typing import NewType
 
 import strawberry
 
+from cooperative.store.models import whole_number
+
 MAX_UINT256 = 2**256 - 1
 
 
@@ -14,10 +16,10 @@ def _parse_big_int(value: object) -> int:
     """An input BigInt is an amount the contracts take as an unsigned 256-bit number."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("a BigInt is a string of decimal digits")
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 78) or int(text) > MAX_UINT256:
+    number = whole_number(str(value).strip(), MAX_UINT256)
+    if number is None:
         raise ValueError("a BigInt here is a whole number from 0 to 2^256 - 1, in decimal digits")
-    return int(text)
+    return number
 
 
 BigInt = strawberry.scalar(

@@ -16,6 +16,16 @@ from sqlmodel import Field, SQLModel
 MAX_INT64 = 2**63 - 1  # the largest id or number a column holds (SQLite, PostgreSQL BIGINT)
 
 
+def whole_number(text: str, maximum: int = MAX_INT64) -> int | None:
+    """`text` as a whole number from 0 to `maximum` written in ASCII digits, else None
+    (no sign, no Unicode digits, and never more digits than `maximum` has, so no huge
+    number is ever converted)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(maximum))):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
