@@ -198,24 +198,30 @@ class Assurance(ModuleService):
             self.check_opening(opening, now, f"tickets[{index}]", services[opening.service_id])
         documents = [{"description": o.description, "externalId": o.external_id} for o in openings]
         committed = [commit(document) for document in documents]
-        try:
-            receipt = self._send_openings(
-                account, openings, committed, self._next_numbers(services)
-            )
-        except InvalidState as exc:
-            if "the ticket exists" not in exc.message:
-                raise
-            # The store is behind the chain (a ticket whose request died after it was
-            # sent, not yet retried): number from the chain's counters instead.
-            receipt = self._send_openings(
-                account, openings, committed, self._chain_next_numbers(services)
-            )
-        # The ids are the ones the chain took, matched by commitment (in the order asked):
-        # a retry that answers from its first attempt's transaction gets its numbers.
-        by_commitment = {
-            "0x" + bytes(o["commitment"]).hex(): o["ticket_id"]
-            for o in self._event(receipt, "TicketsOpened")["openings"]
-        }
+        numbering = self.platform.ticket_numbers
+        with numbering.reserving(services, self._next_numbers) as numbers:
+            try:
+                receipt = self._send_openings(account, openings, committed, numbers)
+            except InvalidState as exc:
+                if "the ticket exists" not in exc.message:
+                    raise
+                # The store is behind the chain (a ticket whose request died after it was
+                # sent, not yet retried): number from the chain's counters instead.
+                receipt = self._send_openings(
+                    account, openings, committed, self._chain_next_numbers(services)
+                )
+            # The ids are the ones the chain took, matched by commitment (in the order
+            # asked): a retry that answers from its first attempt's transaction gets its
+            # numbers.
+            by_commitment = {
+                "0x" + bytes(o["commitment"]).hex(): o["ticket_id"]
+                for o in self._event(receipt, "TicketsOpened")["openings"]
+            }
+            highest: dict[int, int] = {}
+            for ticket_id in by_commitment.values():
+                service_id, number = split_ticket_id(ticket_id)
+                highest[service_id] = max(number, highest.get(service_id, -1))
+            numbering.taken(highest)
         return [
             self._projected(TroubleTicketRecord, ticket_key(*split_ticket_id(by_commitment[c])))
             for _salt, c in committed
@@ -226,8 +232,9 @@ class Assurance(ModuleService):
         account: Any,
         openings: list[TicketOpening],
         committed: list[tuple[str, str]],
-        numbers: dict[int, int],
+        next_numbers: dict[int, int],
     ) -> Any:
+        numbers = dict(next_numbers)
         entries = []
         for opening, (_salt, commitment) in zip(openings, committed, strict=True):
             number = numbers[opening.service_id]

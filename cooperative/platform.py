@@ -27,6 +27,7 @@ from web3.exceptions import ContractLogicError, MismatchedABI
 from cooperative import apikeys
 from cooperative.errors import CoopError, ValidationFailed
 from cooperative.indexer import Indexer
+from cooperative.numbering import TicketNumbers
 from cooperative.outbox import InFlight, Outbox
 from cooperative.projectors import Projection
 from cooperative.settings import Settings
@@ -113,6 +114,7 @@ class Platform:
         self.outbox = journal if isinstance(journal, Outbox) else Outbox(self.engine)
         self.gateway.journal = self.outbox
         self.in_flight = InFlight()
+        self.ticket_numbers = TicketNumbers()
         self.chain_status = "ok"  # "restarting" while the embedded node is brought back
         self.projection = Projection(self.gateway, self.compiler, self.deployment)
         self.indexer = Indexer(self.projection)

@@ -8,8 +8,11 @@ as GraphQL validation errors (syntax, depth, aliases, tokens) and resolver error
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from cross_web import HTTPException
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,11 +25,12 @@ from strawberry.types.unset import UNSET
 from cooperative import apikeys
 from cooperative.api.context import Context
 from cooperative.api.headers import SecurityHeaders
+from cooperative.api.health import HealthProbe
 from cooperative.api.limits import RequestLimits, error_body
 from cooperative.api.schema import is_client_error, schema
 from cooperative.errors import CoopError, ErrorCode, RateLimited
 from cooperative.platform import Platform
-from cooperative.store.database import is_reachable, session_scope
+from cooperative.store.database import session_scope
 from graphql import GraphQLError
 
 log = logging.getLogger("cooperative.api")
@@ -84,7 +88,19 @@ class CoopGraphQLRouter(GraphQLRouter[Context, None]):
 
 
 def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
-    app = FastAPI(title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None)
+    health_probe = HealthProbe(platform)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        health_probe.start()
+        try:
+            yield
+        finally:
+            health_probe.stop()
+
+    app = FastAPI(
+        title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.add_middleware(RequestLimits)
     # Cross-origin calls only from the origins the operator names (none by default).
     app.add_middleware(
@@ -131,24 +147,12 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
         )
 
     @app.get("/health")
-    def health() -> Response:
+    async def health() -> Response:
         """Liveness and readiness: chain, database and the deployed contracts."""
-        database = is_reachable(platform.engine)
-        try:
-            chain_id: int | None = platform.gateway.chain_id
-            latest_block: int | None = platform.gateway.latest_block()
-        except Exception:
-            chain_id = latest_block = None
-        healthy = database and latest_block is not None and platform.chain_status == "ok"
-        body = {
-            "status": "ok" if healthy else "degraded",
-            "chain": platform.chain_status if latest_block is not None else "unreachable",
-            "chainId": str(chain_id) if chain_id is not None else None,
-            "latestBlock": str(latest_block) if latest_block is not None else None,
-            "database": "ok" if database else "unreachable",
-            "network": platform.deployment.network,
-            "contracts": platform.contracts_deployed(),
-        }
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        answer = health_probe.last()
+        if answer is None:  # no probe thread (a test client without lifespan) or stuck
+            answer = await anyio.to_thread.run_sync(health_probe.probe)
+        body, status = answer
+        return JSONResponse(body, status_code=status)
 
     return app

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import weakref
 from typing import Any
 
+import anyio.to_thread
 import strawberry
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
 )
 from strawberry.tools import merge_types
@@ -18,7 +21,7 @@ from cooperative.access import DataAccess
 from cooperative.api.assurance import AssuranceMutation, AssuranceQuery
 from cooperative.api.billing import BillingMutation, BillingQuery
 from cooperative.api.context import AppInfo, mutate, query
-from cooperative.api.cost import BoundedValidation
+from cooperative.api.cost import IntrospectionAnswers, ValidatedDocuments
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
@@ -31,7 +34,9 @@ from graphql import GraphQLError
 MAX_QUERY_DEPTH = 8
 MAX_ALIASES = 15
 MAX_TOKENS = 2_000
-DOCUMENT_CACHE_SIZE = 512  # distinct operation texts kept parsed and validated
+# Operations run at once in worker threads: enough for mutations waiting on the chain to
+# overlap, few enough that CPU-bound queries on 2 cores do not starve each other.
+EXECUTION_THREADS = 8
 
 
 @strawberry.type(description="The caller: the principal behind the API key.")
@@ -170,6 +175,21 @@ def is_client_error(error: GraphQLError) -> bool:
 
 
 class CoopSchema(strawberry.Schema):
+    # one limiter per event loop (a test client runs one loop per client)
+    _threads: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """Every operation runs in a worker thread, not on the event loop: the resolvers
+        are synchronous (store, chain), and one heavy query on the loop kept every other
+        request, `/health` too, waiting until it ended."""
+        loop = asyncio.get_running_loop()
+        threads = self._threads.get(loop)
+        if threads is None:
+            threads = self._threads[loop] = anyio.CapacityLimiter(EXECUTION_THREADS)
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.execute_sync, *args, **kwargs), limiter=threads
+        )
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only unexpected failures: a user's error is answered with its code and is
         no news for the operator's log."""
@@ -194,10 +214,8 @@ schema = CoopSchema(
         lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        # ERP systems send the same few operations again and again; parsing and validating
-        # each took over half of a request's CPU time (profiled with yappi).
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        # Last: the size check before validation, then validation itself (cached).
-        lambda: BoundedValidation(maxsize=DOCUMENT_CACHE_SIZE),
+        # Last: the cache of validated documents, the size check, then validation itself.
+        ValidatedDocuments,
+        IntrospectionAnswers,
     ],
 )
