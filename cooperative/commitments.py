@@ -26,8 +26,7 @@ def commit(document: dict[str, Any]) -> tuple[str, str]:
     the outbox with the request's next transaction (cooperative.outbox), so neither is lost
     whatever happens after it is sent."""
     text = canonical(document)
-    kept = outbox.recorded_salt(lambda recorded: canonical(recorded) == text)
-    salt = bytes.fromhex(kept[2:]) if kept else secrets.token_bytes(32)
+    salt = outbox.derived_salt(text) or secrets.token_bytes(32)
     salt_hex, commitment = "0x" + salt.hex(), "0x" + keccak(salt + text).hex()
     outbox.keep_document(commitment, salt_hex, document)
     return salt_hex, commitment

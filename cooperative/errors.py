@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"  # the chain node or the database cannot be reached
     RATE_LIMITED = "RATE_LIMITED"  # too many failed attempts: wait, then retry
     TIMEOUT = "TIMEOUT"  # the request ran past its time budget: ask for less
+    SIGNATURE_REQUIRED = "SIGNATURE_REQUIRED"  # a member holding its own key: sign and resend
     INTERNAL = "INTERNAL"
 
 
@@ -70,3 +71,14 @@ class RateLimited(CoopError):
 
 class TimedOut(CoopError):
     code = ErrorCode.TIMEOUT
+
+
+class SignatureRequired(CoopError):
+    """A member that holds its own key must sign this transaction: the error carries it
+    unsigned; the same request sent again with it signed is relayed (cooperative.signing)."""
+
+    code = ErrorCode.SIGNATURE_REQUIRED
+
+    def __init__(self, message: str, *, transaction: dict[str, object]) -> None:
+        super().__init__(message)
+        self.transaction = transaction

@@ -17,6 +17,8 @@ of the request that caused it; only then does the chain gateway send it. So:
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -49,9 +51,10 @@ class RequestContext:
     documents: list[dict[str, Any]] = field(default_factory=list)
     tx_hashes: list[str] = field(default_factory=list)  # what this request recorded
     replay: list[OutboxEntry] | None = None  # a retry's recorded transactions, to answer from
-    replay_documents: list[dict[str, Any]] = field(default_factory=list)  # and their documents
     kept: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tx hash -> documents
     running: bool = False  # an API request: its transactions are running until it ends
+    salt_seed: bytes | None = None  # a request with a key: its salts derive from it
+    salts_derived: dict[bytes, int] = field(default_factory=dict)  # document -> how many
 
 
 _request: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -89,16 +92,15 @@ def request_context(
     principal: str | None = None,
     key: str | None = None,
     replay: list[OutboxEntry] | None = None,
+    salt_seed: bytes | None = None,
 ) -> Iterator[RequestContext]:
     """Run one request: its transactions carry its key and its documents; `replay` are the
     transactions an interrupted first attempt recorded, answered in their order instead
-    of signing new ones."""
-    context = RequestContext(principal, key, running=True)
+    of signing new ones; `salt_seed` (secret, one per principal and key) makes its
+    commitments' salts the same in every attempt (see derived_salt)."""
+    context = RequestContext(principal, key, running=True, salt_seed=salt_seed)
     if replay:
         context.replay = list(replay)
-        context.replay_documents = [
-            d for entry in replay for d in entry.documents if d.get("commitment")
-        ]
     token = _request.set(context)
     try:
         yield context
@@ -108,17 +110,20 @@ def request_context(
             _running.difference_update(context.tx_hashes)
 
 
-def recorded_salt(same: Callable[[dict[str, Any]], bool]) -> str | None:
-    """In a retry of an interrupted request: the salt its first attempt committed the
-    `same` document with, so the records match the commitments already on chain."""
+def derived_salt(document: bytes) -> bytes | None:
+    """The salt of a document committed in a request with an idempotency key: a keyed hash
+    of the document (and how often the request committed it before) under the request's
+    secret seed. Every attempt of the request commits the same document with the same
+    salt, so its calldata is the same: the retry of an interrupted request writes records
+    that match the commitments its first attempt put on chain, and what a member holding
+    its own key signed for one attempt is what the next one sends (cooperative.signing).
+    None outside such a request."""
     context = _request.get()
-    if context is None:
+    if context is None or context.salt_seed is None:
         return None
-    for kept in context.replay_documents:
-        if same(kept["document"]):
-            context.replay_documents.remove(kept)
-            return str(kept["salt"])
-    return None
+    seen = context.salts_derived.get(document, 0)
+    context.salts_derived[document] = seen + 1
+    return hmac.new(context.salt_seed, document + b"#%d" % seen, hashlib.sha256).digest()
 
 
 def replaying() -> bool:

@@ -61,7 +61,8 @@ def reconcile(
     accounts' funding (anvil_setBalance, not a transaction) may have been lost with the
     last blocks: unfunded platform accounts are funded again first."""
     if embedded:
-        for address in keystore.addresses("operator") + keystore.addresses("member"):
+        accounts = keystore.addresses("operator") + keystore.addresses("member")
+        for address in accounts + keystore.self_custodial():
             if gateway.balance(address) == 0:
                 gateway.set_balance(address, LOCAL_FUNDING_WEI)
     report = outbox.reconcile(gateway, set_timestamps=embedded)
@@ -393,6 +394,23 @@ class Platform:
 
     def contracts_deployed(self) -> dict[str, str]:
         return {name: item.address for name, item in self.deployment.contracts.items()}
+
+    def describe_call(self, to: str | None, data: str) -> str:
+        """A transaction's call in words, e.g. `Ordering.requestQuote(seller=0x…, …)`, for
+        a member asked to sign it (values over 66 characters are cut short)."""
+        names = {item.address.lower(): name for name, item in self.deployment.contracts.items()}
+        name = names.get((to or "").lower())
+        if name is None:
+            return "a call to a contract the platform does not know"
+        try:
+            function, arguments = self.governance.handle(name).decode_function_input(data)
+        except Exception:  # not this contract's ABI: say so rather than fail the answer
+            return f"{name}: a call its ABI does not describe"
+        shown = []
+        for argument, value in arguments.items():
+            text = "0x" + value.hex() if isinstance(value, bytes) else str(value)
+            shown.append(f"{argument}={text if len(text) <= 66 else text[:63] + '…'}")
+        return f"{name}.{function.fn_name}({', '.join(shown)})"
 
     # ------------------------------------------------------------------ demo credentials
 

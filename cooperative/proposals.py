@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from cooperative.access import DataAccess, Page, Viewer
 from cooperative.errors import CoopError, Forbidden, NotFound, ValidationFailed
 from cooperative.platform import Platform
+from cooperative.signing import RelayedSigner
 from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import ProposalEvent, ProposalRecord, Role, VoteRecord
 from cooperative.transactions import chain_errors
@@ -79,8 +80,16 @@ class Proposals:
     def admit_member(self, name: str, address: str | None, description: str) -> ProposalView:
         """Propose a new member. Without an address, the platform makes the carrier a
         custodial key (kept only if the proposal is created)."""
-        self._member_account()  # refuse non-members before making a key
+        proposer = self._member_account()  # refuse non-members before making a key
         created = None
+        if address is None and isinstance(proposer, RelayedSigner):
+            # a key made now would be another at the retry carrying the signature
+            raise ValidationFailed(
+                "a member holding its own key proposes an admission with the new member's "
+                "address: the platform would make the newcomer a new key at every attempt, "
+                "so the transaction to sign would change each time",
+                field="address",
+            )
         if address is None:
             created = self.platform.keystore.create("member")
             address = created.address

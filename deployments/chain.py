@@ -77,6 +77,17 @@ class Receipt:
     logs: list[dict[str, Any]]  # address (lower case), topics and data (bytes), logIndex
 
 
+class Signer(Protocol):
+    """Who signs a sender's transactions: a local key (eth_account's LocalAccount), or a
+    relay of signatures the sender made itself (cooperative.signing.RelayedSigner)."""
+
+    @property
+    def address(self) -> str: ...
+
+    def sign_transaction(self, tx: dict[str, Any]) -> Any:
+        """An object with the signed `raw_transaction` and its `hash`."""
+
+
 class TransactionJournal(Protocol):
     """Where the gateway records each signed transaction before it sends it. The platform's
     is the store's outbox (cooperative.outbox); without one, nothing outlives the process."""
@@ -295,9 +306,7 @@ class ChainGateway:
 
     # ------------------------------------------------------------------ writing
 
-    def transact(
-        self, sender: LocalAccount, fn: ContractFunction, gas: int | None = None
-    ) -> Receipt:
+    def transact(self, sender: Signer, fn: ContractFunction, gas: int | None = None) -> Receipt:
         """Send `fn` as a transaction from `sender` and wait for it to be mined."""
         data = encode_call(fn.abi, fn.args)
         return self._send(sender, {"to": fn.address, "data": data}, gas)
@@ -314,7 +323,7 @@ class ChainGateway:
     def send_value(self, sender: LocalAccount, to: str, wei: int) -> Receipt:
         return self._send(sender, {"to": Web3.to_checksum_address(to), "value": wei}, 21_000)
 
-    def _send(self, sender: LocalAccount, tx: dict[str, Any], gas: int | None) -> Receipt:
+    def _send(self, sender: Signer, tx: dict[str, Any], gas: int | None) -> Receipt:
         """Sign `tx`, record it in the journal (the store's outbox: committed before it is
         sent), send it and wait until it is mined. A revert found by the gas simulation
         raises before anything is signed or recorded."""
@@ -362,7 +371,7 @@ class ChainGateway:
         )
         return self._checked(receipt, tx)
 
-    def _sign_record_send(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
+    def _sign_record_send(self, sender: Signer, tx: dict[str, Any]) -> HexBytes:
         """Sign with the sender's next nonce, record, send; the nonce advances only for a
         transaction the node took (or may have taken: it stays in the journal)."""
         for attempt in range(3):
@@ -503,29 +512,6 @@ class ChainGateway:
         raise ChainError(
             f"transaction {tx_hash.to_0x_hex()} was not mined in time{self._why_pending(tx_hash)}"
         )
-
-    def _send_with_nonce(self, sender: LocalAccount, tx: dict[str, Any]) -> HexBytes:
-        for attempt in range(2):
-            if sender.address not in self._nonces or attempt > 0:
-                self._nonces[sender.address] = self._rpc(
-                    lambda: self.w3.eth.get_transaction_count(sender.address, "pending")
-                )
-            tx["nonce"] = self._nonces[sender.address]
-            signed = sender.sign_transaction(tx)
-            try:
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except Web3RPCError as exc:
-                if "nonce" in str(exc).lower() and attempt == 0:
-                    continue  # another process used this sender: re-read the nonce once
-                if "base fee" in str(exc).lower() and attempt == 0:
-                    # full blocks raised the base fee past the cached offer: offer anew
-                    tx["maxFeePerGas"] = self._latest_block_terms(refresh=True)[1]
-                    tx["maxPriorityFeePerGas"] = min(PRIORITY_FEE_WEI, tx["maxFeePerGas"])
-                    continue
-                raise ChainError(f"the node refused the transaction: {exc}") from exc
-            self._nonces[sender.address] += 1
-            return tx_hash
-        raise ChainError("could not find a usable nonce")  # pragma: no cover
 
     def _wait_for_raw_receipt(self, tx_hash: HexBytes) -> Receipt:
         deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from deployments.chain import ChainGateway
 from deployments.node import free_loopback_port, running_node_url
@@ -23,9 +24,14 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def coop(
-    *args: str, key: str | None = None, url: str | None = None, cwd: Path | None = None
+    *args: str,
+    key: str | None = None,
+    url: str | None = None,
+    cwd: Path | None = None,
+    environment: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOP_")}
+    env.update(environment or {})
     if key:
         env["COOP_API_KEY"] = key
     if url:
@@ -70,6 +76,51 @@ def test_propose_vote_and_execute_from_the_command_line(tmp_path: Path) -> None:
 
         no_key = coop("proposals", url=url)
         assert no_key.returncode == 1 and "API key" in no_key.stderr
+
+
+def test_a_member_holding_its_own_key_signs_from_the_command_line(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    keystore = tmp_path / "cirrus.json"
+    passphrase = {"COOP_KEYSTORE_PASSPHRASE": "a long enough passphrase"}
+    with_key = {"COOP_KEYSTORE": str(keystore), **passphrase}
+    admit = ("propose", "admit", "--name", "Eos Fiber", "-d", "Admit Eos")
+    admit_eos = (*admit, "--address", Account.create().address)
+    with coop_serve(data_dir, free_loopback_port()) as credentials:
+        url = credentials["graphql_url"]
+        cirrus = credentials["members"][2]
+        as_cirrus = {"key": cirrus["apiKey"], "url": url}
+        exported = coop("custody", "export", str(keystore), **as_cirrus, environment=passphrase)
+        assert exported.returncode == 0, exported.stderr
+        assert keystore.stat().st_mode & 0o777 == 0o600
+        assert json.loads(keystore.read_text())["address"].lower() == cirrus["address"][2:].lower()
+
+        # The platform no longer signs for Cirrus: without its keystore the CLI says so.
+        unsigned = coop(*admit_eos, **as_cirrus)
+        assert unsigned.returncode == 1 and "COOP_KEYSTORE" in unsigned.stderr
+        assert "Traceback" not in unsigned.stderr
+        wrong = {"COOP_KEYSTORE": str(keystore), "COOP_KEYSTORE_PASSPHRASE": "not the passphrase"}
+        refused = coop(*admit_eos, **as_cirrus, environment=wrong)
+        assert refused.returncode == 1 and "passphrase does not open" in refused.stderr
+        # A newcomer's key made by the platform would change at every attempt: refused.
+        keyless = coop(*admit, **as_cirrus, environment=with_key)
+        assert keyless.returncode == 1 and "with the new member's address" in keyless.stderr
+
+        proposed = coop(*admit_eos, **as_cirrus, environment=with_key)
+        assert proposed.returncode == 0, proposed.stderr
+        assert (
+            "signing Governor.propose(" in proposed.stderr and cirrus["address"] in proposed.stderr
+        )
+        proposal_id = proposed.stdout.split()[1]
+        voted = coop("vote", proposal_id, "for", **as_cirrus, environment=with_key)
+        assert voted.returncode == 0, voted.stderr
+        assert "signing Governor.castVote" in voted.stderr and "for 1 " in voted.stdout
+
+        confirmed = coop("custody", "confirm", **as_cirrus, environment=with_key)
+        assert confirmed.returncode == 0 and "MEMBER" in confirmed.stdout, confirmed.stderr
+        again = coop(
+            "custody", "export", str(tmp_path / "b.json"), **as_cirrus, environment=passphrase
+        )
+        assert again.returncode == 1 and "holds no key" in again.stderr
 
 
 def test_module_upgrade_workflow_while_the_server_runs(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from cooperative.api.inputs import check_input
 from cooperative.api.types import UserError
 from cooperative.errors import (
     CoopError,
+    SignatureRequired,
     TimedOut,
     Unauthenticated,
     Unavailable,
@@ -27,6 +28,7 @@ from cooperative.errors import (
 )
 from cooperative.outbox import request_context
 from cooperative.platform import Platform
+from cooperative.signing import parse_signed_transactions, supplying
 from cooperative.store.database import session_scope
 from cooperative.store.models import OutboxState
 from deployments.chain import ChainError
@@ -43,6 +45,8 @@ class Context(BaseContext):
         self.platform = platform
         self._viewer = viewer
         self.deadline = time.monotonic() + REQUEST_BUDGET_SECONDS
+        # the request's `extensions.signedTransactions`, as sent (parsed by mutate)
+        self.signed_transactions: object = None
 
     def within_budget(self) -> None:
         """Every resolver that reads or writes starts here: once a request has run past
@@ -94,27 +98,36 @@ def mutate(
 ) -> P:
     """Run a mutation's `work` in one transaction, once `input` passed check_input; a
     CoopError rolls everything back and comes back in the payload's `errors`, with its
-    code. When `input` carries an `idempotency_key`, the same key again returns the first payload (see idempotency);
-    a first attempt that died after recording its transactions is finished by the retry,
-    from those transactions (see cooperative.outbox)."""
+    code. When `input` carries an `idempotency_key`, the same key again returns the first
+    payload (see idempotency); a first attempt that died after recording its transactions
+    is finished by the retry, from those transactions (see cooperative.outbox). The
+    transactions a member holding its own key signed come with the request
+    (cooperative.signing)."""
     key: str | None = getattr(input, "idempotency_key", None)
     platform = info.context.platform
     try:
         info.context.within_budget()
         check_input(input)
+        signed = parse_signed_transactions(info.context.signed_transactions)
         _chain_ready(info)
         if key is None:
-            with node_errors(), request_context(), info.context.access() as access:
+            with (
+                node_errors(),
+                supplying(signed),
+                request_context(),
+                info.context.access() as access,
+            ):
                 return work(access)
         principal = info.context.viewer.principal
-        with platform.in_flight.hold(principal, key):
+        with platform.in_flight.hold(principal, key), supplying(signed):
             claim = idempotency.claim(
                 platform.engine, principal, key, info.field_name, idempotency.input_hash(input)
             )
             if claim.result is not None:
                 return idempotency.revive(payload, claim.result)
             recorded = platform.outbox.entries_of_key(principal, key) if claim.interrupted else None
-            with request_context(principal, key, replay=recorded):
+            seed = platform.keystore.derive(f"salts\x00{principal}\x00{key}")
+            with request_context(principal, key, replay=recorded, salt_seed=seed):
                 try:
                     with node_errors(), info.context.access() as access:
                         result = work(access)
@@ -123,6 +136,8 @@ def mutate(
                 except BaseException:
                     _settle_key(platform, principal, key)
                     raise
+    except SignatureRequired as error:
+        return payload(errors=[UserError.signature_required(error, platform.describe_call)])
     except CoopError as error:
         return payload(errors=[UserError.from_error(error)])
 

@@ -57,6 +57,8 @@ class HealthProbe:
     def last(self) -> tuple[dict[str, Any], int] | None:
         """The last probe's answer, if it is recent enough to give."""
         last = self._last
+        if self._thread is None or not self._thread.is_alive():
+            return None  # nobody keeps it fresh (an app run without its lifespan)
         if last is None or time.monotonic() - last[0] > STALE_SECONDS:
             return None
         return last[1], last[2]

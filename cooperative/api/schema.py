@@ -22,6 +22,7 @@ from cooperative.api.assurance import AssuranceMutation, AssuranceQuery
 from cooperative.api.billing import BillingMutation, BillingQuery
 from cooperative.api.context import AppInfo, mutate, query
 from cooperative.api.cost import IntrospectionAnswers, ValidatedDocuments
+from cooperative.api.custody import CustodyMutation, KeyCustody
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
@@ -43,6 +44,9 @@ EXECUTION_THREADS = 8
 class Me:
     role: Role  # type: ignore[valid-type]
     member: Member | None = strawberry.field(description="The member, for a member's key.")
+    key_custody: KeyCustody | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="For a member: who holds its key (the platform or itself)."
+    )
 
     @strawberry.field(description="The caller's own API keys.")
     def api_keys(
@@ -60,8 +64,13 @@ class Query:
     def me(self, info: AppInfo) -> Me:
         def work(access: DataAccess) -> Me:
             address = access.viewer.member_address
-            member = Member.from_row(access.member(address)) if address else None
-            return Me(role=access.viewer.role, member=member)
+            if address is None:
+                return Me(role=access.viewer.role, member=None)
+            return Me(
+                role=access.viewer.role,
+                member=Member.from_row(access.member(address)),
+                key_custody=info.context.platform.keystore.custody(address),
+            )
 
         return query(info, work)
 
@@ -182,6 +191,10 @@ class CoopSchema(strawberry.Schema):
         """Every operation runs in a worker thread, not on the event loop: the resolvers
         are synchronous (store, chain), and one heavy query on the loop kept every other
         request, `/health` too, waiting until it ended."""
+        context = kwargs.get("context_value")
+        extensions = kwargs.get("operation_extensions")
+        if context is not None and isinstance(extensions, dict):
+            context.signed_transactions = extensions.get("signedTransactions")
         loop = asyncio.get_running_loop()
         threads = self._threads.get(loop)
         if threads is None:
@@ -205,7 +218,14 @@ schema = CoopSchema(
     ),
     mutation=merge_types(
         "Mutation",
-        (Mutation, GovernanceMutation, MarketplaceMutation, AssuranceMutation, BillingMutation),
+        (
+            Mutation,
+            CustodyMutation,
+            GovernanceMutation,
+            MarketplaceMutation,
+            AssuranceMutation,
+            BillingMutation,
+        ),
     ),
     # Factories, not instances: each request gets its own (an extension holds its
     # request's execution context, and Strawberry deprecates shared instances); the parse

@@ -11,7 +11,7 @@ import strawberry
 from cooperative import errors
 from cooperative.access import Page
 from cooperative.api.scalars import BigInt
-from cooperative.errors import CoopError
+from cooperative.errors import CoopError, SignatureRequired
 from cooperative.store import models
 
 T = TypeVar("T")
@@ -27,15 +27,58 @@ def copy_fields(cls: type[T], row: Any, **overrides: Any) -> T:
     return cls(**{name: getattr(row, name) for name in names if name not in overrides}, **overrides)
 
 
+@strawberry.type(
+    description="A transaction prepared for a member that holds its own key, to sign as it "
+    "is (EIP-1559, type 2) and send back in the request's extensions.signedTransactions."
+)
+class UnsignedTransaction:
+    type: int
+    chain_id: BigInt  # type: ignore[valid-type]
+    from_: str = strawberry.field(name="from")
+    to: str | None
+    nonce: BigInt  # type: ignore[valid-type]
+    value: BigInt  # type: ignore[valid-type]
+    data: str
+    gas: BigInt  # type: ignore[valid-type]
+    max_fee_per_gas: BigInt  # type: ignore[valid-type]
+    max_priority_fee_per_gas: BigInt  # type: ignore[valid-type]
+    function: str = strawberry.field(description="What the transaction calls, in words.")
+
+
 @strawberry.type(description="A problem with a mutation's input or the records it touches.")
 class UserError:
     code: ErrorCode  # type: ignore[valid-type]
     message: str
     field: str | None = None
+    transaction: UnsignedTransaction | None = strawberry.field(
+        default=None, description="With SIGNATURE_REQUIRED: the transaction to sign."
+    )
 
     @classmethod
     def from_error(cls, error: CoopError) -> UserError:
         return cls(code=ErrorCode(error.code.value), message=error.message, field=error.field)
+
+    @classmethod
+    def signature_required(
+        cls, error: SignatureRequired, describe: Callable[[str | None, str], str]
+    ) -> UserError:
+        tx = error.transaction
+        transaction = UnsignedTransaction(
+            type=int(tx["type"]),  # type: ignore[call-overload]
+            chain_id=tx["chainId"],
+            from_=str(tx["from"]),
+            to=None if tx["to"] is None else str(tx["to"]),
+            nonce=tx["nonce"],
+            value=tx["value"],
+            data=str(tx["data"]),
+            gas=tx["gas"],
+            max_fee_per_gas=tx["maxFeePerGas"],
+            max_priority_fee_per_gas=tx["maxPriorityFeePerGas"],
+            function=describe(None if tx["to"] is None else str(tx["to"]), str(tx["data"])),
+        )
+        error_row = cls.from_error(error)
+        error_row.transaction = transaction
+        return error_row
 
 
 @strawberry.type(description="Relay page information.")

@@ -6,7 +6,13 @@ work on the data directory and the chain; `governance` holds the members' comman
 like any other client.
 """
 
-from cooperative.cli import governance, modules, platform, tickets  # noqa: F401  (register the commands)
+from cooperative.cli import (  # noqa: F401  (register the commands)
+    custody,
+    governance,
+    modules,
+    platform,
+    tickets,
+)
 from cooperative.cli.common import app
 
 

@@ -1,15 +1,30 @@
 """A small GraphQL client for the members' commands: they act through the API with the
-member's own API key, exactly as an ERP would."""
+member's own API key, exactly as an ERP would.
+
+A member that holds its own key (`coop key export`) points COOP_KEYSTORE at its keystore
+file: each transaction the platform prepares for it (SIGNATURE_REQUIRED) is shown, signed
+here with that key and sent back with the same request (cooperative.signing)."""
 
 from __future__ import annotations
 
+import json
+import os
+from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
-from cooperative.cli.common import fail
+from cooperative.cli.common import err, fail
+from cooperative.errors import ErrorCode
 from cooperative.settings import Settings
+from cooperative.signing import MAX_SIGNED_TRANSACTIONS, UNSIGNED_TRANSACTION_FIELDS, sign_prepared
+
+# What every mutation selects of its payload's errors: enough to sign what it asks for.
+PAYLOAD_ERRORS = f"errors {{ code message field {UNSIGNED_TRANSACTION_FIELDS} }}"
 
 ApiKeyOption = Annotated[
     str | None,
@@ -33,12 +48,20 @@ class Client:
         self.url = url or f"http://{settings.host}:{settings.port}/graphql"
         self.api_key = api_key
 
-    def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def query(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The `data` of a query; any error ends the command with its code and sentence."""
+        body: dict[str, Any] = {"query": document, "variables": variables or {}}
+        if extensions:
+            body["extensions"] = extensions
         try:
             response = httpx.post(
                 self.url,
-                json={"query": document, "variables": variables or {}},
+                json=body,
                 headers={"Authorization": f"Bearer {self.api_key}"},
                 timeout=60,
             )
@@ -56,10 +79,59 @@ class Client:
         return body["data"]
 
     def mutate(self, document: str, field: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """A mutation's payload; its first user error ends the command."""
-        payload = self.query(document, variables)[field]
-        if payload["errors"]:
+        """A mutation's payload; its first user error ends the command. Each transaction
+        the platform asks the member to sign is signed with COOP_KEYSTORE's key and the
+        request sent again with the signatures, once per transaction of the step."""
+        signed: list[str] = []
+        nonces: set[str] = set()
+        while True:
+            extensions = {"signedTransactions": signed} if signed else None
+            payload = self.query(document, variables, extensions)[field]
+            if not payload["errors"]:
+                return payload
             first = payload["errors"][0]
-            where = f" ({first['field']})" if first.get("field") else ""
-            fail(f"{first['code']}: {first['message']}{where}")
-        return payload
+            if (
+                first["code"] != ErrorCode.SIGNATURE_REQUIRED
+                or len(signed) >= MAX_SIGNED_TRANSACTIONS
+            ):
+                where = f" ({first['field']})" if first.get("field") else ""
+                fail(f"{first['code']}: {first['message']}{where}")
+            transaction = first["transaction"]
+            if transaction["nonce"] in nonces:
+                fail(
+                    "the platform prepared another transaction for a nonce already signed: "
+                    "this step builds different calldata at each attempt"
+                )
+            nonces.add(transaction["nonce"])
+            err.print(
+                f"signing {transaction['function']} as {transaction['from']}", highlight=False
+            )
+            signed.append(sign_prepared(self.signer, transaction))
+
+    @cached_property
+    def signer(self) -> LocalAccount:
+        """The member's own key, from the keystore file COOP_KEYSTORE names (its passphrase
+        from COOP_KEYSTORE_PASSPHRASE, or asked for)."""
+        path = os.environ.get("COOP_KEYSTORE")
+        if not path:
+            fail(
+                "this member holds its own key: set COOP_KEYSTORE to its keystore file "
+                "(from `coop key export`) so the CLI can sign the transaction"
+            )
+        return unlock(Path(str(path)))
+
+
+def unlock(path: Path) -> LocalAccount:
+    """The key in a V3 keystore file; a wrong passphrase or file ends the command."""
+    try:
+        keystore = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the keystore {path}: {exc}")
+    passphrase = os.environ.get("COOP_KEYSTORE_PASSPHRASE") or typer.prompt(
+        f"passphrase of {path}", hide_input=True
+    )
+    try:
+        return Account.from_key(Account.decrypt(keystore, passphrase))
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"the passphrase does not open {path}, or it is not a keystore ({exc})")
+        raise  # unreachable

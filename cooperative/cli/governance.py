@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cooperative.cli.client import ApiKeyOption, Client, UrlOption
+from cooperative.cli.client import PAYLOAD_ERRORS, ApiKeyOption, Client, UrlOption
 from cooperative.cli.common import app, console, fail
 
 propose_app = typer.Typer(help="Propose something for the members' vote.", no_args_is_help=True)
@@ -50,7 +50,7 @@ def _propose(client: Client, field: str, variables: dict[str, Any]) -> None:
     """Run the `field` mutation (its input type is `<Field>Input`) and print the proposal."""
     mutation = field[0].upper() + field[1:]
     payload = client.mutate(
-        f"mutation($in: {mutation}Input!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
+        f"mutation($in: {mutation}Input!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} {PAYLOAD_ERRORS} }} }}",
         field,
         {"in": variables},
     )
@@ -106,7 +106,7 @@ def vote(
 ) -> None:
     """Vote on an active proposal with the member's custodial key."""
     payload = Client(url, api_key).mutate(
-        f"mutation($in: CastVoteInput!) {{ castVote(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
+        f"mutation($in: CastVoteInput!) {{ castVote(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} {PAYLOAD_ERRORS} }} }}",
         "castVote",
         {"in": {"proposalId": proposal_id, "support": support.name, "reason": reason}},
     )
@@ -117,7 +117,7 @@ def _lifecycle(
     field: str, verb: str, proposal_id: str, api_key: str | None, url: str | None
 ) -> None:
     payload = Client(url, api_key).mutate(
-        f"mutation($in: ProposalIdInput!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}",
+        f"mutation($in: ProposalIdInput!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} {PAYLOAD_ERRORS} }} }}",
         field,
         {"in": {"proposalId": proposal_id}},
     )

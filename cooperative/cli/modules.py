@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cooperative.cli.client import ApiKeyOption, Client, UrlOption
+from cooperative.cli.client import PAYLOAD_ERRORS, ApiKeyOption, Client, UrlOption
 from cooperative.cli.common import DataDirOption, app, console, err, load_settings, user_errors
 from cooperative.platform import Platform
 from governance.service import modules as registry_modules
@@ -92,7 +92,8 @@ def modules_propose_upgrade(
     with attached(data_dir) as platform:
         record = platform.check_module_upgrade(module, implementation)
     payload = client.mutate(
-        "mutation($in: ProposeModuleUpgradeInput!) { proposeModuleUpgrade(input: $in) { proposal { id state } errors { code message field } } }",
+        "mutation($in: ProposeModuleUpgradeInput!) { proposeModuleUpgrade(input: $in) "
+        f"{{ proposal {{ id state }} {PAYLOAD_ERRORS} }} }}",
         "proposeModuleUpgrade",
         {
             "in": {

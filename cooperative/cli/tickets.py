@@ -18,16 +18,16 @@ import typer
 from rich.progress import Progress
 
 from cooperative.assurance import MAX_BATCH
-from cooperative.cli.client import ApiKeyOption, Client, UrlOption
+from cooperative.cli.client import PAYLOAD_ERRORS, ApiKeyOption, Client, UrlOption
 from cooperative.cli.common import app, console, err, fail
 from cooperative.ticket_import import RowProblem, parse_ticket_csv
 
 tickets_app = typer.Typer(help="Trouble tickets.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 
-IMPORT = """mutation($in: ImportTroubleTicketsInput!) {
-  importTroubleTickets(input: $in) { tickets { id } rejected { line reason } errors { code message field } }
-}"""
+IMPORT = f"""mutation($in: ImportTroubleTicketsInput!) {{
+  importTroubleTickets(input: $in) {{ tickets {{ id }} rejected {{ line reason }} {PAYLOAD_ERRORS} }}
+}}"""
 
 
 @tickets_app.command("import")

@@ -2,10 +2,16 @@
 
 Keys are Ethereum V3 keystores encrypted with the platform secret: `COOP_SECRET`, or a
 random secret generated once into `<data-dir>/secret` with 0600 permissions.
+
+A member may take its key into its own custody (`export`): from then on `account` gives a
+`RelayedSigner` for it (the platform relays what the member signs, cooperative.signing),
+and once the member proves it holds the key (`erase`), the custodial copy is deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -17,10 +23,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from cooperative.errors import CoopError
-from cooperative.store.models import CustodialKey
+from cooperative.signing import RelayedSigner
+from cooperative.store.models import CustodialKey, KeyCustody, SelfCustody, utcnow
 
 # scrypt cost: 2**14 takes ~50 ms per key, paid once per key per start (keys are cached).
 SCRYPT_N = 2**14
+# An exported key leaves the platform's protection: geth's standard cost (~1 s to open).
+EXPORT_SCRYPT_N = 2**18
 
 
 class KeystoreError(CoopError):
@@ -63,24 +72,82 @@ class Keystore:
         self._unlocked[account.address] = account
         return account
 
-    def account(self, address: str) -> LocalAccount:
-        """The unlocked account for `address`; raises KeystoreError on a wrong secret."""
-        if address in self._unlocked:
-            return self._unlocked[address]
+    def account(self, address: str) -> LocalAccount | RelayedSigner:
+        """The signer for `address`: its unlocked custodial key, or a RelayedSigner for a
+        member that holds its own key; raises KeystoreError on a wrong secret."""
         with Session(self.engine) as session:
+            # asked every time: another worker may have exported it a moment ago
+            if session.get(SelfCustody, address) is not None:
+                self._unlocked.pop(address, None)
+                return RelayedSigner(address)
+            if address in self._unlocked:
+                return self._unlocked[address]
             row = session.get(CustodialKey, address)
         if row is None:
             raise KeystoreError(f"no custodial key for {address}")
+        account: LocalAccount = Account.from_key(self._decrypt(row))
+        self._unlocked[address] = account
+        return account
+
+    def _decrypt(self, row: CustodialKey) -> bytes:
         try:
-            key = Account.decrypt(json.loads(row.keystore_json), self._secret)
+            return bytes(Account.decrypt(json.loads(row.keystore_json), self._secret))
         except ValueError as exc:
             raise KeystoreError(
                 "the secret does not open the keystore: set COOP_SECRET to the secret this data "
                 "directory was created with"
             ) from exc
-        account: LocalAccount = Account.from_key(key)
-        self._unlocked[address] = account
-        return account
+
+    def custody(self, address: str) -> KeyCustody:
+        with Session(self.engine) as session:
+            taken = session.get(SelfCustody, address)
+        if taken is None:
+            return KeyCustody.PLATFORM
+        return KeyCustody.EXPORTED if taken.erased_at is None else KeyCustody.MEMBER
+
+    def export(self, address: str, passphrase: str) -> dict[str, object]:
+        """The member's key as a V3 keystore encrypted with `passphrase`; from now on the
+        platform never signs for it. Again while the custodial copy remains (a lost file)."""
+        with Session(self.engine) as session:
+            row = session.get(CustodialKey, address)
+            if row is None:
+                raise KeystoreError(
+                    f"the platform holds no key for {address}: it was erased, or never held"
+                )
+            key = self._decrypt(row)
+            if session.get(SelfCustody, address) is None:
+                session.add(SelfCustody(address=address))
+                session.commit()
+        self._unlocked.pop(address, None)
+        exported: dict[str, object] = Account.encrypt(
+            key, passphrase, kdf="scrypt", iterations=EXPORT_SCRYPT_N
+        )
+        return exported
+
+    def erase(self, address: str) -> None:
+        """Delete the custodial copy of an exported key (its member showed it holds it)."""
+        with Session(self.engine) as session:
+            taken = session.get(SelfCustody, address)
+            if taken is None:
+                raise KeystoreError(f"{address} has not taken its key into its own custody")
+            row = session.get(CustodialKey, address)
+            if row is not None:
+                session.delete(row)
+            if taken.erased_at is None:
+                taken.erased_at = utcnow()
+                session.add(taken)
+            session.commit()
+        self._unlocked.pop(address, None)
+
+    def self_custodial(self) -> list[str]:
+        """The members that hold their own keys."""
+        with Session(self.engine) as session:
+            return list(session.exec(select(SelfCustody.address)).all())
+
+    def derive(self, label: str) -> bytes:
+        """A secret of the platform's own for `label` (e.g. the salts of a request's
+        commitments), derived from the platform secret."""
+        return hmac.new(self._secret.encode(), label.encode(), hashlib.sha256).digest()
 
     def delete(self, address: str) -> None:
         """Forget a key that was never used (e.g. its member's admission was not proposed)."""
@@ -105,4 +172,4 @@ class Keystore:
         with Session(self.engine) as session:
             row = session.exec(select(CustodialKey).limit(1)).first()
         if row is not None:
-            self.account(row.address)
+            self._decrypt(row)

@@ -87,6 +87,25 @@ class CustodialKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class KeyCustody(StrEnum):
+    """Who holds a member's key."""
+
+    PLATFORM = "platform"  # the custodial keystore; the platform signs for the member
+    EXPORTED = "exported"  # the member took it; the platform keeps an unused copy until told
+    MEMBER = "member"  # the member alone: the platform's copy is erased
+
+
+class SelfCustody(SQLModel, table=True):
+    """A member that holds its own key: from `exported_at` on the platform never signs for
+    it, it relays what the member signed; `erased_at` is when its custodial copy went."""
+
+    __tablename__ = "self_custody"
+
+    address: str = Field(primary_key=True, max_length=42)
+    exported_at: datetime = Field(default_factory=utcnow)
+    erased_at: datetime | None = None
+
+
 class ChainCursor(SQLModel, table=True):
     """How far the indexer has read the chain: the last block it applied and that block's
     hash, so a node that rolled back or reorganised is noticed at the next sync."""
