@@ -1,7 +1,8 @@
 """What every cooperative module's service shares: the acting member and its key, one
 transaction to the module, its events, and the chain's clock.
 
-Each step of a module is one transaction signed by the acting member's own custodial key.
+Each step of a module is one transaction signed by the acting member's own key (custodial,
+or signed by the member itself and relayed: cooperative.signing).
 A service validates, sends, and reads back the records its receipt's events made: it
 never writes a read model itself (the module's projector does, cooperative.projectors), in
 the request's one DB transaction, so a refused step leaves nothing behind.
@@ -12,17 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from cooperative import outbox
 from cooperative.access import DataAccess
 from cooperative.errors import CoopError, Forbidden
 from cooperative.platform import Platform
-from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import Role
 from cooperative.transactions import chain_errors
-from deployments.chain import Receipt, events_in
+from deployments.chain import Receipt, Signer, events_in
 
 R = TypeVar("R")
 
@@ -38,19 +37,17 @@ class ModuleService:
     def contract(self) -> Contract:
         return self.platform.governance.handle(self.module)
 
-    def _member(self) -> tuple[str, LocalAccount]:
-        """The acting member's address and key; FORBIDDEN for an admin or auditor key."""
+    def _member(self) -> tuple[str, Signer]:
+        """The acting member's address and signer (its custodial key, or the relay of its
+        own signatures); FORBIDDEN for an admin or auditor key."""
         viewer = self.access.viewer
         if viewer.role is not Role.MEMBER or viewer.member_address is None:
             raise Forbidden(f"only a member acts in {self.module}")
-        try:
-            return viewer.member_address, self.platform.keystore.account(viewer.member_address)
-        except KeystoreError as exc:
-            raise Forbidden("the platform holds no key for this member") from exc
+        return viewer.member_address, self.platform.keystore.account(viewer.member_address)
 
     def _send(
         self,
-        account: LocalAccount,
+        account: Signer,
         function: str,
         *args: Any,
         gas: int | None = None,

@@ -380,6 +380,11 @@ class Outbox:
 
     # ------------------------------------------------------------------ reading
 
+    def senders(self) -> list[str]:
+        """Every account the outbox holds transactions of."""
+        with session_scope(self.engine) as session:
+            return list(session.exec(select(OutboxEntry.sender).distinct()).all())
+
     def entries_of_key(self, principal: str, key: str) -> list[OutboxEntry]:
         with session_scope(self.engine) as session:
             self._write_mined(session)

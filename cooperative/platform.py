@@ -32,7 +32,7 @@ from cooperative.outbox import InFlight, Outbox
 from cooperative.projectors import Projection
 from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine, session_scope
-from cooperative.store.keystore import Keystore, load_or_create_secret
+from cooperative.store.keystore import Keystore, KeystoreError, load_or_create_secret
 from cooperative.store.models import MemberProfile, Role
 from deployments import records, upgrades
 from deployments.chain import ChainError, ChainGateway
@@ -62,7 +62,8 @@ def reconcile(
     last blocks: unfunded platform accounts are funded again first."""
     if embedded:
         accounts = keystore.addresses("operator") + keystore.addresses("member")
-        for address in accounts + keystore.self_custodial():
+        accounts += keystore.self_custodial() + outbox.senders()
+        for address in dict.fromkeys(accounts):
             if gateway.balance(address) == 0:
                 gateway.set_balance(address, LOCAL_FUNDING_WEI)
     report = outbox.reconcile(gateway, set_timestamps=embedded)
@@ -389,8 +390,18 @@ class Platform:
             self.indexer.reset(session)
             return self.indexer.sync(session)
 
+    def fund_locally(self, address: str) -> None:
+        """On the embedded node only (a dev chain whose ether is free): give a carrier's
+        account ether for gas, e.g. a newcomer proposed for admission. A production network
+        funds its accounts its own way (or charges no gas)."""
+        if self.node is not None and self.gateway.balance(address) == 0:
+            self.gateway.set_balance(address, LOCAL_FUNDING_WEI)
+
     def operator(self) -> LocalAccount:
-        return self.keystore.account(self.deployment.operator)
+        account = self.keystore.account(self.deployment.operator)
+        if not isinstance(account, LocalAccount):
+            raise KeystoreError(f"the keystore holds no key of the operator {account.address}")
+        return account
 
     def contracts_deployed(self) -> dict[str, str]:
         return {name: item.address for name, item in self.deployment.contracts.items()}

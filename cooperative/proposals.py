@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_account.signers.local import LocalAccount
 from sqlmodel import col, select
 
 from cooperative.access import DataAccess, Page, Viewer
 from cooperative.errors import CoopError, Forbidden, NotFound, ValidationFailed
 from cooperative.platform import Platform
 from cooperative.signing import RelayedSigner
-from cooperative.store.keystore import KeystoreError
 from cooperative.store.models import ProposalEvent, ProposalRecord, Role, VoteRecord
 from cooperative.transactions import chain_errors
-from deployments.chain import Receipt
+from deployments.chain import Receipt, Signer
 from governance.rules import Kind, ProposalState, Support
 from governance.service import Actions, ProposalPayload, Tally
 
@@ -45,18 +43,13 @@ class Proposals:
 
     # ------------------------------------------------------------------ who acts
 
-    def _member_account(self) -> LocalAccount:
+    def _member_account(self) -> Signer:
         viewer: Viewer = self.access.viewer
         if viewer.role is not Role.MEMBER or viewer.member_address is None:
             raise Forbidden("only a member may do this (with its own key)")
-        try:
-            return self.platform.keystore.account(viewer.member_address)
-        except KeystoreError as exc:
-            raise Forbidden(
-                "the platform holds no key for this member: sign a ballot and use castVoteBySig"
-            ) from exc
+        return self.platform.keystore.account(viewer.member_address)
 
-    def _relayer(self) -> LocalAccount:
+    def _relayer(self) -> Signer:
         """Who sends a transaction anyone may send: the member itself, or the operator."""
         if self.access.viewer.role is Role.MEMBER:
             return self._member_account()
@@ -93,6 +86,7 @@ class Proposals:
         if address is None:
             created = self.platform.keystore.create("member")
             address = created.address
+        self.platform.fund_locally(address)
         try:
             with chain_errors():
                 actions = self.gov.admit_member(address, name)

@@ -1,8 +1,9 @@
 """The one translation of the chain's refusals into the error vocabulary.
 
 A contract's revert reason says what went wrong; here it becomes a code a client can act
-on: INVALID_STATE for "not now", FORBIDDEN for "not you", VALIDATION for bad values,
-CHAIN_REVERT for anything else, UNAVAILABLE when the node cannot be reached.
+on: INVALID_STATE for "not now" (a sender without funds for gas too), FORBIDDEN for "not
+you", VALIDATION for bad values, CHAIN_REVERT for anything else, UNAVAILABLE when the node
+cannot be reached.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from cooperative.errors import ChainReverted, Forbidden, InvalidState, Unavailable, ValidationFailed
-from deployments.chain import ChainError, ChainRevert
+from deployments.chain import ChainError, ChainRevert, InsufficientFunds
 from governance.service import GovernanceError
 
 _INVALID_STATE_REASONS = (
@@ -122,6 +123,8 @@ def chain_errors() -> Iterator[None]:
         if any(r in reason for r in _VALIDATION_REASONS):
             raise ValidationFailed(f"refused by the contract: {reason}") from exc
         raise ChainReverted(f"the transaction reverted: {reason}") from exc
+    except InsufficientFunds as exc:
+        raise InvalidState(f"{exc}; the operator funds the cooperative's accounts") from exc
     except ChainError as exc:
         message = str(exc)
         if "retry" not in message:

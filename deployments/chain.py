@@ -55,6 +55,10 @@ class NodeRefused(ChainError):
     """The node answered a sent transaction with an error: it will not take those bytes."""
 
 
+class InsufficientFunds(ChainError):
+    """The sender's account cannot pay for the transaction's gas."""
+
+
 class ChainRevert(Exception):
     """A transaction or call was reverted; `reason` is the contract's message."""
 
@@ -399,6 +403,10 @@ class ChainGateway:
                     tx["maxFeePerGas"] = self._latest_block_terms(refresh=True)[1]
                     tx["maxPriorityFeePerGas"] = min(PRIORITY_FEE_WEI, tx["maxFeePerGas"])
                     continue
+                if "insufficient funds" in message:
+                    raise InsufficientFunds(
+                        f"{sender.address} cannot pay for the transaction's gas: {exc}"
+                    ) from exc
                 raise ChainError(f"the node refused the transaction: {exc}") from exc
             except ChainError:
                 # The node may or may not have it: the journal keeps it (and its nonce),

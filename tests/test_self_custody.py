@@ -156,3 +156,41 @@ def test_a_member_in_its_own_custody_signs_every_transaction_itself(
     assert cirrus(CUSTODY)["me"]["keyCustody"] == "MEMBER"
     gone = cirrus(EXPORT, {"p": PASSPHRASE})["exportMemberKey"]
     assert gone["errors"][0]["code"] == "VALIDATION" and gone["keystore"] is None
+
+
+ADMIT = f"mutation($in: ProposeMemberAdmissionInput!) {{ proposeMemberAdmission(input: $in) {{ proposal {{ id }} {ERRORS} }} }}"
+FIRST_KEY = "mutation($a: String!) { createApiKey(input: {memberAddress: $a}) { secret errors { code message } } }"
+
+
+def test_a_member_admitted_with_its_own_address_signs_for_itself(
+    platform: Platform,
+    as_member: list[Api],
+    as_admin: Api,
+    addresses: list[str],
+    template_id: int,
+) -> None:
+    from tests.test_governance_api import passes
+
+    newcomer = Account.create()
+    admission = as_member[0](
+        ADMIT,
+        {"in": {"name": "Dawn Fiber", "address": newcomer.address, "description": "Admit Dawn"}},
+    )["proposeMemberAdmission"]
+    assert admission["errors"] == []
+    passes(platform, as_member[:2], as_admin, admission["proposal"]["id"])
+    secret = as_admin(FIRST_KEY, {"a": newcomer.address})["createApiKey"]["secret"]
+    dawn = Api(as_member[0].client, secret)
+    assert dawn(CUSTODY)["me"]["keyCustody"] == "MEMBER"  # the platform never had its key
+
+    variables = {"in": quote_request(addresses, template_id, "dawn-quote-1")}
+    asked = dawn(REQUEST, variables)["requestQuote"]["errors"][0]
+    assert (
+        asked["code"] == "SIGNATURE_REQUIRED" and asked["transaction"]["from"] == newcomer.address
+    )
+    signed = sign_prepared(newcomer, asked["transaction"])
+    done = signed_call(dawn, REQUEST, variables, [signed])["requestQuote"]
+    assert done["errors"] == [] and [
+        q.request_id for q in quotes_of(platform, newcomer.address)
+    ] == [done["requestId"]]
+    # nothing to export or erase: the platform holds no copy
+    assert dawn(EXPORT, {"p": PASSPHRASE})["exportMemberKey"]["errors"][0]["code"] == "VALIDATION"

@@ -102,14 +102,16 @@ class CustodyMutation:
         def work(access: DataAccess) -> ConfirmKeyCustodyPayload:
             address = _member_address(access)
             keystore = info.context.platform.keystore
-            if keystore.custody(address) is models.KeyCustody.PLATFORM:
+            custody = keystore.custody(address)
+            if custody is models.KeyCustody.PLATFORM:
                 raise ValidationFailed("export the key first (exportMemberKey)")
             if not confirms_custody(address, input.signature):
                 raise ValidationFailed(
                     "the signature is not the member's key signing the confirmation message",
                     field="signature",
                 )
-            keystore.erase(address)
+            if custody is models.KeyCustody.EXPORTED:
+                keystore.erase(address)
             return ConfirmKeyCustodyPayload(key_custody=keystore.custody(address))
 
         return mutate(info, ConfirmKeyCustodyPayload, work, input)

@@ -74,20 +74,18 @@ class Keystore:
 
     def account(self, address: str) -> LocalAccount | RelayedSigner:
         """The signer for `address`: its unlocked custodial key, or a RelayedSigner for a
-        member that holds its own key; raises KeystoreError on a wrong secret."""
+        member that holds its own key (it exported it, or never gave it to the platform);
+        raises KeystoreError on a wrong secret."""
         with Session(self.engine) as session:
             # asked every time: another worker may have exported it a moment ago
-            if session.get(SelfCustody, address) is not None:
-                self._unlocked.pop(address, None)
-                return RelayedSigner(address)
-            if address in self._unlocked:
-                return self._unlocked[address]
-            row = session.get(CustodialKey, address)
+            taken = session.get(SelfCustody, address) is not None
+            row = None if taken else session.get(CustodialKey, address)
         if row is None:
-            raise KeystoreError(f"no custodial key for {address}")
-        account: LocalAccount = Account.from_key(self._decrypt(row))
-        self._unlocked[address] = account
-        return account
+            self._unlocked.pop(address, None)
+            return RelayedSigner(address)
+        if address not in self._unlocked:
+            self._unlocked[address] = Account.from_key(self._decrypt(row))
+        return self._unlocked[address]
 
     def _decrypt(self, row: CustodialKey) -> bytes:
         try:
@@ -100,10 +98,11 @@ class Keystore:
 
     def custody(self, address: str) -> KeyCustody:
         with Session(self.engine) as session:
-            taken = session.get(SelfCustody, address)
-        if taken is None:
-            return KeyCustody.PLATFORM
-        return KeyCustody.EXPORTED if taken.erased_at is None else KeyCustody.MEMBER
+            taken = session.get(SelfCustody, address) is not None
+            held = session.get(CustodialKey, address) is not None
+        if not held:
+            return KeyCustody.MEMBER
+        return KeyCustody.EXPORTED if taken else KeyCustody.PLATFORM
 
     def export(self, address: str, passphrase: str) -> dict[str, object]:
         """The member's key as a V3 keystore encrypted with `passphrase`; from now on the
