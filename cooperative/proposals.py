@@ -86,10 +86,10 @@ class Proposals:
         if address is None:
             created = self.platform.keystore.create("member")
             address = created.address
-        self.platform.fund_locally(address)
         try:
             with chain_errors():
-                actions = self.gov.admit_member(address, name)
+                actions = self.gov.admit_member(address, name)  # checks the address
+            self.platform.fund_locally(address)
             return self.propose(Kind.ADMIT_MEMBER, actions, description)
         except CoopError:
             if created is not None:

@@ -391,3 +391,33 @@ def test_the_month_feeds_both_parties_events_and_nobody_elses(
         opened = next(e for e in feed(api) if e["type"] == "troubleTicketsOpened")
         assert opened["subject"]["ticketIds"][0] == f"{services[0]}-0"
     assert not {e["type"] for e in feed(cirrus)} & set(expected)
+
+
+def test_concurrent_openings_on_one_service_take_distinct_numbers(
+    platform: Platform, as_member: list[Api], services: list[int]
+) -> None:
+    """Requests run in worker threads: six clients opening a ticket on one service at once
+    each get one, numbered one after another (a service's numbers are handed out under its
+    lock; without it two picked the same number and the second was refused)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    aurora = as_member[0]
+    started = (chain_time(platform) - timedelta(hours=1)).isoformat()
+
+    def open_one(index: int) -> dict[str, Any]:
+        opening = {
+            "serviceId": services[1],
+            "impact": "degraded",
+            "startedAt": started,
+            "description": f"concurrent {index}",
+        }
+        return aurora(OPEN, {"in": {"tickets": [opening]}})["openTroubleTicket"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(open_one, range(6)))
+    assert [a["errors"] for a in answers] == [[]] * 6
+    ids = [a["tickets"][0]["id"] for a in answers]
+    numbers = sorted(int(i.split("-")[1]) for i in ids)
+    assert len(set(ids)) == 6 and numbers == list(range(numbers[0], numbers[0] + 6))
+    stored = {t.id for t in _all(platform, TroubleTicketRecord)}
+    assert set(ids) <= stored

@@ -105,6 +105,41 @@ def test_a_query_that_expands_too_far_is_refused_before_it_is_validated(
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
+def test_only_documents_that_validate_are_kept(as_member: list[Api]) -> None:
+    """The cache of parsed documents holds valid ones only: refused documents (the attack
+    is to send ever new ones) cost their validation each time but no memory."""
+    from cooperative.api import cost
+
+    valid = "query CacheProbe { me { role } }"
+    as_member[0](valid)
+    assert valid in cost._documents
+    for index in range(20):
+        refused = f"query Refused{index} {{ me {{ nosuchfield{index} }} }}"
+        (error,) = graphql_errors(as_member[0], refused)
+        assert error["extensions"]["code"] == "VALIDATION"
+        assert refused not in cost._documents
+    assert len(cost._documents) <= cost.DOCUMENT_CACHE_SIZE
+
+
+def test_health_answers_from_its_probe_thread(platform: Any) -> None:
+    """With the app's lifespan running, /health answers the probe thread's last result
+    (a heavy request beside it cannot slow it), and says when that was."""
+    from datetime import UTC, datetime
+
+    from cooperative.api.app import create_app
+    from cooperative.api.health import PROBE_INTERVAL_SECONDS
+
+    with TestClient(create_app(platform)) as running:
+        first = running.get("/health").json()
+        second = running.get("/health").json()
+        assert first["status"] == "ok" and first["database"] == "ok"
+        checked = datetime.fromisoformat(first["checkedAt"])
+        assert (datetime.now(UTC) - checked).total_seconds() < 2 * PROBE_INTERVAL_SECONDS + 1
+        # two answers within one probe interval are mostly the same probe's
+        answers = {running.get("/health").json()["checkedAt"] for _ in range(5)}
+        assert len(answers) <= 3 and second["checkedAt"] >= first["checkedAt"]
+
+
 def test_the_standard_introspection_query_is_within_the_limit(as_member: list[Api]) -> None:
     from graphql import get_introspection_query
 
