@@ -20,6 +20,7 @@ from cooperative import outbox
 from cooperative.projectors import CURSOR, Documents, Projection, Run
 from cooperative.store.models import (
     ChainCursor,
+    CommitmentLeaf,
     IndexedBlock,
     InvoiceRecord,
     MemberEvent,
@@ -59,6 +60,7 @@ READ_MODELS = (
     SettlementPaymentRecord,
     SettlementPositionRecord,
     SettlementCycleRecord,
+    CommitmentLeaf,
     ProjectedTransaction,
     IndexedBlock,
     ChainCursor,

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from web3.exceptions import ContractLogicError, MismatchedABI
 
 from cooperative import apikeys
+from cooperative.anchoring import AnchorChain, Anchoring
 from cooperative.errors import CoopError, ValidationFailed
 from cooperative.indexer import Indexer
 from cooperative.numbering import TicketNumbers
@@ -117,6 +118,8 @@ class Platform:
         self.gateway.journal = self.outbox
         self.in_flight = InFlight()
         self.ticket_numbers = TicketNumbers()
+        self._anchoring: Anchoring | None = None
+        self._anchoring_guard = threading.Lock()
         self.chain_status = "ok"  # "restarting" while the embedded node is brought back
         self.projection = Projection(self.gateway, self.compiler, self.deployment)
         self.indexer = Indexer(self.projection)
@@ -362,10 +365,37 @@ class Platform:
 
         threading.Thread(target=loop, name="indexer", daemon=True).start()
 
+    def anchoring(self, *, attach: bool = False) -> Anchoring:
+        """Checkpoints on the anchor chain (cooperative.anchoring), reached the first time
+        they are asked for: `attach` joins the running server's embedded anchor node."""
+        with self._anchoring_guard:
+            if self._anchoring is None:
+                chain = AnchorChain.open(
+                    self.settings, self.engine, self.compiler, self.operator(), attach=attach
+                )
+                self._anchoring = Anchoring(self.engine, self.gateway, self.operator(), chain)
+            return self._anchoring
+
+    def anchor_periodically(self) -> None:
+        """Post a checkpoint every `anchor_every_seconds` while the cooperative chain moves."""
+        anchoring = self.anchoring()
+
+        def loop() -> None:
+            while not self._stopping.wait(self.settings.anchor_every_seconds):
+                try:
+                    self.sync()
+                    anchoring.checkpoint()
+                except Exception:  # either chain may be restarting: the next round will do
+                    log.warning("anchoring a checkpoint failed; retrying", exc_info=True)
+
+        threading.Thread(target=loop, name="anchoring", daemon=True).start()
+
     def stop(self) -> None:
         self._stopping.set()
         with suppress(Exception):  # the database may be gone; the chain has the rest
             self.outbox.flush()
+        if self._anchoring is not None:
+            self._anchoring.chain.stop()
         if self.node is not None:
             self.node.stop()
         self.engine.dispose()

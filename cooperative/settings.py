@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     network: str | None = None
     """Name of a shared network; its records go to deployments/records/<network>.json."""
 
+    anchor_rpc_url: str | None = None
+    """The public anchor chain's JSON-RPC; unset = a second embedded node (`<data-dir>/anchor`)."""
+
+    anchor_every_seconds: float = 60.0
+    """How often the server posts a checkpoint while the cooperative chain moves."""
+
     database_url: str | None = None
     """SQLAlchemy URL; unset = SQLite (WAL) in the data directory."""
 

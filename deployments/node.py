@@ -93,8 +93,11 @@ def check_state_file(path: Path) -> None:
 class LocalNode:
     """An anvil process on a free loopback port, stopped cleanly (state dumped) on `stop()`."""
 
-    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, port: int | None = None, chain_id: int = LOCAL_CHAIN_ID
+    ) -> None:
         self.state_dir = state_dir
+        self.chain_id = chain_id
         self.state_file = state_dir / "anvil-state.json"
         self.address_file = state_dir / "node.json"  # where a running node can be found
         self.log_file = state_dir / "anvil.log"
@@ -123,7 +126,7 @@ class LocalNode:
             "--ipc", str(self.ipc_path),
             "--host", "127.0.0.1",
             "--port", str(self.port),
-            "--chain-id", str(LOCAL_CHAIN_ID),
+            "--chain-id", str(self.chain_id),
             *(["--load-state", str(self.state_file)] if self.state_file.exists() else []),
             "--no-mining",  # the gateway mines on demand: see ChainGateway._mines_on_demand
             # Past states stay in memory only (the last 128 blocks'): anvil otherwise

@@ -70,6 +70,14 @@ def test_reindex_rebuilds_the_same_read_models(
     live = rows(platform)
     assert live["member_event"] and live["trouble_ticket"] and live["invoice"]
     assert live["settlement_payment"] and live["product_order"] and live["vote"]
+    # the anchored commitment log: every record's commitment, once, in chain order
+    leaves = live["commitment_leaf"]
+    assert [leaf["index"] for leaf in leaves] == list(range(len(leaves)))
+    order = [(leaf["block"], leaf["log_index"]) for leaf in leaves]
+    assert order == sorted(order)
+    committed = {leaf["commitment"] for leaf in leaves}
+    for table in ("trouble_ticket", "invoice", "product_order", "quote"):
+        assert {r["commitment"] for r in live[table] if r.get("commitment")} <= committed, table
 
     applied = platform.reindex()
 

@@ -74,6 +74,8 @@ def serve(
         graphiql = demo or settings.environment == "development"
         platform.follow_chain()
         platform.supervise_node()
+        with user_errors():
+            platform.anchor_periodically()
         console.print(
             f"[bold green]CarrierCoop is up[/] on chain {platform.gateway.chain_id} ({platform.deployment.network})"
         )
@@ -131,6 +133,33 @@ def deploy(
         for item in platform.deployment.contracts.values():
             table.add_row(item.name, item.address, str(item.version))
         console.print(table)
+    finally:
+        platform.stop()
+
+
+@app.command()
+def anchor(data_dir: DataDirOption = None) -> None:
+    """Post a checkpoint of the cooperative chain to the anchor chain now (joins a running server)."""
+    from cooperative.platform import Platform
+
+    settings = load_settings(data_dir)
+    with user_errors():
+        platform = Platform.start(
+            settings, attach=True, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
+        )
+    try:
+        with user_errors():
+            anchoring = platform.anchoring(attach=True)
+            posted = anchoring.checkpoint()
+        if posted is None:
+            console.print("the last checkpoint is at the chain's head already: nothing to anchor")
+            return
+        console.print(
+            f"checkpoint {posted.index}: cooperative block {posted.source_block} "
+            f"({posted.source_block_hash}), {posted.tree_size} commitments, root {posted.root}; "
+            f"anchor transaction {posted.anchor_tx} on chain {posted.anchor_chain_id}",
+            highlight=False,
+        )
     finally:
         platform.stop()
 

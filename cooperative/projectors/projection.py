@@ -14,6 +14,7 @@ from cooperative.outbox import Outbox
 from cooperative.projectors.assurance import AssuranceProjector
 from cooperative.projectors.base import Documents, Event, Handler, Projector, Run
 from cooperative.projectors.billing import BillingProjector, SettlementProjector
+from cooperative.projectors.commitments import append_leaves
 from cooperative.projectors.governance import GovernanceProjector, MembershipProjector
 from cooperative.projectors.ordering import OrderingProjector
 from cooperative.store.models import IndexedBlock, ProjectedTransaction, ServiceRecord
@@ -112,6 +113,10 @@ class Projection:
             projector.prefetch(run, events)
         for run, event, handler, _projector in decoded:
             handler(run, event)
+        # The follower's runs (chain order) also extend the anchored commitment log.
+        in_order = [(run, event) for run, event, _handler, _projector in decoded if run.feeds]
+        if in_order:
+            append_leaves(in_order[0][0].session, [event for _run, event in in_order])
         return len(decoded)
 
     # ------------------------------------------------------------------ a mutation's own

@@ -106,6 +106,49 @@ class SelfCustody(SQLModel, table=True):
     erased_at: datetime | None = None
 
 
+class CommitmentLeaf(SQLModel, table=True):
+    """One document commitment the cooperative chain recorded: leaf `index` (from 0, in
+    chain order) of the Merkle tree the platform anchors (cooperative.projectors.commitments)."""
+
+    __tablename__ = "commitment_leaf"
+
+    index: int = Field(primary_key=True)
+    commitment: str = Field(max_length=66, index=True)
+    block: int = Field(index=True)
+    tx_hash: str = Field(max_length=66)
+    log_index: int
+
+
+class AnchorContract(SQLModel, table=True):
+    """Where the anchor chain's CheckpointLog is (one per anchor chain)."""
+
+    __tablename__ = "anchor_contract"
+
+    chain_id: int = Field(primary_key=True)
+    address: str = Field(max_length=42)
+    deployed_at: datetime = Field(default_factory=utcnow)
+
+
+class CheckpointRecord(SQLModel, table=True):
+    """A checkpoint posted to the anchor chain: the cooperative chain's block, its state
+    root, and the Merkle root over the first `tree_size` commitments (cooperative.anchoring).
+    Public: every role sees checkpoints."""
+
+    __tablename__ = "checkpoint"
+
+    index: int = Field(primary_key=True)  # CheckpointLog's index
+    tree_size: int
+    root: str = Field(max_length=66)
+    source_block: int = Field(index=True)
+    source_block_hash: str = Field(max_length=66)
+    state_root: str = Field(max_length=66)
+    anchor_chain_id: int
+    anchor_contract: str = Field(max_length=42)
+    anchor_tx: str = Field(max_length=66)
+    anchor_block: int
+    posted_at: datetime
+
+
 class ChainCursor(SQLModel, table=True):
     """How far the indexer has read the chain: the last block it applied and that block's
     hash, so a node that rolled back or reorganised is noticed at the next sync."""

@@ -1,0 +1,218 @@
+"""Anchoring: checkpoints of the private cooperative chain on a public anchor chain.
+
+The cooperative chain holds commercial numbers in clear and only its operator reads it;
+the anchor chain is public (Ethereum or an L2 via COOP_ANCHOR_RPC_URL; in the embedded
+default a second local node with its own state under `<data-dir>/anchor`). Every
+`anchor_every_seconds` (when the cooperative chain moved) and on demand (`coop anchor`),
+the operator posts one transaction to the anchor chain's CheckpointLog: the cooperative
+chain's block number, hash and state root, and the RFC 9162 Merkle root (cooperative.merkle)
+over every document commitment up to that block, in chain order (the commitment log,
+cooperative.projectors.commitments), with the tree's size. Nothing else leaves the
+cooperative chain: no document, amount or party, only hashes and counts.
+
+The checkpoint is taken at the follower's cursor: every event up to that block is
+applied, so the commitment log holds exactly the leaves up to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from web3.contract import Contract
+
+from cooperative.errors import InvalidState
+from cooperative.merkle import MerkleTree
+from cooperative.settings import Settings
+from cooperative.store.database import session_scope
+from cooperative.store.models import (
+    AnchorContract,
+    ChainCursor,
+    CheckpointRecord,
+    CommitmentLeaf,
+)
+from deployments.chain import ChainGateway, ChainRevert, events_in
+from deployments.compiler import Compiler
+from deployments.node import LocalNode, running_node_url
+
+log = logging.getLogger("cooperative.anchoring")
+
+ANCHOR_CHAIN_ID = 31338  # the embedded anchor node's (not the cooperative chain's 31337)
+LOCAL_FUNDING_WEI = 10**24
+CHECKPOINT_LOG = "CheckpointLog"
+
+
+@dataclass
+class AnchorChain:
+    """The anchor chain's gateway, its CheckpointLog, and the embedded node if it is ours."""
+
+    gateway: ChainGateway
+    checkpoint_log: Contract
+    node: LocalNode | None = None
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        compiler: Compiler,
+        operator: LocalAccount,
+        *,
+        attach: bool = False,
+    ) -> AnchorChain:
+        """Reach the anchor chain (COOP_ANCHOR_RPC_URL, or the embedded anchor node: the
+        running server's with `attach`, else started here) and its CheckpointLog, deployed
+        by the operator the first time."""
+        node = None
+        if settings.anchor_rpc_url:
+            gateway = ChainGateway(settings.anchor_rpc_url)
+        else:
+            running = running_node_url(settings.data_dir / "anchor") if attach else None
+            if running is not None:
+                gateway = ChainGateway(running)
+            else:
+                node = LocalNode(settings.data_dir / "anchor", chain_id=ANCHOR_CHAIN_ID)
+                gateway = node.start()
+            if gateway.balance(operator.address) == 0:
+                gateway.set_balance(operator.address, LOCAL_FUNDING_WEI)
+        artifact = compiler.vyper(CHECKPOINT_LOG)
+        with Session(engine) as session:
+            record = session.get(AnchorContract, gateway.chain_id)
+            if record is None or not gateway.has_code(record.address):
+                # a new anchor chain (or an embedded one whose state was lost: its old
+                # checkpoints are gone with it, and are posted anew from here on)
+                receipt = gateway.deploy(operator, artifact, operator.address)
+                assert receipt.contract_address is not None
+                record = AnchorContract(chain_id=gateway.chain_id, address=receipt.contract_address)
+                session.merge(record)
+                for stale in session.exec(
+                    select(CheckpointRecord).where(
+                        CheckpointRecord.anchor_chain_id == gateway.chain_id
+                    )
+                ):
+                    session.delete(stale)
+                session.commit()
+            address = record.address
+        if node is not None:
+            node.snapshot()
+        return cls(gateway, gateway.contract(address, artifact.abi), node)
+
+    def stop(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+
+
+class Anchoring:
+    """Takes checkpoints of the cooperative chain and posts them to the anchor chain."""
+
+    def __init__(
+        self, engine: Engine, gateway: ChainGateway, operator: LocalAccount, chain: AnchorChain
+    ) -> None:
+        self.engine = engine
+        self.gateway = gateway  # the cooperative chain's
+        self.operator = operator
+        self.chain = chain
+
+    def checkpoint(self) -> CheckpointRecord | None:
+        """Post a checkpoint at the follower's cursor; None if the last one is there
+        already (the cooperative chain did not move)."""
+        with session_scope(self.engine) as session:
+            self._catch_up(session)
+            cursor = session.exec(select(ChainCursor).where(ChainCursor.name == "chain")).first()
+            if cursor is None or cursor.block < 0 or cursor.block_hash is None:
+                return None
+            last = latest_checkpoint(session)
+            if last is not None and last.source_block >= cursor.block:
+                return None
+            block = self.gateway.w3.eth.get_block(cursor.block)
+            block_hash = "0x" + bytes(block["hash"]).hex()
+            if block_hash != cursor.block_hash.lower():
+                raise InvalidState(
+                    f"block {cursor.block} changed since it was indexed; the follower rebuilds "
+                    "the read models first: anchor again shortly"
+                )
+            tree = MerkleTree(leaves_up_to(session, cursor.block))
+            state_root = bytes(block["stateRoot"])
+            post = self.chain.checkpoint_log.functions.post(
+                tree.size, tree.root(), cursor.block, bytes(block["hash"]), state_root
+            )
+            try:
+                receipt = self.chain.gateway.transact(self.operator, post)
+            except ChainRevert as exc:
+                if "not after the last checkpoint" not in exc.reason:
+                    raise
+                return None  # another process (a server, `coop anchor`) just posted it
+            (posted,) = events_in(receipt, self.chain.checkpoint_log.events.CheckpointPosted)
+            record = CheckpointRecord(
+                index=posted["index"],
+                tree_size=tree.size,
+                root="0x" + tree.root().hex(),
+                source_block=cursor.block,
+                source_block_hash=block_hash,
+                state_root="0x" + state_root.hex(),
+                anchor_chain_id=self.chain.gateway.chain_id,
+                anchor_contract=self.chain.checkpoint_log.address,
+                anchor_tx=receipt.tx_hash.lower(),
+                anchor_block=receipt.block_number,
+                posted_at=datetime.fromtimestamp(
+                    self.chain.gateway.block_timestamp(receipt.block_number), UTC
+                ),
+            )
+            session.add(record)
+        if self.chain.node is not None:
+            self.chain.node.snapshot()
+        log.info(
+            "checkpoint %d: block %d, %d commitments",
+            record.index,
+            record.source_block,
+            record.tree_size,
+        )
+        return record
+
+    def _catch_up(self, session: Session) -> None:
+        """Record the checkpoints the log has and the store does not (a server that died
+        between posting one and committing it): the anchor chain is their truth."""
+        log_contract = self.chain.checkpoint_log
+        posted = log_contract.functions.checkpoint_count().call()
+        last = latest_checkpoint(session)
+        for index in range(0 if last is None else last.index + 1, posted):
+            (found,) = log_contract.events.CheckpointPosted().get_logs(
+                from_block=0, argument_filters={"index": index}
+            )
+            kept = log_contract.functions.checkpoints(index).call()
+            session.add(
+                CheckpointRecord(
+                    index=index,
+                    tree_size=kept[0],
+                    root="0x" + bytes(kept[1]).hex(),
+                    source_block=kept[2],
+                    source_block_hash="0x" + bytes(kept[3]).hex(),
+                    state_root="0x" + bytes(kept[4]).hex(),
+                    anchor_chain_id=self.chain.gateway.chain_id,
+                    anchor_contract=log_contract.address,
+                    anchor_tx="0x" + bytes(found["transactionHash"]).hex(),
+                    anchor_block=found["blockNumber"],
+                    posted_at=datetime.fromtimestamp(kept[5], UTC),
+                )
+            )
+        session.flush()
+
+
+def leaves_up_to(session: Session, block: int) -> list[bytes]:
+    """The commitment log's leaves up to `block`, in chain order, as raw 32 bytes."""
+    commitments = session.exec(
+        select(CommitmentLeaf.commitment)
+        .where(CommitmentLeaf.block <= block)
+        .order_by(col(CommitmentLeaf.index))
+    ).all()
+    return [bytes.fromhex(c[2:]) for c in commitments]
+
+
+def latest_checkpoint(session: Session) -> CheckpointRecord | None:
+    return session.exec(
+        select(CheckpointRecord).order_by(col(CheckpointRecord.index).desc()).limit(1)
+    ).first()
