@@ -7,16 +7,19 @@ anchor chain receives carries a document, an amount or a member."""
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from cooperative import merkle
+from cooperative import apikeys, merkle
 from cooperative.anchoring import ANCHOR_CHAIN_ID, leaves_up_to
 from cooperative.platform import Platform
-from cooperative.store.models import CheckpointRecord, CommitmentLeaf, QuoteRequestRecord
+from cooperative.proofs import UnreadableBundle, on_anchor_chain, verify_bundle
+from cooperative.store.models import CheckpointRecord, CommitmentLeaf, QuoteRequestRecord, Role
 from tests.conftest import Api
 from tests.test_marketplace_api import request_quote
 
@@ -122,3 +125,102 @@ def test_coop_anchor_posts_beside_the_running_server(tmp_path: Path) -> None:
         again = coop("anchor", "--data-dir", str(data_dir))
         assert again.returncode == 0, again.stderr
         assert "nothing to anchor" in again.stdout
+
+
+PROOF = "query($id: String!) { commitmentProof(documentId: $id) { commitment document salt leafIndex treeSize auditPath checkpoint { index root anchorTx } bundle } }"
+
+
+def tampered(bundle: dict[str, Any], change: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(bundle))
+    change(copy)
+    return copy
+
+
+def flip(hex_text: str) -> str:
+    return hex_text[:-1] + ("0" if hex_text[-1] != "0" else "1")
+
+
+def test_a_party_proves_its_document_and_anyone_verifies_it_offline(
+    platform: Platform,
+    client: TestClient,
+    as_member: list[Api],
+    addresses: list[str],
+    template_id: int,
+    tmp_path: Path,
+) -> None:
+    aurora, _, cirrus = as_member
+    asked = request_quote(aurora, [addresses[1]], template_id)
+    with Session(platform.engine) as session:
+        request = session.get(QuoteRequestRecord, int(asked["requestId"]))
+        assert request is not None
+        commitment, document, salt = request.commitment, request.document, request.salt
+        issued = apikeys.issue(session, owner="auditor", role=Role.AUDITOR)
+        session.commit()
+
+    # Not anchored yet: the proof says so; then a checkpoint covers it.
+    platform.sync()
+    waiting = aurora.post(PROOF, {"id": commitment}).json()["errors"][0]
+    assert waiting["extensions"]["code"] == "INVALID_STATE"
+    assert platform.anchoring().checkpoint() is not None
+
+    answer = aurora(PROOF, {"id": commitment})["commitmentProof"]
+    assert answer["document"] == document and answer["salt"] == salt
+    bundle = answer["bundle"]
+    steps = verify_bundle(bundle)
+    assert [s.passed for s in steps] == [True, True, True], steps
+    anchor_rpc = platform.anchoring().chain.node.rpc_url  # type: ignore[union-attr]
+    abi = platform.compiler.vyper("CheckpointLog").abi
+    assert on_anchor_chain(anchor_rpc, abi)(bundle["checkpoint"]).passed
+
+    # Whoever is not a party gets nothing (as for a document that does not exist); an
+    # auditor gets the commitment's proof, without the document.
+    other = cirrus.post(PROOF, {"id": commitment}).json()["errors"][0]
+    assert other["extensions"]["code"] == "NOT_FOUND"
+    auditor = Api(client, issued.secret)(PROOF, {"id": commitment})["commitmentProof"]
+    assert auditor["document"] is None and auditor["salt"] is None
+    assert auditor["auditPath"] == answer["auditPath"]
+    assert [s.passed for s in verify_bundle(auditor["bundle"])] == [True, True, True]
+    bad = aurora.post(PROOF, {"id": "0x1234"}).json()["errors"][0]
+    assert bad["extensions"]["code"] == "VALIDATION"
+
+    # Every tampering is caught.
+    other_root = tampered(
+        bundle, lambda b: b["checkpoint"].update(root=flip(b["checkpoint"]["root"]))
+    )
+    cases = {
+        "document": tampered(bundle, lambda b: b["document"].update(bandwidthMbps=10)),
+        "salt": tampered(bundle, lambda b: b.update(salt=flip(b["salt"]))),
+        "path": tampered(bundle, lambda b: b["auditPath"].__setitem__(0, flip(b["auditPath"][0])))
+        if bundle["auditPath"]
+        else tampered(bundle, lambda b: b["auditPath"].append("0x" + "00" * 32)),
+        "root": other_root,
+        "index": tampered(bundle, lambda b: b["leaf"].update(index=b["leaf"]["treeSize"])),
+        "tree size": tampered(
+            bundle, lambda b: b["checkpoint"].update(treeSize=b["leaf"]["treeSize"] + 1)
+        ),
+    }
+    for what, forged in cases.items():
+        assert not all(s.passed for s in verify_bundle(forged)), what
+    assert not on_anchor_chain(anchor_rpc, abi)(other_root["checkpoint"]).passed
+    with pytest.raises(UnreadableBundle):
+        verify_bundle({"format": "something else"})
+
+    # `coop verify`, offline: exit 0 verified, 1 a check failed, 2 not a bundle.
+    good, forged_file, junk = (
+        tmp_path / "good.json",
+        tmp_path / "forged.json",
+        tmp_path / "junk.json",
+    )
+    good.write_text(json.dumps(bundle))
+    forged_file.write_text(json.dumps(cases["document"]))
+    junk.write_text("[1, 2")
+    from tests.test_cli_governance import coop
+
+    verified = coop("verify", str(good), "--anchor-rpc", anchor_rpc)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "ok   document opens the commitment" in verified.stdout
+    assert "the checkpoint is on the anchor chain" in verified.stdout
+    failed = coop("verify", str(forged_file))
+    assert failed.returncode == 1 and "FAIL document opens the commitment" in failed.stdout
+    unreadable = coop("verify", str(junk))
+    assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr

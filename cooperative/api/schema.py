@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 
 from cooperative import apikeys
 from cooperative.access import DataAccess
+from cooperative.api.anchoring import AnchoringQuery
 from cooperative.api.assurance import AssuranceMutation, AssuranceQuery
 from cooperative.api.billing import BillingMutation, BillingQuery
 from cooperative.api.context import AppInfo, mutate, query
@@ -214,7 +215,15 @@ class CoopSchema(strawberry.Schema):
 schema = CoopSchema(
     query=merge_types(
         "Query",
-        (Query, GovernanceQuery, MarketplaceQuery, AssuranceQuery, BillingQuery, EventsQuery),
+        (
+            Query,
+            GovernanceQuery,
+            MarketplaceQuery,
+            AssuranceQuery,
+            BillingQuery,
+            EventsQuery,
+            AnchoringQuery,
+        ),
     ),
     mutation=merge_types(
         "Mutation",

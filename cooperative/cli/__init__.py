@@ -12,6 +12,7 @@ from cooperative.cli import (  # noqa: F401  (register the commands)
     modules,
     platform,
     tickets,
+    verify,
 )
 from cooperative.cli.common import app
 

@@ -1,0 +1,296 @@
+"""Inclusion proofs of documents against anchored checkpoints, as one JSON bundle a member
+hands to an auditor, and their offline verification (`coop verify`).
+
+A bundle holds the document and its salt (for a party; an auditor asking the platform
+gets the commitment alone), the commitment, its leaf index in the commitment log, the
+RFC 9162 audit path to the root of the first `treeSize` commitments, and the checkpoint
+that anchored that root: the cooperative chain's block, and where on the anchor chain
+the checkpoint was posted. Verifying it needs nothing from the platform:
+
+1. keccak256(salt || canonical JSON of the document) is the commitment
+   (cooperative.commitments);
+2. the audit path leads from the commitment's leaf to the root (cooperative.merkle);
+3. the path's tree is the checkpoint's tree (same size);
+4. optionally, the anchor chain's CheckpointLog holds that checkpoint (its RPC is asked).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+
+from cooperative import merkle
+from cooperative.access import DataAccess
+from cooperative.anchoring import leaves_up_to
+from cooperative.commitments import verify as opens_commitment
+from cooperative.errors import InvalidState, NotFound, ValidationFailed
+from cooperative.store.models import (
+    CheckpointRecord,
+    CommitmentLeaf,
+    InvoiceRecord,
+    OrderRecord,
+    QuoteRecord,
+    QuoteRequestRecord,
+    Role,
+    ServiceRecord,
+    TroubleTicketRecord,
+)
+
+BUNDLE_FORMAT = "carriercoop.commitment-proof/1"
+HASHING = (
+    "commitment = keccak256(salt || canonical JSON of the document: sorted keys, no spaces, "
+    "UTF-8); leaves are the commitments' 32 bytes in chain order; RFC 9162 Merkle tree "
+    "with SHA-256: leaf = SHA-256(0x00 || commitment), node = SHA-256(0x01 || left || right)"
+)
+# The private records that keep a committed document and its salt, for their parties.
+DOCUMENT_RECORDS = (
+    QuoteRequestRecord,
+    QuoteRecord,
+    OrderRecord,
+    ServiceRecord,
+    TroubleTicketRecord,
+    InvoiceRecord,
+)
+
+
+def _is_commitment(text: str) -> bool:
+    body = text[2:] if text.startswith("0x") else ""
+    return len(body) == 64 and all(c in "0123456789abcdef" for c in body.lower())
+
+
+# ---------------------------------------------------------------- making a bundle
+
+
+class _TreeCache:
+    """The tree of the latest checkpoint asked for: built once (about 1 s for a million
+    commitments), then every proof against that checkpoint comes from it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._key: tuple[int, int] | None = None
+        self._tree: merkle.MerkleTree | None = None
+
+    def tree(
+        self, checkpoint: CheckpointRecord, build: Callable[[], list[bytes]]
+    ) -> merkle.MerkleTree:
+        key = (checkpoint.index, checkpoint.tree_size)
+        with self._guard:
+            if self._key != key or self._tree is None:
+                self._tree, self._key = merkle.MerkleTree(build()), key
+            return self._tree
+
+
+_trees = _TreeCache()
+
+
+def commitment_proof(access: DataAccess, document_id: str) -> dict[str, Any]:
+    """The bundle proving `document_id` (a commitment, 0x-hex) against the latest
+    checkpoint that covers it. A member gets it for a document it is a party to (with the
+    document and salt); an auditor or admin for any commitment (without them)."""
+    commitment = document_id.strip().lower()
+    if not _is_commitment(commitment):
+        raise ValidationFailed(
+            "a document id is its commitment: 0x and 64 hex digits", field="documentId"
+        )
+    session = access.session
+    document, salt = None, None
+    if access.viewer.role is Role.MEMBER:
+        record = next(
+            (
+                found
+                for model in DOCUMENT_RECORDS
+                if (
+                    found := session.exec(
+                        access.private(model).where(model.commitment == commitment)  # type: ignore[attr-defined]
+                    ).first()
+                )
+                is not None
+            ),
+            None,
+        )
+        if record is None:
+            raise NotFound(f"document {commitment} does not exist")
+        document, salt = record.document, record.salt  # type: ignore[attr-defined]
+    leaf = session.exec(
+        select(CommitmentLeaf)
+        .where(CommitmentLeaf.commitment == commitment)
+        .order_by(col(CommitmentLeaf.index))
+    ).first()
+    if leaf is None:
+        if document is None:
+            raise NotFound(f"document {commitment} does not exist")
+        raise InvalidState("the document's transaction is not indexed yet: ask again shortly")
+    checkpoint = session.exec(
+        select(CheckpointRecord)
+        .where(CheckpointRecord.tree_size > leaf.index)
+        .order_by(col(CheckpointRecord.index).desc())
+        .limit(1)
+    ).first()
+    if checkpoint is None:
+        raise InvalidState(
+            "no checkpoint covers this document yet: the next one will (or run `coop anchor`)"
+        )
+    tree = _trees.tree(checkpoint, lambda: leaves_up_to(session, checkpoint.source_block))
+    if tree.size < checkpoint.tree_size:
+        raise InvalidState("the commitment log is being rebuilt: ask again shortly")
+    path = tree.inclusion_proof(leaf.index, checkpoint.tree_size)
+    return {
+        "format": BUNDLE_FORMAT,
+        "hashing": HASHING,
+        "commitment": commitment,
+        "document": document,
+        "salt": salt,
+        "leaf": {"index": leaf.index, "treeSize": checkpoint.tree_size},
+        "auditPath": ["0x" + node.hex() for node in path],
+        "checkpoint": checkpoint_json(checkpoint),
+    }
+
+
+def checkpoint_json(checkpoint: CheckpointRecord) -> dict[str, Any]:
+    return {
+        "index": checkpoint.index,
+        "treeSize": checkpoint.tree_size,
+        "root": checkpoint.root,
+        "sourceBlock": checkpoint.source_block,
+        "sourceBlockHash": checkpoint.source_block_hash,
+        "stateRoot": checkpoint.state_root,
+        "anchorChainId": checkpoint.anchor_chain_id,
+        "anchorContract": checkpoint.anchor_contract,
+        "anchorTx": checkpoint.anchor_tx,
+        "anchorBlock": checkpoint.anchor_block,
+        "postedAt": checkpoint.posted_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------- verifying one
+
+
+@dataclass(frozen=True)
+class Step:
+    """One check `coop verify` made, and what it found."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+class UnreadableBundle(ValueError):
+    """The bundle is not one: a field is missing or of the wrong shape."""
+
+
+def _hash32(value: object, what: str) -> bytes:
+    if not isinstance(value, str) or not _is_commitment(value.lower()):
+        raise UnreadableBundle(f"{what} is not 0x and 64 hex digits")
+    return bytes.fromhex(value[2:])
+
+
+def verify_bundle(
+    bundle: Any, anchored: Callable[[dict[str, Any]], Step] | None = None
+) -> list[Step]:
+    """Every check of a bundle, in order (see the module's docstring); `anchored` asks the
+    anchor chain about the checkpoint. UnreadableBundle if it is not a bundle at all."""
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise UnreadableBundle(f"not a {BUNDLE_FORMAT} bundle")
+    try:
+        commitment = _hash32(bundle["commitment"], "the commitment")
+        leaf, checkpoint = bundle["leaf"], bundle["checkpoint"]
+        index, size = leaf["index"], leaf["treeSize"]
+        root = _hash32(checkpoint["root"], "the checkpoint's root")
+        path = [_hash32(node, "an audit path node") for node in bundle["auditPath"]]
+        checkpoint_size = checkpoint["treeSize"]
+    except (KeyError, TypeError) as exc:
+        raise UnreadableBundle(f"the bundle lacks {exc}") from exc
+    steps = []
+    document, salt = bundle.get("document"), bundle.get("salt")
+    if document is None or salt is None:
+        steps.append(Step("document", True, "not in the bundle: only the commitment is checked"))
+    else:
+        try:
+            opened = isinstance(document, dict) and isinstance(salt, str)
+            opened = opened and opens_commitment(document, salt, bundle["commitment"])
+        except ValueError:  # a salt that is not hex opens nothing
+            opened = False
+        steps.append(
+            Step(
+                "document opens the commitment",
+                opened,
+                "keccak256(salt || document) = commitment"
+                if opened
+                else "the document and salt do not hash to the commitment",
+            )
+        )
+    included = merkle.verify_inclusion(commitment, index, size, path, root)
+    steps.append(
+        Step(
+            "commitment is in the tree",
+            included,
+            f"leaf {index} of {size}, {len(path)} hashes to root {checkpoint['root']}"
+            if included
+            else f"the audit path from leaf {index} of {size} does not lead to the root",
+        )
+    )
+    same_tree = size == checkpoint_size
+    steps.append(
+        Step(
+            "the tree is the checkpoint's",
+            same_tree,
+            f"checkpoint {checkpoint.get('index')} covers {checkpoint_size} commitments up to "
+            f"cooperative block {checkpoint.get('sourceBlock')}",
+        )
+    )
+    if anchored is not None:
+        steps.append(anchored(checkpoint))
+    return steps
+
+
+def on_anchor_chain(rpc_url: str, abi: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Step]:
+    """The check that asks the anchor chain (its RPC at `rpc_url`) whether its
+    CheckpointLog holds the bundle's checkpoint as the bundle says."""
+    from deployments.chain import ChainError, ChainGateway
+
+    def check(checkpoint: dict[str, Any]) -> Step:
+        name = "the checkpoint is on the anchor chain"
+        try:
+            gateway = ChainGateway(rpc_url, request_timeout=10)
+            if gateway.chain_id != checkpoint["anchorChainId"]:
+                return Step(
+                    name,
+                    False,
+                    f"{rpc_url} is chain {gateway.chain_id}, not {checkpoint['anchorChainId']}",
+                )
+            log = gateway.contract(checkpoint["anchorContract"], abi)
+            kept = log.functions.checkpoints(checkpoint["index"]).call()
+        except (ChainError, ConnectionError, OSError, ValueError) as exc:
+            return Step(name, False, f"cannot ask {rpc_url}: {exc}")
+        expected = (
+            checkpoint["treeSize"],
+            checkpoint["root"],
+            checkpoint["sourceBlock"],
+            checkpoint["sourceBlockHash"],
+            checkpoint["stateRoot"],
+        )
+        found = (
+            kept[0],
+            "0x" + bytes(kept[1]).hex(),
+            kept[2],
+            "0x" + bytes(kept[3]).hex(),
+            "0x" + bytes(kept[4]).hex(),
+        )
+        if found != expected:
+            return Step(
+                name,
+                False,
+                f"CheckpointLog {checkpoint['anchorContract']} holds another checkpoint {checkpoint['index']}",
+            )
+        return Step(
+            name,
+            True,
+            f"CheckpointLog {checkpoint['anchorContract']} on chain {checkpoint['anchorChainId']} "
+            f"holds checkpoint {checkpoint['index']} as the bundle says",
+        )
+
+    return check
