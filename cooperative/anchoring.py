@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
@@ -100,6 +101,25 @@ class AnchorChain:
         if node is not None:
             node.snapshot()
         return cls(gateway, gateway.contract(address, artifact.abi), node)
+
+    def anchored(self) -> list[dict[str, Any]]:
+        """Every checkpoint as the anchor chain holds it (the truth the store is checked
+        against), in the bundle's field names."""
+        functions = self.checkpoint_log.functions
+        found = []
+        for index in range(functions.checkpoint_count().call()):
+            kept = functions.checkpoints(index).call()
+            found.append(
+                {
+                    "index": index,
+                    "treeSize": kept[0],
+                    "root": "0x" + bytes(kept[1]).hex(),
+                    "sourceBlock": kept[2],
+                    "sourceBlockHash": "0x" + bytes(kept[3]).hex(),
+                    "stateRoot": "0x" + bytes(kept[4]).hex(),
+                }
+            )
+        return found
 
     def stop(self) -> None:
         if self.node is not None:

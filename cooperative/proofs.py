@@ -16,6 +16,7 @@ the checkpoint was posted. Verifying it needs nothing from the platform:
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -294,3 +295,81 @@ def on_anchor_chain(rpc_url: str, abi: list[dict[str, Any]]) -> Callable[[dict[s
         )
 
     return check
+
+
+# ---------------------------------------------------------------- the whole history
+
+
+def consistency_proof(
+    access: DataAccess, from_index: int, to_index: int
+) -> tuple[CheckpointRecord, CheckpointRecord, list[str]]:
+    """The RFC 9162 proof that checkpoint `from_index`'s tree is a prefix of `to_index`'s."""
+    session = access.session
+    old, new = session.get(CheckpointRecord, from_index), session.get(CheckpointRecord, to_index)
+    for found, name, value in ((old, "fromIndex", from_index), (new, "toIndex", to_index)):
+        if found is None:
+            raise NotFound(f"checkpoint {value} does not exist", field=name)
+    assert old is not None and new is not None
+    if old.index > new.index:
+        raise ValidationFailed("fromIndex is an earlier checkpoint than toIndex", field="fromIndex")
+    tree = _trees.tree(new, lambda: leaves_up_to(session, new.source_block))
+    if tree.size < new.tree_size:
+        raise InvalidState("the commitment log is being rebuilt: ask again shortly")
+    proof = tree.consistency_proof(old.tree_size, new.tree_size)
+    return old, new, ["0x" + node.hex() for node in proof]
+
+
+def verify_history(
+    anchored: list[dict[str, Any]],
+    block_hash: Callable[[int], str | None],
+    tree: merkle.MerkleTree,
+) -> list[Step]:
+    """`coop verify --chain`: every anchored block is still the cooperative chain's (the
+    history was not rewritten), the commitment log reproduces every anchored root, and each
+    checkpoint's tree is a prefix of the next one's (consistency proofs)."""
+    steps = []
+    for checkpoint in anchored:
+        index, number = checkpoint["index"], checkpoint["sourceBlock"]
+        now = block_hash(number)
+        kept = now is not None and now.lower() == checkpoint["sourceBlockHash"].lower()
+        steps.append(
+            Step(
+                f"checkpoint {index}: block {number} is still the chain's",
+                kept,
+                checkpoint["sourceBlockHash"]
+                if kept
+                else f"anchored {checkpoint['sourceBlockHash']}, the chain has {now}",
+            )
+        )
+        size = checkpoint["treeSize"]
+        rebuilt = size <= tree.size and "0x" + tree.root_at(size).hex() == checkpoint["root"]
+        steps.append(
+            Step(
+                f"checkpoint {index}: the commitment log gives its root",
+                rebuilt,
+                f"{size} commitments, root {checkpoint['root']}"
+                if rebuilt
+                else f"the log's first {size} commitments do not give {checkpoint['root']}",
+            )
+        )
+    for old, new in itertools.pairwise(anchored):
+        proof = (
+            tree.consistency_proof(old["treeSize"], new["treeSize"])
+            if old["treeSize"] <= new["treeSize"] <= tree.size
+            else []
+        )
+        consistent = merkle.verify_consistency(
+            old["treeSize"],
+            new["treeSize"],
+            bytes.fromhex(old["root"][2:]),
+            bytes.fromhex(new["root"][2:]),
+            proof,
+        )
+        steps.append(
+            Step(
+                f"checkpoints {old['index']} → {new['index']}: the tree only grew",
+                consistent,
+                f"{old['treeSize']} → {new['treeSize']} commitments, {len(proof)}-hash proof",
+            )
+        )
+    return steps

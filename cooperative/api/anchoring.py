@@ -14,7 +14,7 @@ from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, query
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection
-from cooperative.proofs import commitment_proof
+from cooperative.proofs import commitment_proof, consistency_proof
 from cooperative.store.models import CheckpointRecord
 
 
@@ -65,6 +65,15 @@ class CommitmentProof:
     )
 
 
+@strawberry.type(
+    description="The proof that an earlier checkpoint's tree is a prefix of a later one's."
+)
+class ConsistencyProof:
+    from_checkpoint: Checkpoint
+    to_checkpoint: Checkpoint
+    proof: list[str] = strawberry.field(description="RFC 9162 PROOF(m, D[n]), 0x-hex hashes.")
+
+
 @strawberry.type
 class AnchoringQuery:
     @strawberry.field(description="Checkpoints posted to the anchor chain, oldest first.")
@@ -98,6 +107,18 @@ class AnchoringQuery:
                 audit_path=bundle["auditPath"],
                 checkpoint=Checkpoint.from_row(checkpoint),
                 bundle=bundle,
+            )
+
+        return query(info, work)
+
+    @strawberry.field(description="The tree only grows: from one checkpoint to a later one.")
+    def consistency_proof(self, info: AppInfo, from_index: int, to_index: int) -> ConsistencyProof:
+        def work(access: DataAccess) -> ConsistencyProof:
+            old, new, proof = consistency_proof(access, from_index, to_index)
+            return ConsistencyProof(
+                from_checkpoint=Checkpoint.from_row(old),
+                to_checkpoint=Checkpoint.from_row(new),
+                proof=proof,
             )
 
         return query(info, work)

@@ -10,10 +10,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from cooperative.cli.client import ApiKeyOption, Client, UrlOption
-from cooperative.cli.common import app, console, err, fail
-from cooperative.proofs import UnreadableBundle, on_anchor_chain, verify_bundle
+from cooperative.cli.common import (
+    DataDirOption,
+    app,
+    console,
+    err,
+    fail,
+    load_settings,
+    user_errors,
+)
+from cooperative.proofs import Step, UnreadableBundle, on_anchor_chain, verify_bundle
 
 PROOF = "query($id: String!) { commitmentProof(documentId: $id) { bundle } }"
 
@@ -43,16 +52,31 @@ def proof(
 
 @app.command()
 def verify(
-    bundle_file: Annotated[Path, typer.Argument(help="A bundle from `coop proof`.")],
+    bundle_file: Annotated[Path | None, typer.Argument(help="A bundle from `coop proof`.")] = None,
     anchor_rpc: Annotated[
         str | None,
         typer.Option("--anchor-rpc", help="Also ask the anchor chain (its JSON-RPC URL)."),
     ] = None,
+    chain: Annotated[
+        bool,
+        typer.Option(
+            "--chain",
+            help="Operator: check every anchored checkpoint against the cooperative chain "
+            "and the commitment log (joins a running server).",
+        ),
+    ] = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Verify a proof bundle offline, step by step (exit 0 verified, 1 failed, 2 unreadable).
 
     The document opens the commitment, the audit path leads to the checkpoint's root, and
     (with --anchor-rpc) the anchor chain holds that checkpoint."""
+    if chain:
+        _verify_history(data_dir)
+        return
+    if bundle_file is None:
+        fail("give a bundle file to verify, or --chain")
+        return
     try:
         bundle = json.loads(bundle_file.read_text())
     except (OSError, ValueError) as exc:
@@ -68,10 +92,43 @@ def verify(
     except UnreadableBundle as exc:
         err.print(f"[bold red]error:[/] {bundle_file}: {exc}", highlight=False)
         raise typer.Exit(2) from None
+    _report(steps, f"verified: {bundle['commitment']}", "the bundle does not verify")
+
+
+def _verify_history(data_dir: Path | None) -> None:
+    from cooperative.anchoring import leaves_up_to
+    from cooperative.merkle import MerkleTree
+    from cooperative.platform import Platform
+    from cooperative.proofs import verify_history
+
+    settings = load_settings(data_dir)
+    with user_errors():
+        platform = Platform.start(settings, attach=True)
+    try:
+        with user_errors():
+            anchored = platform.anchoring(attach=True).chain.anchored()
+            with Session(platform.engine) as session:
+                tree = MerkleTree(
+                    leaves_up_to(session, anchored[-1]["sourceBlock"] if anchored else -1)
+                )
+            steps = verify_history(anchored, platform.gateway.block_hash, tree)
+    finally:
+        platform.stop()
+    if not anchored:
+        console.print("no checkpoint is anchored yet: nothing to check")
+        return
+    _report(
+        steps,
+        f"verified: {len(anchored)} checkpoints, the history was not rewritten",
+        "the cooperative chain or its commitment log does not match what was anchored",
+    )
+
+
+def _report(steps: list[Step], verified: str, failed: str) -> None:
     for step in steps:
         mark = "[green]ok[/]  " if step.passed else "[bold red]FAIL[/]"
         console.print(f"{mark} {step.name}: {step.detail}", highlight=False)
     if not all(step.passed for step in steps):
-        console.print("[bold red]the bundle does not verify[/]")
+        console.print(f"[bold red]{failed}[/]", highlight=False)
         raise typer.Exit(1)
-    console.print(f"[bold green]verified[/]: {bundle['commitment']}", highlight=False)
+    console.print(f"[bold green]{verified}[/]", highlight=False)
