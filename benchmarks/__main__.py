@@ -16,7 +16,14 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import api_load, attack, governance_gas, marketplace, month_at_scale
+from benchmarks import (
+    api_load,
+    attack,
+    governance_gas,
+    marketplace,
+    month_at_scale,
+    verification,
+)
 from benchmarks.config import (
     DEFAULT_CLIENTS,
     DEFAULT_SECONDS,
@@ -35,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[BenchConfig], BenchResult]] = {
     governance_gas.NAME: governance_gas.run,
     marketplace.NAME: marketplace.run,
     month_at_scale.NAME: month_at_scale.run,
+    verification.NAME: verification.run,
 }
 
 

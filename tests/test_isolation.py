@@ -8,6 +8,7 @@ invoices) to PRIVATE_RECORD_TYPES with a factory; the matrix then covers them un
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,15 +18,18 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from cooperative import apikeys
+from cooperative import apikeys, merkle
 from cooperative.access import DataAccess, Viewer
 from cooperative.assurance import Assurance
 from cooperative.billing import Billing, Settlement
 from cooperative.errors import NotFound
 from cooperative.marketplace import Marketplace
+from cooperative.proofs import DOCUMENT_RECORDS, commitment_proof
 from cooperative.store.database import session_scope
 from cooperative.store.models import (
     ApiKey,
+    CheckpointRecord,
+    CommitmentLeaf,
     InvoiceRecord,
     MemberEvent,
     MemberProfile,
@@ -351,3 +355,56 @@ def test_a_type_without_parties_cannot_be_read(engine: Engine) -> None:
         access = DataAccess(session, PRINCIPALS["aurora"])
         with pytest.raises(TypeError, match="declares no __parties__"):
             access.private(MemberProfile)
+
+
+@pytest.mark.parametrize(
+    "record_type",
+    [t for t in PRIVATE_RECORD_TYPES if t.model in DOCUMENT_RECORDS],
+    ids=lambda t: t.what,
+)
+@pytest.mark.parametrize("owners", OWNERSHIPS, ids="+".join)
+@pytest.mark.parametrize("viewer_name", list(PRINCIPALS))
+def test_only_a_party_gets_the_document_with_its_proof(
+    engine: Engine, record_type: PrivateType, owners: list[str], viewer_name: str
+) -> None:
+    """commitmentProof follows the rule: a party member gets the document and salt, any
+    other member gets what it would get for a commitment that does not exist, an admin or
+    auditor the commitment's proof without the document."""
+    parties = set(owners[: record_type.parties])
+    commitment = "0x" + secrets.token_hex(32)
+    with session_scope(engine) as session:
+        record_id = record_type.create(session, [PRINCIPALS[o].principal for o in owners])
+        record = session.get(record_type.model, record_id)
+        record.commitment, record.salt = commitment, "0x" + "ab" * 32  # type: ignore[attr-defined]
+        session.add(record)
+        session.add(
+            CommitmentLeaf(index=0, commitment=commitment, block=1, tx_hash="0x", log_index=0)
+        )
+        session.add(
+            CheckpointRecord(
+                index=0, tree_size=1, root="0x" + merkle.root([bytes.fromhex(commitment[2:])]).hex(),
+                source_block=1, source_block_hash="0x" + "11" * 32, state_root="0x" + "22" * 32,
+                anchor_chain_id=31338, anchor_contract="0x" + "33" * 20, anchor_tx="0x" + "44" * 32,
+                anchor_block=1, posted_at=NOW,
+            )
+        )  # fmt: skip
+        document = record.document  # type: ignore[attr-defined]
+    viewer = PRINCIPALS[viewer_name]
+    with session_scope(engine) as session:
+        access = DataAccess(session, viewer)
+        if viewer.role is not Role.MEMBER:
+            bundle = commitment_proof(access, commitment)
+            assert bundle["document"] is None and bundle["salt"] is None
+            assert bundle["leaf"] == {"index": 0, "treeSize": 1}
+        elif viewer_name in parties:
+            bundle = commitment_proof(access, commitment)
+            assert bundle["document"] == document and bundle["salt"] == "0x" + "ab" * 32
+        else:
+            with pytest.raises(NotFound) as hidden:
+                commitment_proof(access, commitment)
+            missing = "0x" + secrets.token_hex(32)
+            with pytest.raises(NotFound) as absent:
+                commitment_proof(access, missing)
+            assert str(hidden.value).replace(commitment, "ID") == str(absent.value).replace(
+                missing, "ID"
+            )
