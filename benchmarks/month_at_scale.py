@@ -398,6 +398,16 @@ def run(config: BenchConfig) -> BenchResult:
                 flush=True,
             )
             figures = run_month(month, parties, rng, period)
+            # Not part of the month either: one checkpoint of it on the anchor chain (the
+            # commitment log's tree over everything so far, one transaction).
+            platform.sync()
+            anchoring = platform.anchoring()
+            started = time.perf_counter()
+            checkpoint = anchoring.checkpoint()
+            assert checkpoint is not None
+            figures["anchor_seconds"] = time.perf_counter() - started
+            figures["anchor_commitments"] = checkpoint.tree_size
+            figures["anchor_gas"] = anchoring.chain.gateway.receipt(checkpoint.anchor_tx).gas_used
             # Not part of the month: what `coop reindex` takes to rebuild every read model
             # from the chain and the outbox's documents after it (issue 10's figure).
             platform.sync()
@@ -420,6 +430,10 @@ def run(config: BenchConfig) -> BenchResult:
         ["gas: close, endorse, invoice, settle (total)", f"{figures['gas_after_tickets']:,}"],
         ["services with a credit > 0", f"{figures['credits_above_zero']:,}"],
         ["invoices / payments", f"{figures['invoices']} / {figures['payments']}"],
+        [
+            f"a checkpoint of {figures['anchor_commitments']:,} commitments (s / anchor gas)",
+            f"{figures['anchor_seconds']:.2f} / {figures['anchor_gas']:,}",
+        ],
         [
             f"reindex after the month: {figures['reindex_events']:,} events (s)",
             f"{figures['reindex_seconds']:.1f}",

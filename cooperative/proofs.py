@@ -194,8 +194,10 @@ def verify_bundle(
 ) -> list[Step]:
     """Every check of a bundle, in order (see the module's docstring); `anchored` asks the
     anchor chain about the checkpoint. UnreadableBundle if it is not a bundle at all."""
+    if isinstance(bundle, dict) and bundle.get("format") == STATE_FORMAT:
+        return verify_state_bundle(bundle, anchored)
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise UnreadableBundle(f"not a {BUNDLE_FORMAT} bundle")
+        raise UnreadableBundle(f"not a {BUNDLE_FORMAT} or {STATE_FORMAT} bundle")
     try:
         commitment = _hash32(bundle["commitment"], "the commitment")
         leaf, checkpoint = bundle["leaf"], bundle["checkpoint"]
@@ -372,4 +374,118 @@ def verify_history(
                 f"{old['treeSize']} → {new['treeSize']} commitments, {len(proof)}-hash proof",
             )
         )
+    return steps
+
+
+# ---------------------------------------------------------------- a party's own record
+
+STATE_FORMAT = "carriercoop.state-proof/1"
+# Assurance.vy's credit word (its STATE_MASK ... AMOUNT_SHIFT constants): state 2 bits |
+# endorsed by buyer 1 | by seller 1 | bps 14 | availability ppm 20 | outage seconds 32 |
+# amount. tests/test_anchoring.py checks the decoding against the contract's own view.
+CREDITS_VARIABLE = "credits"
+
+
+def decode_credit_word(word: int) -> dict[str, int | bool]:
+    return {
+        "state": word & 3,
+        "endorsedByBuyer": bool(word & 4),
+        "endorsedBySeller": bool(word & 8),
+        "creditBps": (word >> 4) & (2**14 - 1),
+        "availabilityPpm": (word >> 18) & (2**20 - 1),
+        "outageSeconds": (word >> 38) & (2**32 - 1),
+        "amount": word >> 70,
+    }
+
+
+def sla_credit_state_proof(
+    access: DataAccess,
+    credit_id: str,
+    assurance: str,
+    credits_slot: int,
+    get_proof: Callable[[str, list[str], int], dict[str, Any]],
+) -> dict[str, Any]:
+    """A party's proof of its SLA credit's values as the contract holds them, against
+    the latest checkpoint's state root: the storage word of `credits[service << 32 |
+    period]` in the Assurance proxy (`assurance`), by `eth_getProof` (`get_proof`) at the
+    checkpoint's block. The node keeps past states for its last 500 blocks (and none
+    from before a restart): an older checkpoint answers INVALID_STATE until the next."""
+    from cooperative.state_proofs import ProofError, hashmap_slot, verify_get_proof
+    from cooperative.store.models import SlaCreditRecord
+
+    credit = access.get_private(SlaCreditRecord, credit_id, what="SLA credit")
+    checkpoint = access.session.exec(
+        select(CheckpointRecord).order_by(col(CheckpointRecord.index).desc()).limit(1)
+    ).first()
+    if checkpoint is None:
+        raise InvalidState(
+            "no checkpoint covers this credit yet: the next one will (or run `coop anchor`)"
+        )
+    slot = hashmap_slot(credits_slot, credit.service_id << 32 | credit.period)
+    slot_hex = f"0x{slot:064x}"
+    answer = get_proof(assurance, [slot_hex], checkpoint.source_block)
+    try:
+        word = verify_get_proof(bytes.fromhex(checkpoint.state_root[2:]), assurance, answer)[slot]
+    except ProofError as exc:
+        raise InvalidState(f"the node's proof does not verify: {exc}") from exc
+    if word == 0:  # the credit was computed after the latest checkpoint's block
+        raise InvalidState(
+            "no checkpoint covers this credit yet: the next one will (or run `coop anchor`)"
+        )
+    return {
+        "format": STATE_FORMAT,
+        "record": {
+            "kind": "slaCredit",
+            "id": credit.id,
+            "serviceId": credit.service_id,
+            "period": credit.period,
+        },
+        "contract": assurance,
+        "variable": f"Assurance.{CREDITS_VARIABLE}[serviceId << 32 | period] (storage slot {credits_slot})",
+        "slot": slot_hex,
+        "word": f"0x{word:064x}",
+        "values": decode_credit_word(word),
+        "proof": answer,
+        "checkpoint": checkpoint_json(checkpoint),
+    }
+
+
+def verify_state_bundle(
+    bundle: dict[str, Any], anchored: Callable[[dict[str, Any]], Step] | None = None
+) -> list[Step]:
+    """The checks of a state-proof bundle: the proof leads from the checkpoint's state root
+    to the slot's word, and the word decodes to the values the bundle states."""
+    from cooperative.state_proofs import ProofError, verify_get_proof
+
+    try:
+        checkpoint, slot = bundle["checkpoint"], int(bundle["slot"], 16)
+        state_root = _hash32(checkpoint["stateRoot"], "the checkpoint's state root")
+        word, values, contract = int(bundle["word"], 16), bundle["values"], bundle["contract"]
+        proof = bundle["proof"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnreadableBundle(f"the bundle lacks {exc}") from exc
+    try:
+        proven = verify_get_proof(state_root, contract, proof).get(slot)
+        detail = f"{contract}, slot {bundle['slot']}, at cooperative block {checkpoint.get('sourceBlock')}"
+    except ProofError as exc:
+        proven, detail = None, str(exc)
+    steps = [
+        Step("the state proof leads to the checkpoint's state root", proven is not None, detail),
+        Step(
+            "the proven word is the bundle's",
+            proven == word,
+            bundle["word"]
+            if proven == word
+            else f"proven {proven}, the bundle says {bundle['word']}",
+        ),
+        Step(
+            "the values are the word's",
+            decode_credit_word(word) == values,
+            ", ".join(f"{k} {v}" for k, v in values.items())
+            if isinstance(values, dict)
+            else str(values),
+        ),
+    ]
+    if anchored is not None:
+        steps.append(anchored(checkpoint))
     return steps

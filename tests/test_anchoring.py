@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from cooperative.platform import Platform
 from cooperative.proofs import UnreadableBundle, on_anchor_chain, verify_bundle
 from cooperative.store.models import CheckpointRecord, CommitmentLeaf, QuoteRequestRecord, Role
 from tests.conftest import Api
+from tests.test_assurance_api import services  # noqa: F401  (a fixture)
 from tests.test_marketplace_api import request_quote
 
 
@@ -233,6 +235,70 @@ def test_a_party_proves_its_document_and_anyone_verifies_it_offline(
     assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
 
 
+STATE_PROOF = "query($id: String!) { slaCreditStateProof(creditId: $id) { values checkpoint { index stateRoot } bundle } }"
+
+
+def test_a_party_proves_its_sla_credit_against_the_anchored_state_root(
+    platform: Platform,
+    as_member: list[Api],
+    services: list[int],  # noqa: F811
+) -> None:
+    from cooperative.periods import period_label, period_of
+    from tests.test_assurance_api import CLOSE_PERIOD, chain_time
+
+    aurora, _, cirrus = as_member
+    period = period_of(chain_time(platform))
+    platform.gateway.increase_time(35 * 86400)
+    closed = aurora(
+        CLOSE_PERIOD, {"in": {"period": period_label(period), "serviceIds": services[:1]}}
+    )
+    assert closed["closeSlaPeriod"]["errors"] == []
+    credit_id = f"{services[0]}-{period}"
+    waiting = aurora.post(STATE_PROOF, {"id": credit_id}).json()["errors"][0]
+    assert waiting["extensions"]["code"] == "INVALID_STATE"  # not anchored yet
+    platform.sync()
+    checkpoint = platform.anchoring().checkpoint()
+    assert checkpoint is not None
+
+    answer = aurora(STATE_PROOF, {"id": credit_id})["slaCreditStateProof"]
+    bundle = answer["bundle"]
+    assert answer["checkpoint"]["stateRoot"] == checkpoint.state_root
+    on_chain = platform.governance.handle("Assurance").functions.credit(services[0], period).call()
+    values = answer["values"]
+    assert (values["state"], values["amount"], values["creditBps"]) == (
+        on_chain[0],
+        on_chain[1],
+        on_chain[2],
+    )
+    assert (values["availabilityPpm"], values["outageSeconds"]) == (on_chain[3], on_chain[4])
+    assert (values["endorsedByBuyer"], values["endorsedBySeller"]) == (on_chain[5], on_chain[6])
+    assert values["state"] == 1  # calculated, awaiting both parties' endorsement
+    assert [s.passed for s in verify_bundle(bundle)] == [True, True, True]
+    anchor_rpc = platform.anchoring().chain.node.rpc_url  # type: ignore[union-attr]
+    abi = platform.compiler.vyper("CheckpointLog").abi
+    assert all(s.passed for s in verify_bundle(bundle, on_anchor_chain(anchor_rpc, abi)))
+
+    def flip_node(b: dict[str, Any]) -> None:
+        node = b["proof"]["storageProof"][0]["proof"][-1]
+        b["proof"]["storageProof"][0]["proof"][-1] = node[:-2] + (
+            "00" if node[-2:] != "00" else "01"
+        )
+
+    forged = {
+        "values": tampered(bundle, lambda b: b["values"].update(amount=b["values"]["amount"] + 1)),
+        "word": tampered(bundle, lambda b: b.update(word=flip(b["word"]))),
+        "proof": tampered(bundle, flip_node),
+        "state root": tampered(
+            bundle, lambda b: b["checkpoint"].update(stateRoot=flip(b["checkpoint"]["stateRoot"]))
+        ),
+    }
+    for what, bad in forged.items():
+        assert not all(s.passed for s in verify_bundle(bad)), what
+    # someone else's credit answers as a missing one
+    other = cirrus.post(STATE_PROOF, {"id": credit_id}).json()["errors"][0]
+    assert other["extensions"]["code"] == "NOT_FOUND"
+
+
 def test_a_rewritten_cooperative_chain_is_detected(
     platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
 ) -> None:
@@ -258,7 +324,12 @@ def test_a_rewritten_cooperative_chain_is_detected(
     assert any("only grew" in step.name for step in history())
 
     snapshot = gateway._raw("evm_snapshot")["result"]
-    assert request_quote(as_member[0], [addresses[1]], template_id)["errors"] == []
+    now = datetime.fromtimestamp(gateway.block_timestamp(gateway.latest_block()), UTC)
+    dates = {
+        name: (now + timedelta(days=days)).isoformat()
+        for name, days in (("respondBy", 2), ("expiresAt", 5), ("requestedDelivery", 30))
+    }
+    assert request_quote(as_member[0], [addresses[1]], template_id, **dates)["errors"] == []
     platform.sync()
     rewritten = anchoring.checkpoint()
     assert rewritten is not None

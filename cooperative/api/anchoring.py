@@ -14,7 +14,13 @@ from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, query
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection
-from cooperative.proofs import commitment_proof, consistency_proof
+from cooperative.errors import InvalidState
+from cooperative.proofs import (
+    CREDITS_VARIABLE,
+    commitment_proof,
+    consistency_proof,
+    sla_credit_state_proof,
+)
 from cooperative.store.models import CheckpointRecord
 
 
@@ -74,6 +80,28 @@ class ConsistencyProof:
     proof: list[str] = strawberry.field(description="RFC 9162 PROOF(m, D[n]), 0x-hex hashes.")
 
 
+@strawberry.type(description="A state proof of one of the caller's own on-chain records.")
+class StateProof:
+    values: JSON = strawberry.field(description="The record's values, as the proof shows them.")
+    checkpoint: Checkpoint
+    bundle: JSON = strawberry.field(description="All of it as one JSON file, for `coop verify`.")
+
+
+def _get_proof(info: AppInfo) -> Any:
+    gateway = info.context.platform.gateway
+
+    def get(address: str, slots: list[str], block: int) -> dict[str, Any]:
+        answer = gateway._raw("eth_getProof", address, slots, hex(block))
+        if "error" in answer:
+            raise InvalidState(
+                "the node can no longer prove the latest checkpoint's block (it keeps the "
+                f"states of its last 500 blocks): the next checkpoint will ({answer['error']})"
+            )
+        return dict(answer["result"])
+
+    return get
+
+
 @strawberry.type
 class AnchoringQuery:
     @strawberry.field(description="Checkpoints posted to the anchor chain, oldest first.")
@@ -107,6 +135,29 @@ class AnchoringQuery:
                 audit_path=bundle["auditPath"],
                 checkpoint=Checkpoint.from_row(checkpoint),
                 bundle=bundle,
+            )
+
+        return query(info, work)
+
+    @strawberry.field(
+        description="The proof, against the latest checkpoint's state root, of an SLA credit "
+        "the caller is a party to, as the Assurance contract holds it (eth_getProof)."
+    )
+    def sla_credit_state_proof(self, info: AppInfo, credit_id: str) -> StateProof:
+        def work(access: DataAccess) -> StateProof:
+            platform = info.context.platform
+            layout = platform.compiler.vyper("Assurance").storage_layout
+            bundle = sla_credit_state_proof(
+                access,
+                credit_id,
+                platform.deployment.contracts["Assurance"].address,
+                int(layout[CREDITS_VARIABLE]["slot"]),
+                _get_proof(info),
+            )
+            checkpoint = access.session.get(CheckpointRecord, bundle["checkpoint"]["index"])
+            assert checkpoint is not None
+            return StateProof(
+                values=bundle["values"], checkpoint=Checkpoint.from_row(checkpoint), bundle=bundle
             )
 
         return query(info, work)
