@@ -380,71 +380,163 @@ def verify_history(
 # ---------------------------------------------------------------- a party's own record
 
 STATE_FORMAT = "carriercoop.state-proof/1"
-# Assurance.vy's credit word (its STATE_MASK ... AMOUNT_SHIFT constants): state 2 bits |
-# endorsed by buyer 1 | by seller 1 | bps 14 | availability ppm 20 | outage seconds 32 |
-# amount. tests/test_anchoring.py checks the decoding against the contract's own view.
-CREDITS_VARIABLE = "credits"
 
 
-def decode_credit_word(word: int) -> dict[str, int | bool]:
+def _bits(word: int, shift: int, size: int) -> int:
+    return (word >> shift) & (2**size - 1)
+
+
+def decode_credit(words: list[int], record: dict[str, Any]) -> dict[str, Any]:
+    """Assurance.vy's credit word: state 2 | endorsed by buyer 1 | by seller 1 | bps 14 |
+    availability ppm 20 | outage seconds 32 | amount (bits 70 on)."""
+    (word,) = words
     return {
         "state": word & 3,
         "endorsedByBuyer": bool(word & 4),
         "endorsedBySeller": bool(word & 8),
-        "creditBps": (word >> 4) & (2**14 - 1),
-        "availabilityPpm": (word >> 18) & (2**20 - 1),
-        "outageSeconds": (word >> 38) & (2**32 - 1),
+        "creditBps": _bits(word, 4, 14),
+        "availabilityPpm": _bits(word, 18, 20),
+        "outageSeconds": _bits(word, 38, 32),
         "amount": word >> 70,
     }
 
 
-def sla_credit_state_proof(
-    access: DataAccess,
-    credit_id: str,
-    assurance: str,
-    credits_slot: int,
-    get_proof: Callable[[str, list[str], int], dict[str, Any]],
-) -> dict[str, Any]:
-    """A party's proof of its SLA credit's values as the contract holds them, against
-    the latest checkpoint's state root: the storage word of `credits[service << 32 |
-    period]` in the Assurance proxy (`assurance`), by `eth_getProof` (`get_proof`) at the
-    checkpoint's block. The node keeps past states for its last 500 blocks (and none
-    from before a restart): an older checkpoint answers INVALID_STATE until the next."""
-    from cooperative.state_proofs import ProofError, hashmap_slot, verify_get_proof
+def decode_invoice(words: list[int], record: dict[str, Any]) -> dict[str, Any]:
+    """Billing.vy's three invoice words: seller 160 | currency 16 | state 8 | period 32,
+    buyer 160 | lines 96, charges 128 | credits 128."""
+    charges, credits = _bits(words[2], 0, 128), words[2] >> 128
+    return {
+        "seller": f"0x{_bits(words[0], 0, 160):040x}",
+        "buyer": f"0x{_bits(words[1], 0, 160):040x}",
+        "currency": _bits(words[0], 160, 16),
+        "state": _bits(words[0], 176, 8),
+        "period": _bits(words[0], 184, 32),
+        "lines": words[1] >> 160,
+        "charges": charges,
+        "credits": credits,
+        "amountDue": charges - credits,
+    }
+
+
+def decode_ticket(words: list[int], record: dict[str, Any]) -> dict[str, Any]:
+    """Assurance.vy's ticket word (two tickets of a service per word, 112 bits each from
+    bit 32, the even number first): state 4 | impact 2 | cause 4 | start 34 | end 34 |
+    resolved at 34. The state as stored: a resolved ticket past its window reads closed."""
+    ticket = _bits(words[0], 32 + 112 * (record["number"] & 1), 112)
+    return {
+        "state": ticket & 15,
+        "impact": _bits(ticket, 4, 2),
+        "cause": _bits(ticket, 6, 4),
+        "start": _bits(ticket, 10, 34),
+        "end": _bits(ticket, 44, 34),
+        "resolvedAt": _bits(ticket, 78, 34),
+    }
+
+
+@dataclass(frozen=True)
+class ProvableRecord:
+    """Where one kind of record lives in its module's storage, and how to read it. The
+    decoders mirror the contracts' packing; tests/test_anchoring.py checks them against
+    the contracts' own views."""
+
+    module: str
+    variable: str  # a HashMap of the module's storage
+    words: int  # consecutive slots per entry
+    model: type
+    what: str
+    key: Callable[[Any], int]
+    describe: Callable[[Any], dict[str, Any]]
+    decode: Callable[[list[int], dict[str, Any]], dict[str, Any]]
+
+
+def _credit_record(credit: Any) -> dict[str, Any]:
+    return {
+        "kind": "slaCredit",
+        "id": credit.id,
+        "serviceId": credit.service_id,
+        "period": credit.period,
+    }
+
+
+def _ticket_record(ticket: Any) -> dict[str, Any]:
+    return {
+        "kind": "troubleTicket",
+        "id": ticket.id,
+        "serviceId": ticket.service_id,
+        "number": ticket.number,
+    }
+
+
+def _provable() -> dict[str, ProvableRecord]:
     from cooperative.store.models import SlaCreditRecord
 
-    credit = access.get_private(SlaCreditRecord, credit_id, what="SLA credit")
+    return {
+        "slaCredit": ProvableRecord(
+            "Assurance", "credits", 1, SlaCreditRecord, "SLA credit",
+            key=lambda r: r.service_id << 32 | r.period, describe=_credit_record,
+            decode=decode_credit,
+        ),
+        "invoice": ProvableRecord(
+            "Billing", "invoice_words", 3, InvoiceRecord, "invoice",
+            key=lambda r: r.id, describe=lambda r: {"kind": "invoice", "id": r.id},
+            decode=decode_invoice,
+        ),
+        "troubleTicket": ProvableRecord(
+            "Assurance", "ticket_words", 1, TroubleTicketRecord, "trouble ticket",
+            key=lambda r: (r.service_id << 32 | r.number) >> 1, describe=_ticket_record,
+            decode=decode_ticket,
+        ),
+    }  # fmt: skip
+
+
+PROVABLE = _provable()
+
+
+def state_proof(
+    access: DataAccess,
+    kind: str,
+    record_id: str,
+    contract: str,
+    base_slot: int,
+    get_proof: Callable[[str, list[str], int], dict[str, Any]],
+) -> dict[str, Any]:
+    """A party's proof of one of its records (`kind` in PROVABLE) as its module's contract
+    (`contract`, the proxy) holds it, against the latest checkpoint's state root: the
+    entry's storage words by `eth_getProof` (`get_proof`) at the checkpoint's block.
+    The node keeps past states for its last 500 blocks (and none from before a restart):
+    an older checkpoint answers INVALID_STATE until the next one."""
+    from cooperative.state_proofs import ProofError, hashmap_slot, verify_get_proof
+
+    spec = PROVABLE[kind]
+    record = access.get_private(spec.model, record_id, what=spec.what)
     checkpoint = access.session.exec(
         select(CheckpointRecord).order_by(col(CheckpointRecord.index).desc()).limit(1)
     ).first()
+    not_yet = InvalidState(
+        f"no checkpoint covers this {spec.what} yet: the next one will (or run `coop anchor`)"
+    )
     if checkpoint is None:
-        raise InvalidState(
-            "no checkpoint covers this credit yet: the next one will (or run `coop anchor`)"
-        )
-    slot = hashmap_slot(credits_slot, credit.service_id << 32 | credit.period)
-    slot_hex = f"0x{slot:064x}"
-    answer = get_proof(assurance, [slot_hex], checkpoint.source_block)
+        raise not_yet
+    first = hashmap_slot(base_slot, spec.key(record))
+    slots = [f"0x{first + offset:064x}" for offset in range(spec.words)]
+    answer = get_proof(contract, slots, checkpoint.source_block)
     try:
-        word = verify_get_proof(bytes.fromhex(checkpoint.state_root[2:]), assurance, answer)[slot]
+        proven = verify_get_proof(bytes.fromhex(checkpoint.state_root[2:]), contract, answer)
     except ProofError as exc:
         raise InvalidState(f"the node's proof does not verify: {exc}") from exc
-    if word == 0:  # the credit was computed after the latest checkpoint's block
-        raise InvalidState(
-            "no checkpoint covers this credit yet: the next one will (or run `coop anchor`)"
-        )
+    words = [proven[first + offset] for offset in range(spec.words)]
+    described = spec.describe(record)
+    values = spec.decode(words, described)
+    if not values.get("state"):  # the record came after the latest checkpoint's block
+        raise not_yet
     return {
         "format": STATE_FORMAT,
-        "record": {
-            "kind": "slaCredit",
-            "id": credit.id,
-            "serviceId": credit.service_id,
-            "period": credit.period,
-        },
-        "contract": assurance,
-        "variable": f"Assurance.{CREDITS_VARIABLE}[serviceId << 32 | period] (storage slot {credits_slot})",
-        "slot": slot_hex,
-        "word": f"0x{word:064x}",
-        "values": decode_credit_word(word),
+        "record": described,
+        "contract": contract,
+        "variable": f"{spec.module}.{spec.variable} (storage slot {base_slot})",
+        "slots": slots,
+        "words": [f"0x{word:064x}" for word in words],
+        "values": values,
         "proof": answer,
         "checkpoint": checkpoint_json(checkpoint),
     }
@@ -454,38 +546,44 @@ def verify_state_bundle(
     bundle: dict[str, Any], anchored: Callable[[dict[str, Any]], Step] | None = None
 ) -> list[Step]:
     """The checks of a state-proof bundle: the proof leads from the checkpoint's state root
-    to the slot's word, and the word decodes to the values the bundle states."""
+    to the record's storage words, and they decode to the values the bundle states."""
     from cooperative.state_proofs import ProofError, verify_get_proof
 
     try:
-        checkpoint, slot = bundle["checkpoint"], int(bundle["slot"], 16)
+        checkpoint, record = bundle["checkpoint"], bundle["record"]
+        spec = PROVABLE[record["kind"]]
         state_root = _hash32(checkpoint["stateRoot"], "the checkpoint's state root")
-        word, values, contract = int(bundle["word"], 16), bundle["values"], bundle["contract"]
-        proof = bundle["proof"]
+        slots = [int(slot, 16) for slot in bundle["slots"]]
+        words = [int(word, 16) for word in bundle["words"]]
+        values, contract, proof = bundle["values"], bundle["contract"], bundle["proof"]
     except (KeyError, TypeError, ValueError) as exc:
         raise UnreadableBundle(f"the bundle lacks {exc}") from exc
     try:
-        proven = verify_get_proof(state_root, contract, proof).get(slot)
-        detail = f"{contract}, slot {bundle['slot']}, at cooperative block {checkpoint.get('sourceBlock')}"
+        found = verify_get_proof(state_root, contract, proof)
+        proven: list[int | None] = [found.get(slot) for slot in slots]
+        verified = True
+        detail = (
+            f"{contract}, {len(slots)} slots, at cooperative block {checkpoint.get('sourceBlock')}"
+        )
     except ProofError as exc:
-        proven, detail = None, str(exc)
-    steps = [
-        Step("the state proof leads to the checkpoint's state root", proven is not None, detail),
+        proven, verified, detail = [], False, str(exc)
+    try:
+        decoded = spec.decode(words, record) if len(words) == spec.words else None
+    except (KeyError, TypeError):
+        decoded = None
+    return [
+        Step("the state proof leads to the checkpoint's state root", verified, detail),
         Step(
-            "the proven word is the bundle's",
-            proven == word,
-            bundle["word"]
-            if proven == word
-            else f"proven {proven}, the bundle says {bundle['word']}",
+            "the proven words are the bundle's",
+            proven == words,
+            "as stated" if proven == words else "the proof shows other words",
         ),
         Step(
-            "the values are the word's",
-            decode_credit_word(word) == values,
+            f"the values are the {spec.what}'s",
+            decoded == values,
             ", ".join(f"{k} {v}" for k, v in values.items())
             if isinstance(values, dict)
             else str(values),
         ),
+        *([anchored(checkpoint)] if anchored is not None else []),
     ]
-    if anchored is not None:
-        steps.append(anchored(checkpoint))
-    return steps

@@ -235,48 +235,103 @@ def test_a_party_proves_its_document_and_anyone_verifies_it_offline(
     assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
 
 
-STATE_PROOF = "query($id: String!) { slaCreditStateProof(creditId: $id) { values checkpoint { index stateRoot } bundle } }"
+STATE_PROOF = "query($kind: ProvableRecordKind!, $id: String!) { recordStateProof(kind: $kind, id: $id) { values checkpoint { index stateRoot } bundle } }"
 
 
-def test_a_party_proves_its_sla_credit_against_the_anchored_state_root(
+def test_a_party_proves_its_records_against_the_anchored_state_root(
     platform: Platform,
     as_member: list[Api],
+    addresses: list[str],
     services: list[int],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
+    """A ticket, an SLA credit and an invoice, each proven from the contract's storage
+    (eth_getProof) against the anchored state root; the decoding agrees with the
+    contracts' own views; any tampering is caught; nobody else gets a proof."""
     from cooperative.periods import period_label, period_of
-    from tests.test_assurance_api import CLOSE_PERIOD, chain_time
+    from tests.test_assurance_api import CLOSE_PERIOD, ENDORSE, ISSUE, OPEN, chain_time
 
-    aurora, _, cirrus = as_member
-    period = period_of(chain_time(platform))
+    aurora, borealis, cirrus = as_member
+    now = chain_time(platform)
+    period, label = period_of(now), period_label(period_of(now))
+    opening = {
+        "serviceId": services[0],
+        "impact": "degraded",  # a down ticket would have to be closed before the period
+        "startedAt": now.isoformat(),
+        "description": "CRC errors",
+    }
+    ticket_id = aurora(OPEN, {"in": {"tickets": [opening]}})["openTroubleTicket"]["tickets"][0][
+        "id"
+    ]
     platform.gateway.increase_time(35 * 86400)
-    closed = aurora(
-        CLOSE_PERIOD, {"in": {"period": period_label(period), "serviceIds": services[:1]}}
+    assert (
+        aurora(CLOSE_PERIOD, {"in": {"period": label, "serviceIds": services}})["closeSlaPeriod"][
+            "errors"
+        ]
+        == []
     )
-    assert closed["closeSlaPeriod"]["errors"] == []
-    credit_id = f"{services[0]}-{period}"
-    waiting = aurora.post(STATE_PROOF, {"id": credit_id}).json()["errors"][0]
+    for api in (aurora, borealis):
+        assert (
+            api(ENDORSE, {"in": {"period": label, "serviceIds": services}})["endorseSlaCredit"][
+                "errors"
+            ]
+            == []
+        )
+    issued = borealis(ISSUE, {"in": {"buyer": addresses[0], "period": label, "currency": "EUR"}})[
+        "issueInvoice"
+    ]
+    assert issued["errors"] == []
+    credit_id, invoice_id = f"{services[0]}-{period}", str(issued["invoice"]["id"])
+    waiting = aurora.post(STATE_PROOF, {"kind": "SLA_CREDIT", "id": credit_id}).json()["errors"][0]
     assert waiting["extensions"]["code"] == "INVALID_STATE"  # not anchored yet
     platform.sync()
     checkpoint = platform.anchoring().checkpoint()
     assert checkpoint is not None
 
-    answer = aurora(STATE_PROOF, {"id": credit_id})["slaCreditStateProof"]
-    bundle = answer["bundle"]
-    assert answer["checkpoint"]["stateRoot"] == checkpoint.state_root
-    on_chain = platform.governance.handle("Assurance").functions.credit(services[0], period).call()
-    values = answer["values"]
-    assert (values["state"], values["amount"], values["creditBps"]) == (
-        on_chain[0],
-        on_chain[1],
-        on_chain[2],
-    )
-    assert (values["availabilityPpm"], values["outageSeconds"]) == (on_chain[3], on_chain[4])
-    assert (values["endorsedByBuyer"], values["endorsedBySeller"]) == (on_chain[5], on_chain[6])
-    assert values["state"] == 1  # calculated, awaiting both parties' endorsement
-    assert [s.passed for s in verify_bundle(bundle)] == [True, True, True]
+    assurance = platform.governance.handle("Assurance").functions
+    billing = platform.governance.handle("Billing").functions
+    service, number = (int(part) for part in ticket_id.split("-"))
+    expected = {
+        "SLA_CREDIT": (credit_id, assurance.credit(services[0], period).call()),
+        "INVOICE": (invoice_id, billing.invoices(int(invoice_id)).call()),
+        "TROUBLE_TICKET": (ticket_id, assurance.ticket(service << 32 | number).call()),
+    }
     anchor_rpc = platform.anchoring().chain.node.rpc_url  # type: ignore[union-attr]
     abi = platform.compiler.vyper("CheckpointLog").abi
-    assert all(s.passed for s in verify_bundle(bundle, on_anchor_chain(anchor_rpc, abi)))
+    bundles = {}
+    for kind, (record_id, view) in expected.items():
+        answer = aurora(STATE_PROOF, {"kind": kind, "id": record_id})["recordStateProof"]
+        assert answer["checkpoint"]["stateRoot"] == checkpoint.state_root
+        values = answer["values"]
+        if kind == "SLA_CREDIT":
+            assert [
+                values[k]
+                for k in (
+                    "state",
+                    "amount",
+                    "creditBps",
+                    "availabilityPpm",
+                    "outageSeconds",
+                    "endorsedByBuyer",
+                    "endorsedBySeller",
+                )
+            ] == list(view)
+            assert values["endorsedByBuyer"] and values["endorsedBySeller"]
+        elif kind == "INVOICE":
+            assert values["seller"] == view[0].lower() and values["buyer"] == view[1].lower()
+            assert [
+                values[k]
+                for k in ("period", "currency", "state", "lines", "charges", "credits", "amountDue")
+            ] == list(view[2:])
+        else:
+            assert [
+                values[k] for k in ("state", "impact", "cause", "start", "end", "resolvedAt")
+            ] == list(view[2:])
+        bundle = bundles[kind] = answer["bundle"]
+        assert [s.passed for s in verify_bundle(bundle)] == [True, True, True], kind
+        assert all(s.passed for s in verify_bundle(bundle, on_anchor_chain(anchor_rpc, abi)))
+        other = cirrus.post(STATE_PROOF, {"kind": kind, "id": record_id}).json()["errors"][0]
+        assert other["extensions"]["code"] == "NOT_FOUND"  # someone else's, as a missing one
 
     def flip_node(b: dict[str, Any]) -> None:
         node = b["proof"]["storageProof"][0]["proof"][-1]
@@ -284,19 +339,32 @@ def test_a_party_proves_its_sla_credit_against_the_anchored_state_root(
             "00" if node[-2:] != "00" else "01"
         )
 
+    invoice = bundles["INVOICE"]
     forged = {
-        "values": tampered(bundle, lambda b: b["values"].update(amount=b["values"]["amount"] + 1)),
-        "word": tampered(bundle, lambda b: b.update(word=flip(b["word"]))),
-        "proof": tampered(bundle, flip_node),
+        "values": tampered(
+            invoice, lambda b: b["values"].update(amountDue=b["values"]["amountDue"] + 1)
+        ),
+        "word": tampered(invoice, lambda b: b["words"].__setitem__(2, flip(b["words"][2]))),
+        "proof": tampered(invoice, flip_node),
         "state root": tampered(
-            bundle, lambda b: b["checkpoint"].update(stateRoot=flip(b["checkpoint"]["stateRoot"]))
+            invoice, lambda b: b["checkpoint"].update(stateRoot=flip(b["checkpoint"]["stateRoot"]))
+        ),
+        "kind": tampered(
+            bundles["SLA_CREDIT"], lambda b: b["record"].update(kind="troubleTicket", number=0)
         ),
     }
     for what, bad in forged.items():
         assert not all(s.passed for s in verify_bundle(bad)), what
-    # someone else's credit answers as a missing one
-    other = cirrus.post(STATE_PROOF, {"id": credit_id}).json()["errors"][0]
-    assert other["extensions"]["code"] == "NOT_FOUND"
+    from tests.test_cli_governance import coop
+
+    good, bad_file = tmp_path / "invoice.json", tmp_path / "forged.json"
+    good.write_text(json.dumps(invoice))
+    bad_file.write_text(json.dumps(forged["values"]))
+    verified = coop("verify", str(good), "--anchor-rpc", anchor_rpc)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"verified: invoice {invoice_id}" in verified.stdout
+    failed = coop("verify", str(bad_file))
+    assert failed.returncode == 1 and "FAIL the values are the invoice's" in failed.stdout
 
 
 def test_a_rewritten_cooperative_chain_is_detected(

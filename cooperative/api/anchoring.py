@@ -4,6 +4,7 @@ them) and a document's inclusion proof against one (cooperative.proofs)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -15,12 +16,7 @@ from cooperative.api.context import AppInfo, query
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection
 from cooperative.errors import InvalidState
-from cooperative.proofs import (
-    CREDITS_VARIABLE,
-    commitment_proof,
-    consistency_proof,
-    sla_credit_state_proof,
-)
+from cooperative.proofs import PROVABLE, commitment_proof, consistency_proof, state_proof
 from cooperative.store.models import CheckpointRecord
 
 
@@ -78,6 +74,13 @@ class ConsistencyProof:
     from_checkpoint: Checkpoint
     to_checkpoint: Checkpoint
     proof: list[str] = strawberry.field(description="RFC 9162 PROOF(m, D[n]), 0x-hex hashes.")
+
+
+@strawberry.enum(description="The records a party can prove against an anchored state root.")
+class ProvableRecordKind(Enum):
+    SLA_CREDIT = "slaCredit"
+    INVOICE = "invoice"
+    TROUBLE_TICKET = "troubleTicket"
 
 
 @strawberry.type(description="A state proof of one of the caller's own on-chain records.")
@@ -140,18 +143,26 @@ class AnchoringQuery:
         return query(info, work)
 
     @strawberry.field(
-        description="The proof, against the latest checkpoint's state root, of an SLA credit "
-        "the caller is a party to, as the Assurance contract holds it (eth_getProof)."
+        description="The proof, against the latest checkpoint's state root, of one of the "
+        "caller's own records as its module's contract holds it (eth_getProof of its "
+        "storage words): an SLA credit, an invoice or a trouble ticket."
     )
-    def sla_credit_state_proof(self, info: AppInfo, credit_id: str) -> StateProof:
+    def record_state_proof(
+        self,
+        info: AppInfo,
+        kind: ProvableRecordKind,
+        id: str,
+    ) -> StateProof:
         def work(access: DataAccess) -> StateProof:
             platform = info.context.platform
-            layout = platform.compiler.vyper("Assurance").storage_layout
-            bundle = sla_credit_state_proof(
+            spec = PROVABLE[kind.value]
+            layout = platform.compiler.vyper(spec.module).storage_layout
+            bundle = state_proof(
                 access,
-                credit_id,
-                platform.deployment.contracts["Assurance"].address,
-                int(layout[CREDITS_VARIABLE]["slot"]),
+                kind.value,
+                id,
+                platform.deployment.contracts[spec.module].address,
+                int(layout[spec.variable]["slot"]),
                 _get_proof(info),
             )
             checkpoint = access.session.get(CheckpointRecord, bundle["checkpoint"]["index"])

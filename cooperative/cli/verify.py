@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,17 +26,39 @@ from cooperative.cli.common import (
 from cooperative.proofs import Step, UnreadableBundle, on_anchor_chain, verify_bundle
 
 PROOF = "query($id: String!) { commitmentProof(documentId: $id) { bundle } }"
+STATE_PROOF = "query($kind: ProvableRecordKind!, $id: String!) { recordStateProof(kind: $kind, id: $id) { bundle } }"
+
+
+class RecordKind(StrEnum):
+    SLA_CREDIT = "sla-credit"
+    INVOICE = "invoice"
+    TROUBLE_TICKET = "trouble-ticket"
 
 
 @app.command()
 def proof(
-    document_id: Annotated[str, typer.Argument(help="The document's commitment (0x-hex).")],
+    record_id: Annotated[
+        str,
+        typer.Argument(help="A document's commitment (0x-hex), or a record's id with --record."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the bundle.")],
+    record: Annotated[
+        RecordKind | None,
+        typer.Option("--record", help="Prove one of your records' on-chain values instead."),
+    ] = None,
     api_key: ApiKeyOption = None,
     url: UrlOption = None,
 ) -> None:
-    """Write a document's proof bundle (one JSON file) to hand to an auditor."""
-    bundle = Client(url, api_key).query(PROOF, {"id": document_id})["commitmentProof"]["bundle"]
+    """Write a proof bundle (one JSON file) to hand to an auditor: a document's inclusion
+    proof, or (--record) a state proof of one of your records."""
+    client = Client(url, api_key)
+    if record is None:
+        bundle = client.query(PROOF, {"id": record_id})["commitmentProof"]["bundle"]
+    else:
+        kind = record.name
+        bundle = client.query(STATE_PROOF, {"kind": kind, "id": record_id})["recordStateProof"][
+            "bundle"
+        ]
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -43,9 +66,14 @@ def proof(
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
     checkpoint = bundle["checkpoint"]
+    what = (
+        f"leaf {bundle['leaf']['index']} of {bundle['leaf']['treeSize']}"
+        if record is None
+        else f"{record.value} {record_id} at cooperative block {checkpoint['sourceBlock']}"
+    )
     console.print(
-        f"wrote {out}: leaf {bundle['leaf']['index']} of {bundle['leaf']['treeSize']}, "
-        f"checkpoint {checkpoint['index']} (anchor transaction {checkpoint['anchorTx']})",
+        f"wrote {out}: {what}, checkpoint {checkpoint['index']} "
+        f"(anchor transaction {checkpoint['anchorTx']})",
         highlight=False,
     )
 
@@ -92,7 +120,8 @@ def verify(
     except UnreadableBundle as exc:
         err.print(f"[bold red]error:[/] {bundle_file}: {exc}", highlight=False)
         raise typer.Exit(2) from None
-    _report(steps, f"verified: {bundle['commitment']}", "the bundle does not verify")
+    subject = bundle.get("commitment") or f"{bundle['record']['kind']} {bundle['record']['id']}"
+    _report(steps, f"verified: {subject}", "the bundle does not verify")
 
 
 def _verify_history(data_dir: Path | None) -> None:
