@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -376,15 +377,26 @@ class Platform:
                 self._anchoring = Anchoring(self.engine, self.gateway, self.operator(), chain)
             return self._anchoring
 
-    def anchor_periodically(self) -> None:
-        """Post a checkpoint every `anchor_every_seconds` while the cooperative chain moves."""
+    def anchor_periodically(self, poll: float = 2.0) -> None:
+        """Post a checkpoint every `anchor_every_seconds` while the cooperative chain
+        moves, or once it grew `anchor_every_blocks` past the last one."""
         anchoring = self.anchoring()
+        every_seconds, every_blocks = (
+            self.settings.anchor_every_seconds,
+            self.settings.anchor_every_blocks,
+        )
 
         def loop() -> None:
-            while not self._stopping.wait(self.settings.anchor_every_seconds):
+            last_posted, last_block = time.monotonic(), self.gateway.latest_block()
+            while not self._stopping.wait(min(poll, every_seconds)):
                 try:
+                    head = self.gateway.latest_block()
+                    due = time.monotonic() - last_posted >= every_seconds
+                    if not (due or head - last_block >= every_blocks):
+                        continue
                     self.sync()
                     anchoring.checkpoint()
+                    last_posted, last_block = time.monotonic(), head
                 except Exception:  # either chain may be restarting: the next round will do
                     log.warning("anchoring a checkpoint failed; retrying", exc_info=True)
 

@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     """The public anchor chain's JSON-RPC; unset = a second embedded node (`<data-dir>/anchor`)."""
 
     anchor_every_seconds: float = 60.0
-    """How often the server posts a checkpoint while the cooperative chain moves."""
+    """The server posts a checkpoint this often while the cooperative chain moves, ..."""
+
+    anchor_every_blocks: int = 1_000
+    """... or sooner, once the chain grew this many blocks past the last checkpoint."""
 
     database_url: str | None = None
     """SQLAlchemy URL; unset = SQLite (WAL) in the data directory."""

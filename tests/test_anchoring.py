@@ -111,6 +111,12 @@ def test_the_anchor_chain_receives_only_hashes_and_counts(
     assert published  # the checkpoints are there
     leaked = [s for s in secrets if s and s in published]
     assert leaked == []
+    # and the whole state the anchor node holds (accounts, code, storage, as it dumps them)
+    state = anchor.dump_state().decode().lower()
+    assert platform.anchoring().chain.checkpoint_log.address[2:].lower() in state
+    texts = [r.document["site"]["address"].lower() for r in requests]
+    assert [a for a in addresses if a[2:].lower() in state] == []
+    assert [t for t in texts if t in state or t.encode().hex() in state] == []
 
 
 @pytest.mark.e2e
