@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     anchor_every_seconds: float = 60.0
     """The server posts a checkpoint this often while the cooperative chain moves, ..."""
 
-    anchor_every_blocks: int = 1_000
-    """... or sooner, once the chain grew this many blocks past the last checkpoint."""
+    anchor_every_blocks: int = 250
+    """... or sooner, once the chain grew this many blocks past the last checkpoint (under
+    the embedded node's window of 500 blocks of past states, so state proofs stay possible)."""
 
     database_url: str | None = None
     """SQLAlchemy URL; unset = SQLite (WAL) in the data directory."""
