@@ -23,10 +23,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3.contract import Contract
 
-from cooperative.errors import InvalidState
+from cooperative.errors import InvalidState, Unavailable
 from cooperative.merkle import MerkleTree
 from cooperative.settings import Settings
 from cooperative.store.database import session_scope
@@ -36,9 +37,9 @@ from cooperative.store.models import (
     CheckpointRecord,
     CommitmentLeaf,
 )
-from deployments.chain import ChainGateway, ChainRevert, events_in
+from deployments.chain import ChainError, ChainGateway, ChainRevert, events_in
 from deployments.compiler import Compiler
-from deployments.node import LocalNode, running_node_url
+from deployments.node import LocalNode, NodeError, running_node_url
 
 log = logging.getLogger("cooperative.anchoring")
 
@@ -68,6 +69,21 @@ class AnchorChain:
         """Reach the anchor chain (COOP_ANCHOR_RPC_URL, or the embedded anchor node: the
         running server's with `attach`, else started here) and its CheckpointLog, deployed
         by the operator the first time."""
+        try:
+            return cls._open(settings, engine, compiler, operator, attach)
+        except (ChainError, NodeError) as exc:
+            where = settings.anchor_rpc_url or "the embedded anchor node"
+            raise Unavailable(f"the anchor chain ({where}) cannot be used: {exc}") from exc
+
+    @classmethod
+    def _open(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        compiler: Compiler,
+        operator: LocalAccount,
+        attach: bool,
+    ) -> AnchorChain:
         node = None
         if settings.anchor_rpc_url:
             gateway = ChainGateway(settings.anchor_rpc_url)
@@ -83,6 +99,16 @@ class AnchorChain:
         artifact = compiler.vyper(CHECKPOINT_LOG)
         with Session(engine) as session:
             record = session.get(AnchorContract, gateway.chain_id)
+            if (
+                record is not None
+                and settings.anchor_rpc_url
+                and not gateway.has_code(record.address)
+            ):
+                # a public chain does not lose a contract: a wrong URL, or a node not synced
+                raise ChainError(
+                    f"no CheckpointLog at {record.address} on chain {gateway.chain_id}, where "
+                    "this platform posted its checkpoints"
+                )
             if record is None or not gateway.has_code(record.address):
                 # a new anchor chain (or an embedded one whose state was lost: its old
                 # checkpoints are gone with it, and are posted anew from here on)
@@ -139,7 +165,13 @@ class Anchoring:
 
     def checkpoint(self) -> CheckpointRecord | None:
         """Post a checkpoint at the follower's cursor; None if the last one is there
-        already (the cooperative chain did not move)."""
+        already (the cooperative chain did not move, or another process just posted)."""
+        try:
+            return self._post()
+        except IntegrityError:  # the server and `coop anchor` recorded one at once
+            return None
+
+    def _post(self) -> CheckpointRecord | None:
         with session_scope(self.engine) as session:
             self._catch_up(session)
             cursor = session.exec(select(ChainCursor).where(ChainCursor.name == "chain")).first()
@@ -163,9 +195,13 @@ class Anchoring:
             try:
                 receipt = self.chain.gateway.transact(self.operator, post)
             except ChainRevert as exc:
-                if "not after the last checkpoint" not in exc.reason:
-                    raise
-                return None  # another process (a server, `coop anchor`) just posted it
+                if "not after the last checkpoint" in exc.reason:
+                    return None  # another process (a server, `coop anchor`) just posted it
+                raise InvalidState(
+                    f"the anchor chain refused the checkpoint: {exc.reason}"
+                ) from exc
+            except ChainError as exc:
+                raise Unavailable(f"the anchor chain cannot be reached: {exc}") from exc
             (posted,) = events_in(receipt, self.chain.checkpoint_log.events.CheckpointPosted)
             record = CheckpointRecord(
                 index=posted["index"],

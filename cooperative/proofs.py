@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from cooperative import merkle
 from cooperative.access import DataAccess
@@ -68,21 +68,28 @@ def _is_commitment(text: str) -> bool:
 
 class _TreeCache:
     """The tree of the latest checkpoint asked for: built once (about 1 s for a million
-    commitments), then every proof against that checkpoint comes from it."""
+    commitments), then every proof against that checkpoint comes from it. A tree that
+    does not give the checkpoint's root (the log is being rebuilt) is never kept."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._key: tuple[int, int] | None = None
+        self._key: tuple[str, int, str] | None = None
         self._tree: merkle.MerkleTree | None = None
 
-    def tree(
-        self, checkpoint: CheckpointRecord, build: Callable[[], list[bytes]]
-    ) -> merkle.MerkleTree:
-        key = (checkpoint.index, checkpoint.tree_size)
+    def tree(self, session: Session, checkpoint: CheckpointRecord) -> merkle.MerkleTree:
+        key = (str(session.get_bind().url), checkpoint.index, checkpoint.root)
         with self._guard:
-            if self._key != key or self._tree is None:
-                self._tree, self._key = merkle.MerkleTree(build()), key
-            return self._tree
+            if self._key == key and self._tree is not None:
+                return self._tree
+            tree = merkle.MerkleTree(leaves_up_to(session, checkpoint.source_block))
+            size = checkpoint.tree_size
+            if tree.size < size or "0x" + tree.root_at(size).hex() != checkpoint.root:
+                raise InvalidState(
+                    "the commitment log does not give this checkpoint's root yet (it is being "
+                    "rebuilt): ask again shortly"
+                )
+            self._tree, self._key = tree, key
+            return tree
 
 
 _trees = _TreeCache()
@@ -135,9 +142,7 @@ def commitment_proof(access: DataAccess, document_id: str) -> dict[str, Any]:
         raise InvalidState(
             "no checkpoint covers this document yet: the next one will (or run `coop anchor`)"
         )
-    tree = _trees.tree(checkpoint, lambda: leaves_up_to(session, checkpoint.source_block))
-    if tree.size < checkpoint.tree_size:
-        raise InvalidState("the commitment log is being rebuilt: ask again shortly")
+    tree = _trees.tree(session, checkpoint)
     path = tree.inclusion_proof(leaf.index, checkpoint.tree_size)
     return {
         "format": BUNDLE_FORMAT,
@@ -194,6 +199,16 @@ def verify_bundle(
 ) -> list[Step]:
     """Every check of a bundle, in order (see the module's docstring); `anchored` asks the
     anchor chain about the checkpoint. UnreadableBundle if it is not a bundle at all."""
+    try:
+        return _verify_bundle(bundle, anchored)
+    except UnreadableBundle:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+        # whatever shape the author gave it, a malformed bundle is a verdict, not a crash
+        raise UnreadableBundle(f"the bundle is malformed: {exc!r}") from exc
+
+
+def _verify_bundle(bundle: Any, anchored: Callable[[dict[str, Any]], Step] | None) -> list[Step]:
     if isinstance(bundle, dict) and bundle.get("format") == STATE_FORMAT:
         return verify_state_bundle(bundle, anchored)
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
@@ -250,13 +265,20 @@ def verify_bundle(
     return steps
 
 
-def on_anchor_chain(rpc_url: str, abi: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Step]:
-    """The check that asks the anchor chain (its RPC at `rpc_url`) whether its
-    CheckpointLog holds the bundle's checkpoint as the bundle says."""
-    from deployments.chain import ChainError, ChainGateway
+def on_anchor_chain(
+    rpc_url: str, abi: list[dict[str, Any]], checkpoint_log: str | None = None
+) -> Callable[[dict[str, Any]], Step]:
+    """The check that asks the anchor chain (its RPC at `rpc_url`) whether the
+    cooperative's CheckpointLog holds the bundle's checkpoint as the bundle says. Anyone
+    can deploy a CheckpointLog of their own: `checkpoint_log`, the cooperative's published
+    address, is what the bundle's must be (unset: the step says which log it asked)."""
+    from deployments.chain import ChainGateway
 
     def check(checkpoint: dict[str, Any]) -> Step:
         name = "the checkpoint is on the anchor chain"
+        claimed = str(checkpoint.get("anchorContract"))
+        if checkpoint_log is not None and claimed.lower() != checkpoint_log.lower():
+            return Step(name, False, f"the bundle names the log {claimed}, not {checkpoint_log}")
         try:
             gateway = ChainGateway(rpc_url, request_timeout=10)
             if gateway.chain_id != checkpoint["anchorChainId"]:
@@ -267,8 +289,8 @@ def on_anchor_chain(rpc_url: str, abi: list[dict[str, Any]]) -> Callable[[dict[s
                 )
             log = gateway.contract(checkpoint["anchorContract"], abi)
             kept = log.functions.checkpoints(checkpoint["index"]).call()
-        except (ChainError, ConnectionError, OSError, ValueError) as exc:
-            return Step(name, False, f"cannot ask {rpc_url}: {exc}")
+        except Exception as exc:  # unreachable, no such contract, a malformed field: not verified
+            return Step(name, False, f"cannot confirm it at {rpc_url}: {exc}")
         expected = (
             checkpoint["treeSize"],
             checkpoint["root"],
@@ -289,11 +311,12 @@ def on_anchor_chain(rpc_url: str, abi: list[dict[str, Any]]) -> Callable[[dict[s
                 False,
                 f"CheckpointLog {checkpoint['anchorContract']} holds another checkpoint {checkpoint['index']}",
             )
+        pinned = "" if checkpoint_log else " (compare with the cooperative's published log)"
         return Step(
             name,
             True,
-            f"CheckpointLog {checkpoint['anchorContract']} on chain {checkpoint['anchorChainId']} "
-            f"holds checkpoint {checkpoint['index']} as the bundle says",
+            f"CheckpointLog {claimed} on chain {checkpoint['anchorChainId']} holds checkpoint "
+            f"{checkpoint['index']} as the bundle says{pinned}",
         )
 
     return check
@@ -314,9 +337,7 @@ def consistency_proof(
     assert old is not None and new is not None
     if old.index > new.index:
         raise ValidationFailed("fromIndex is an earlier checkpoint than toIndex", field="fromIndex")
-    tree = _trees.tree(new, lambda: leaves_up_to(session, new.source_block))
-    if tree.size < new.tree_size:
-        raise InvalidState("the commitment log is being rebuilt: ask again shortly")
+    tree = _trees.tree(session, new)
     proof = tree.consistency_proof(old.tree_size, new.tree_size)
     return old, new, ["0x" + node.hex() for node in proof]
 
@@ -436,35 +457,35 @@ def decode_ticket(words: list[int], record: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ProvableRecord:
     """Where one kind of record lives in its module's storage, and how to read it. The
-    decoders mirror the contracts' packing; tests/test_anchoring.py checks them against
-    the contracts' own views."""
+    base slots are the compiled layout's and the decoders mirror the contracts' packing;
+    tests/test_anchoring.py checks both against the contracts. A verifier recomputes the
+    slots from the record's own id, so a bundle cannot point at another entry."""
 
     module: str
     variable: str  # a HashMap of the module's storage
+    base_slot: int  # the variable's slot in the module's layout
     words: int  # consecutive slots per entry
     model: type
     what: str
-    key: Callable[[Any], int]
-    describe: Callable[[Any], dict[str, Any]]
+    describe: Callable[[Any], dict[str, Any]]  # the store's record -> the bundle's "record"
+    key: Callable[[dict[str, Any]], int]  # the bundle's "record" -> the HashMap key
     decode: Callable[[list[int], dict[str, Any]], dict[str, Any]]
 
+    def slots(self, record: dict[str, Any]) -> list[int]:
+        """The entry's storage slots, from the record's id alone (a malformed id raises)."""
+        from cooperative.state_proofs import hashmap_slot
 
-def _credit_record(credit: Any) -> dict[str, Any]:
-    return {
-        "kind": "slaCredit",
-        "id": credit.id,
-        "serviceId": credit.service_id,
-        "period": credit.period,
-    }
+        first = hashmap_slot(self.base_slot, self.key(record))
+        return [first + offset for offset in range(self.words)]
 
 
-def _ticket_record(ticket: Any) -> dict[str, Any]:
-    return {
-        "kind": "troubleTicket",
-        "id": ticket.id,
-        "serviceId": ticket.service_id,
-        "number": ticket.number,
-    }
+def _pair(record: dict[str, Any], second: str) -> tuple[int, int]:
+    """(service id, period or number) of an id "<service>-<n>", checked against the
+    record's own fields."""
+    service, number = (int(part) for part in str(record["id"]).split("-"))
+    if (service, number) != (record["serviceId"], record[second]) or not 0 <= number < 2**32:
+        raise ValueError(f"the record's id {record['id']} does not match its fields")
+    return service, number
 
 
 def _provable() -> dict[str, ProvableRecord]:
@@ -472,18 +493,21 @@ def _provable() -> dict[str, ProvableRecord]:
 
     return {
         "slaCredit": ProvableRecord(
-            "Assurance", "credits", 1, SlaCreditRecord, "SLA credit",
-            key=lambda r: r.service_id << 32 | r.period, describe=_credit_record,
+            "Assurance", "credits", 7, 1, SlaCreditRecord, "SLA credit",
+            describe=lambda r: {"kind": "slaCredit", "id": r.id, "serviceId": r.service_id, "period": r.period},
+            key=lambda d: (lambda service, period: service << 32 | period)(*_pair(d, "period")),
             decode=decode_credit,
         ),
         "invoice": ProvableRecord(
-            "Billing", "invoice_words", 3, InvoiceRecord, "invoice",
-            key=lambda r: r.id, describe=lambda r: {"kind": "invoice", "id": r.id},
+            "Billing", "invoice_words", 6, 3, InvoiceRecord, "invoice",
+            describe=lambda r: {"kind": "invoice", "id": r.id},
+            key=lambda d: int(d["id"]),
             decode=decode_invoice,
         ),
         "troubleTicket": ProvableRecord(
-            "Assurance", "ticket_words", 1, TroubleTicketRecord, "trouble ticket",
-            key=lambda r: (r.service_id << 32 | r.number) >> 1, describe=_ticket_record,
+            "Assurance", "ticket_words", 5, 1, TroubleTicketRecord, "trouble ticket",
+            describe=lambda r: {"kind": "troubleTicket", "id": r.id, "serviceId": r.service_id, "number": r.number},
+            key=lambda d: (lambda service, number: (service << 32 | number) >> 1)(*_pair(d, "number")),
             decode=decode_ticket,
         ),
     }  # fmt: skip
@@ -497,7 +521,6 @@ def state_proof(
     kind: str,
     record_id: str,
     contract: str,
-    base_slot: int,
     get_proof: Callable[[str, list[str], int], dict[str, Any]],
 ) -> dict[str, Any]:
     """A party's proof of one of its records (`kind` in PROVABLE) as its module's contract
@@ -505,7 +528,7 @@ def state_proof(
     entry's storage words by `eth_getProof` (`get_proof`) at the checkpoint's block.
     The node keeps past states for its last 500 blocks (and none from before a restart):
     an older checkpoint answers INVALID_STATE until the next one."""
-    from cooperative.state_proofs import ProofError, hashmap_slot, verify_get_proof
+    from cooperative.state_proofs import ProofError, verify_get_proof
 
     spec = PROVABLE[kind]
     record = access.get_private(spec.model, record_id, what=spec.what)
@@ -517,15 +540,14 @@ def state_proof(
     )
     if checkpoint is None:
         raise not_yet
-    first = hashmap_slot(base_slot, spec.key(record))
-    slots = [f"0x{first + offset:064x}" for offset in range(spec.words)]
-    answer = get_proof(contract, slots, checkpoint.source_block)
+    described = spec.describe(record)
+    slots = spec.slots(described)
+    answer = get_proof(contract, [f"0x{slot:064x}" for slot in slots], checkpoint.source_block)
     try:
         proven = verify_get_proof(bytes.fromhex(checkpoint.state_root[2:]), contract, answer)
     except ProofError as exc:
         raise InvalidState(f"the node's proof does not verify: {exc}") from exc
-    words = [proven[first + offset] for offset in range(spec.words)]
-    described = spec.describe(record)
+    words = [proven[slot] for slot in slots]
     values = spec.decode(words, described)
     if not values.get("state"):  # the record came after the latest checkpoint's block
         raise not_yet
@@ -533,8 +555,8 @@ def state_proof(
         "format": STATE_FORMAT,
         "record": described,
         "contract": contract,
-        "variable": f"{spec.module}.{spec.variable} (storage slot {base_slot})",
-        "slots": slots,
+        "variable": f"{spec.module}.{spec.variable} (storage slot {spec.base_slot})",
+        "slots": [f"0x{slot:064x}" for slot in slots],
         "words": [f"0x{word:064x}" for word in words],
         "values": values,
         "proof": answer,
@@ -553,7 +575,7 @@ def verify_state_bundle(
         checkpoint, record = bundle["checkpoint"], bundle["record"]
         spec = PROVABLE[record["kind"]]
         state_root = _hash32(checkpoint["stateRoot"], "the checkpoint's state root")
-        slots = [int(slot, 16) for slot in bundle["slots"]]
+        slots = spec.slots(record)  # from the record's id, never the bundle's own slots
         words = [int(word, 16) for word in bundle["words"]]
         values, contract, proof = bundle["values"], bundle["contract"], bundle["proof"]
     except (KeyError, TypeError, ValueError) as exc:
@@ -572,6 +594,12 @@ def verify_state_bundle(
     except (KeyError, TypeError):
         decoded = None
     return [
+        Step(
+            f"the {spec.what} is read where it lives",
+            bundle.get("slots") == [f"0x{slot:064x}" for slot in slots],
+            f"{spec.module}.{spec.variable}[{record.get('id')}] at {contract} (compare with the "
+            f"cooperative's published {spec.module} address)",
+        ),
         Step("the state proof leads to the checkpoint's state root", verified, detail),
         Step(
             "the proven words are the bundle's",

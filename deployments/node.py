@@ -129,7 +129,7 @@ class LocalNode:
             "--chain-id", str(self.chain_id),
             *(["--load-state", str(self.state_file)] if self.state_file.exists() else []),
             "--no-mining",  # the gateway mines on demand: see ChainGateway._mines_on_demand
-            # Past states stay in memory only (the last 128 blocks'): anvil otherwise
+            # Past states stay in memory only (the last 500 blocks'): anvil otherwise
             # writes every block's whole state under ~/.foundry/anvil/tmp and never
             # removes it (3.8 GB in one month benchmark). Blocks and logs are all kept.
             "--max-persisted-states", "0",

@@ -19,7 +19,7 @@ from sqlmodel import Session, func, select
 from cooperative import apikeys, merkle
 from cooperative.anchoring import ANCHOR_CHAIN_ID, leaves_up_to
 from cooperative.platform import Platform
-from cooperative.proofs import UnreadableBundle, on_anchor_chain, verify_bundle
+from cooperative.proofs import PROVABLE, UnreadableBundle, on_anchor_chain, verify_bundle
 from cooperative.store.models import CheckpointRecord, CommitmentLeaf, QuoteRequestRecord, Role
 from tests.conftest import Api
 from tests.test_assurance_api import services  # noqa: F401  (a fixture)
@@ -143,6 +143,14 @@ def test_coop_anchor_posts_beside_the_running_server(tmp_path: Path) -> None:
 
 
 PROOF = "query($id: String!) { commitmentProof(documentId: $id) { commitment document salt leafIndex treeSize auditPath checkpoint { index root anchorTx } bundle } }"
+
+
+def rejected(bundle: dict[str, Any]) -> bool:
+    """A bundle `coop verify` does not pass: a failed step, or not readable as a bundle."""
+    try:
+        return not all(step.passed for step in verify_bundle(bundle))
+    except UnreadableBundle:
+        return True
 
 
 def tampered(bundle: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -334,7 +342,7 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
                 values[k] for k in ("state", "impact", "cause", "start", "end", "resolvedAt")
             ] == list(view[2:])
         bundle = bundles[kind] = answer["bundle"]
-        assert [s.passed for s in verify_bundle(bundle)] == [True, True, True], kind
+        assert [s.passed for s in verify_bundle(bundle)] == [True] * 4, kind
         assert all(s.passed for s in verify_bundle(bundle, on_anchor_chain(anchor_rpc, abi)))
         other = cirrus.post(STATE_PROOF, {"kind": kind, "id": record_id}).json()["errors"][0]
         assert other["extensions"]["code"] == "NOT_FOUND"  # someone else's, as a missing one
@@ -359,8 +367,30 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
             bundles["SLA_CREDIT"], lambda b: b["record"].update(kind="troubleTicket", number=0)
         ),
     }
+    credit = bundles["SLA_CREDIT"]
+    forged |= {
+        # the same proof relabelled as another record: the slots follow the record's id
+        "another credit": tampered(
+            credit,
+            lambda b: b["record"].update(id=f"{services[1]}-{period}", serviceId=services[1]),
+        ),
+        "id against fields": tampered(credit, lambda b: b["record"].update(serviceId=services[1])),
+        "no slots": tampered(credit, lambda b: b.update(slots=[], words=[], values=None)),
+        "no proof": tampered(credit, lambda b: b.update(proof=[])),
+        "bad contract": tampered(credit, lambda b: b.update(contract="0xzz")),
+        "huge slot": tampered(credit, lambda b: b.update(slots=["0x" + "f" * 70])),
+    }
     for what, bad in forged.items():
-        assert not all(s.passed for s in verify_bundle(bad)), what
+        assert rejected(bad), what
+    # the anchor check asks the cooperative's own log, not one the bundle names
+    stranger_log = "0x" + "12" * 20
+    assert not on_anchor_chain(anchor_rpc, abi, stranger_log)(credit["checkpoint"]).passed
+    own_log = platform.anchoring().chain.checkpoint_log.address
+    assert on_anchor_chain(anchor_rpc, abi, own_log)(credit["checkpoint"]).passed
+    # the base slots are the compiled layout's
+    for spec in PROVABLE.values():
+        layout = platform.compiler.vyper(spec.module).storage_layout
+        assert layout[spec.variable]["slot"] == spec.base_slot, spec.variable
     from tests.test_cli_governance import coop
 
     good, bad_file = tmp_path / "invoice.json", tmp_path / "forged.json"

@@ -156,13 +156,11 @@ class AnchoringQuery:
         def work(access: DataAccess) -> StateProof:
             platform = info.context.platform
             spec = PROVABLE[kind.value]
-            layout = platform.compiler.vyper(spec.module).storage_layout
             bundle = state_proof(
                 access,
                 kind.value,
                 id,
                 platform.deployment.contracts[spec.module].address,
-                int(layout[spec.variable]["slot"]),
                 _get_proof(info),
             )
             checkpoint = access.session.get(CheckpointRecord, bundle["checkpoint"]["index"])

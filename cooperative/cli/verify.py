@@ -85,6 +85,12 @@ def verify(
         str | None,
         typer.Option("--anchor-rpc", help="Also ask the anchor chain (its JSON-RPC URL)."),
     ] = None,
+    anchor_contract: Annotated[
+        str | None,
+        typer.Option(
+            "--anchor-contract", help="The cooperative's published CheckpointLog address."
+        ),
+    ] = None,
     chain: Annotated[
         bool,
         typer.Option(
@@ -114,14 +120,21 @@ def verify(
     if anchor_rpc is not None:
         from deployments.compiler import Compiler
 
-        anchored = on_anchor_chain(anchor_rpc, Compiler().vyper("CheckpointLog").abi)
+        abi = Compiler().vyper("CheckpointLog").abi
+        anchored = on_anchor_chain(anchor_rpc, abi, anchor_contract)
     try:
         steps = verify_bundle(bundle, anchored)
     except UnreadableBundle as exc:
         err.print(f"[bold red]error:[/] {bundle_file}: {exc}", highlight=False)
         raise typer.Exit(2) from None
-    subject = bundle.get("commitment") or f"{bundle['record']['kind']} {bundle['record']['id']}"
-    _report(steps, f"verified: {subject}", "the bundle does not verify")
+    record = bundle.get("record") if isinstance(bundle.get("record"), dict) else {}
+    subject = bundle.get("commitment") or f"{record.get('kind')} {record.get('id')}"
+    offline = (
+        ""
+        if anchored
+        else " (offline: the checkpoint itself was not asked of the anchor chain; add --anchor-rpc)"
+    )
+    _report(steps, f"verified: {subject}{offline}", "the bundle does not verify")
 
 
 def _verify_history(data_dir: Path | None) -> None:

@@ -40,11 +40,15 @@ def commitments_in(value: Any) -> Iterator[str]:
 def append_leaves(session: Session, events: list[Event]) -> int:
     """Append the commitments of `events` (the follower's, in chain order) to the log;
     returns how many leaves were added."""
-    found = [(event, c) for event in events for c in commitments_in(event.args)]
+    found = [
+        (event, position, commitment)
+        for event in events
+        for position, commitment in enumerate(commitments_in(event.args))
+    ]
     if not found:
         return 0
     next_index = session.exec(select(func.count()).select_from(CommitmentLeaf)).one()
-    for offset, (event, commitment) in enumerate(found):
+    for offset, (event, position, commitment) in enumerate(found):
         session.add(
             CommitmentLeaf(
                 index=next_index + offset,
@@ -52,6 +56,7 @@ def append_leaves(session: Session, events: list[Event]) -> int:
                 block=event.block,
                 tx_hash=event.tx,
                 log_index=event.log_index,
+                position=position,
             )
         )
     return len(found)

@@ -111,12 +111,16 @@ class CommitmentLeaf(SQLModel, table=True):
     chain order) of the Merkle tree the platform anchors (cooperative.projectors.commitments)."""
 
     __tablename__ = "commitment_leaf"
+    # One leaf per place in the chain: a second process syncing the same blocks at once
+    # (a command beside the server) fails instead of appending them again.
+    __table_args__ = (UniqueConstraint("block", "log_index", "position"),)
 
     index: int = Field(primary_key=True)
     commitment: str = Field(max_length=66, index=True)
     block: int = Field(index=True)
     tx_hash: str = Field(max_length=66)
     log_index: int
+    position: int = 0  # its place among the event's commitments
 
 
 class AnchorContract(SQLModel, table=True):
