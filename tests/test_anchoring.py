@@ -199,7 +199,10 @@ def test_a_party_proves_its_document_and_anyone_verifies_it_offline(
     # auditor gets the commitment's proof, without the document.
     other = cirrus.post(PROOF, {"id": commitment}).json()["errors"][0]
     assert other["extensions"]["code"] == "NOT_FOUND"
-    auditor = Api(client, issued.secret)(PROOF, {"id": commitment})["commitmentProof"]
+    as_auditor = Api(client, issued.secret)
+    listed = as_auditor("{ checkpoints { edges { node { index root anchorTx anchorContract } } } }")
+    assert listed["checkpoints"]["edges"][-1]["node"]["root"] == bundle["checkpoint"]["root"]
+    auditor = as_auditor(PROOF, {"id": commitment})["commitmentProof"]
     assert auditor["document"] is None and auditor["salt"] is None
     assert auditor["auditPath"] == answer["auditPath"]
     assert [s.passed for s in verify_bundle(auditor["bundle"])] == [True, True, True]
