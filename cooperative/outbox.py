@@ -126,6 +126,17 @@ def derived_salt(document: bytes) -> bytes | None:
     return hmac.new(context.salt_seed, document + b"#%d" % seen, hashlib.sha256).digest()
 
 
+def unkeyed_commitments() -> bool:
+    """Whether the running request committed documents without an idempotency key (their
+    salts are random: another attempt would commit them differently)."""
+    context = _request.get()
+    return (
+        context is not None
+        and context.salt_seed is None
+        and any(d.get("commitment") for d in context.documents)
+    )
+
+
 def replaying() -> bool:
     """In the retry of an interrupted request with recorded transactions still to answer
     from: checks of the store's state may find those transactions' effects already

@@ -26,6 +26,7 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 
+from cooperative import outbox
 from cooperative.errors import SignatureRequired, ValidationFailed
 
 MAX_SIGNED_TRANSACTIONS = 16  # per request: one per transaction of its step
@@ -52,6 +53,7 @@ def parse_signed_transactions(value: object) -> tuple[bytes, ...]:
                 raise ValueError
             raw = bytes.fromhex(item[2:])
             TypedTransaction.from_bytes(HexBytes(raw))
+            Account.recover_transaction(raw)  # a signature that recovers no signer
         except Exception as exc:  # any malformed item is the client's mistake
             raise ValidationFailed(
                 f"signedTransactions[{index}] is not a signed EIP-1559 transaction in 0x-hex",
@@ -102,6 +104,13 @@ class RelayedSigner:
                     maxPriorityFeePerGas=fields["maxPriorityFeePerGas"],
                 )
                 return SignedBytes(raw_transaction=raw, hash=keccak(raw))
+        if outbox.unkeyed_commitments():
+            raise ValidationFailed(
+                "a member holding its own key sends this step with an idempotencyKey: its "
+                "documents' salts derive from it, so the retry carrying the signature builds "
+                "the same transaction",
+                field="idempotencyKey",
+            )
         raise SignatureRequired(
             "this member holds its own key: sign the transaction in this error with it and "
             "send the same request again, with the same idempotencyKey, and the signed "

@@ -133,6 +133,18 @@ def test_a_member_in_its_own_custody_signs_every_transaction_itself(
     proposed = signed_call(cirrus, PROPOSE, proposal_input, [signed])["proposeSlaTemplate"]
     assert proposed["errors"] == [] and proposed["proposal"]["proposer"] == address
 
+    # Without an idempotency key the salts would differ at every attempt: refused up front.
+    unkeyed = {"in": {k: v for k, v in variables["in"].items() if k != "idempotencyKey"}}
+    refused = cirrus(REQUEST, unkeyed)["requestQuote"]["errors"][0]
+    assert refused["code"] == "VALIDATION" and refused["field"] == "idempotencyKey"
+    # A signature that recovers no signer is the client's mistake, not INTERNAL.
+    unsigned_bytes = bytes.fromhex(signature[2:])
+    broken = "0x" + (unsigned_bytes[:-33] + b"\x00" * 33).hex()
+    answer = signed_call(
+        cirrus, REQUEST, variables | {"in": {**variables["in"], "idempotencyKey": "x3"}}, [broken]
+    )
+    assert answer["requestQuote"]["errors"][0]["code"] == "VALIDATION"
+
     # A malformed signedTransactions is the client's mistake.
     bad = signed_call(
         cirrus, REQUEST, variables | {"in": {**variables["in"], "idempotencyKey": "x2"}}, ["0xzz"]
@@ -192,5 +204,6 @@ def test_a_member_admitted_with_its_own_address_signs_for_itself(
     assert done["errors"] == [] and [
         q.request_id for q in quotes_of(platform, newcomer.address)
     ] == [done["requestId"]]
-    # nothing to export or erase: the platform holds no copy
-    assert dawn(EXPORT, {"p": PASSPHRASE})["exportMemberKey"]["errors"][0]["code"] == "VALIDATION"
+    # the operator issued this key: with it, nobody may take (or erase) the member's key
+    refused = dawn(EXPORT, {"p": PASSPHRASE})["exportMemberKey"]["errors"][0]
+    assert refused["code"] == "FORBIDDEN" and "created itself" in refused["message"]

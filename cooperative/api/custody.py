@@ -56,9 +56,17 @@ class ConfirmKeyCustodyPayload:
 
 
 def _member_address(access: DataAccess) -> str:
+    """The member acting with a key it created itself: the first key of a new member is
+    issued by the operator, who must not be able to take (or erase) the member's key."""
     viewer = access.viewer
     if viewer.role is not models.Role.MEMBER or viewer.member_address is None:
         raise Forbidden("only a member takes its own key; nobody else may export it")
+    key = access.api_key(viewer.key_id)
+    if key.created_by not in (None, viewer.principal):
+        raise Forbidden(
+            "use an API key the member created itself (createApiKey), not one issued by "
+            f"{key.created_by}: whoever issued a key must not be able to take the member's key"
+        )
     return viewer.member_address
 
 

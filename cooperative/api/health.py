@@ -11,6 +11,7 @@ used: the request probes itself.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 from cooperative.platform import Platform
 from cooperative.store.database import is_reachable
 
+log = logging.getLogger("cooperative.api.health")
 PROBE_INTERVAL_SECONDS = 0.5
 STALE_SECONDS = 5.0
 
@@ -75,5 +77,8 @@ class HealthProbe:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self.probe()
+            try:
+                self.probe()
+            except Exception:  # the store itself failing: answer from the request, log once
+                log.warning("the health probe failed; /health probes per request", exc_info=True)
             self._stopping.wait(PROBE_INTERVAL_SECONDS)

@@ -103,6 +103,11 @@ class Client:
                     "this step builds different calldata at each attempt"
                 )
             nonces.add(transaction["nonce"])
+            if transaction["from"].lower() != self.signer.address.lower():
+                fail(
+                    f"the platform asks {transaction['from']} to sign, but COOP_KEYSTORE holds "
+                    f"the key of {self.signer.address}"
+                )
             err.print(
                 f"signing {transaction['function']} as {transaction['from']}", highlight=False
             )
@@ -132,6 +137,6 @@ def unlock(path: Path) -> LocalAccount:
     )
     try:
         return Account.from_key(Account.decrypt(keystore, passphrase))
-    except (ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # any unreadable keystore: one line, no traceback
         fail(f"the passphrase does not open {path}, or it is not a keystore ({exc})")
         raise  # unreachable
