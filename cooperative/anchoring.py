@@ -39,12 +39,11 @@ from cooperative.store.models import (
 )
 from deployments.chain import ChainError, ChainGateway, ChainRevert, events_in
 from deployments.compiler import Compiler
-from deployments.node import LocalNode, NodeError, running_node_url
+from deployments.node import LocalNode, NodeError, fund_for_gas, running_node_url
 
 log = logging.getLogger("cooperative.anchoring")
 
 ANCHOR_CHAIN_ID = 31338  # the embedded anchor node's (not the cooperative chain's 31337)
-LOCAL_FUNDING_WEI = 10**24
 CHECKPOINT_LOG = "CheckpointLog"
 
 
@@ -94,8 +93,7 @@ class AnchorChain:
             else:
                 node = LocalNode(settings.data_dir / "anchor", chain_id=ANCHOR_CHAIN_ID)
                 gateway = node.start()
-            if gateway.balance(operator.address) == 0:
-                gateway.set_balance(operator.address, LOCAL_FUNDING_WEI)
+            fund_for_gas(gateway, operator.address)
         artifact = compiler.vyper(CHECKPOINT_LOG)
         with Session(engine) as session:
             record = session.get(AnchorContract, gateway.chain_id)
@@ -132,20 +130,10 @@ class AnchorChain:
         """Every checkpoint as the anchor chain holds it (the truth the store is checked
         against), in the bundle's field names."""
         functions = self.checkpoint_log.functions
-        found = []
-        for index in range(functions.checkpoint_count().call()):
-            kept = functions.checkpoints(index).call()
-            found.append(
-                {
-                    "index": index,
-                    "treeSize": kept[0],
-                    "root": "0x" + bytes(kept[1]).hex(),
-                    "sourceBlock": kept[2],
-                    "sourceBlockHash": "0x" + bytes(kept[3]).hex(),
-                    "stateRoot": "0x" + bytes(kept[4]).hex(),
-                }
-            )
-        return found
+        return [
+            logged_checkpoint(index, functions.checkpoints(index).call())
+            for index in range(functions.checkpoint_count().call())
+        ]
 
     def stop(self) -> None:
         if self.node is not None:
@@ -239,23 +227,38 @@ class Anchoring:
             (found,) = log_contract.events.CheckpointPosted().get_logs(
                 from_block=0, argument_filters={"index": index}
             )
-            kept = log_contract.functions.checkpoints(index).call()
+            kept = logged_checkpoint(index, log_contract.functions.checkpoints(index).call())
             session.add(
                 CheckpointRecord(
                     index=index,
-                    tree_size=kept[0],
-                    root="0x" + bytes(kept[1]).hex(),
-                    source_block=kept[2],
-                    source_block_hash="0x" + bytes(kept[3]).hex(),
-                    state_root="0x" + bytes(kept[4]).hex(),
+                    tree_size=kept["treeSize"],
+                    root=kept["root"],
+                    source_block=kept["sourceBlock"],
+                    source_block_hash=kept["sourceBlockHash"],
+                    state_root=kept["stateRoot"],
                     anchor_chain_id=self.chain.gateway.chain_id,
                     anchor_contract=log_contract.address,
                     anchor_tx="0x" + bytes(found["transactionHash"]).hex(),
                     anchor_block=found["blockNumber"],
-                    posted_at=datetime.fromtimestamp(kept[5], UTC),
+                    posted_at=datetime.fromtimestamp(kept["postedAt"], UTC),
                 )
             )
         session.flush()
+
+
+def logged_checkpoint(index: int, kept: Any) -> dict[str, Any]:
+    """CheckpointLog's `checkpoints(index)` tuple, in the bundle's field names (postedAt in
+    seconds: the anchor chain's clock)."""
+    tree_size, root, source_block, source_block_hash, state_root, posted_at = kept
+    return {
+        "index": index,
+        "treeSize": tree_size,
+        "root": "0x" + bytes(root).hex(),
+        "sourceBlock": source_block,
+        "sourceBlockHash": "0x" + bytes(source_block_hash).hex(),
+        "stateRoot": "0x" + bytes(state_root).hex(),
+        "postedAt": posted_at,
+    }
 
 
 def leaves_up_to(session: Session, block: int) -> list[bytes]:

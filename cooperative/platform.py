@@ -40,7 +40,7 @@ from deployments import records, upgrades
 from deployments.chain import ChainError, ChainGateway
 from deployments.compiler import Compiler
 from deployments.deploy import Founder, deploy_system, verify_deployment
-from deployments.node import LocalNode, NodeError, running_node_url
+from deployments.node import LocalNode, NodeError, fund_for_gas, running_node_url
 from deployments.records import ContractRecord, Deployment, RecordsError
 from governance.rules import DEFAULT_MINIMUM_DELAY, DEFAULT_RULES, rules_in_kind_order, short_rules
 from governance.service import Governance
@@ -48,7 +48,6 @@ from governance.service import Governance
 log = logging.getLogger("cooperative.platform")
 
 DEMO_MEMBERS = ["Aurora Telecom", "Borealis Networks", "Cirrus Fiber"]
-LOCAL_FUNDING_WEI = 10**24  # embedded node only: accounts are funded with anvil_setBalance
 
 
 def reconcile(
@@ -66,8 +65,7 @@ def reconcile(
         accounts = keystore.addresses("operator") + keystore.addresses("member")
         accounts += keystore.self_custodial() + outbox.senders()
         for address in dict.fromkeys(accounts):
-            if gateway.balance(address) == 0:
-                gateway.set_balance(address, LOCAL_FUNDING_WEI)
+            fund_for_gas(gateway, address)
     report = outbox.reconcile(gateway, set_timestamps=embedded)
     if report.resent:
         progress(f"sent {report.resent} recorded transactions the chain had lost again")
@@ -304,7 +302,7 @@ class Platform:
         members = [keystore.create("member") for _ in names]
         if gateway.chain_id == 31337 and settings.rpc_url is None:
             for account in [operator, *members]:
-                gateway.set_balance(account.address, LOCAL_FUNDING_WEI)
+                fund_for_gas(gateway, account.address)
         try:
             return deploy_system(
                 gateway,
@@ -371,10 +369,11 @@ class Platform:
         they are asked for: `attach` joins the running server's embedded anchor node."""
         with self._anchoring_guard:
             if self._anchoring is None:
+                operator = self.operator()
                 chain = AnchorChain.open(
-                    self.settings, self.engine, self.compiler, self.operator(), attach=attach
+                    self.settings, self.engine, self.compiler, operator, attach=attach
                 )
-                self._anchoring = Anchoring(self.engine, self.gateway, self.operator(), chain)
+                self._anchoring = Anchoring(self.engine, self.gateway, operator, chain)
             return self._anchoring
 
     def anchor_periodically(self, poll: float = 2.0) -> None:
@@ -436,8 +435,8 @@ class Platform:
         """On the embedded node only (a dev chain whose ether is free): give a carrier's
         account ether for gas, e.g. a newcomer proposed for admission. A production network
         funds its accounts its own way (or charges no gas)."""
-        if self.node is not None and self.gateway.balance(address) == 0:
-            self.gateway.set_balance(address, LOCAL_FUNDING_WEI)
+        if self.node is not None:
+            fund_for_gas(self.gateway, address)
 
     def operator(self) -> LocalAccount:
         account = self.keystore.account(self.deployment.operator)

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from cooperative import merkle
 from cooperative.access import DataAccess
-from cooperative.anchoring import leaves_up_to
+from cooperative.anchoring import leaves_up_to, logged_checkpoint
 from cooperative.commitments import verify as opens_commitment
 from cooperative.errors import InvalidState, NotFound, ValidationFailed
 from cooperative.store.models import (
@@ -288,24 +288,13 @@ def on_anchor_chain(
                     f"{rpc_url} is chain {gateway.chain_id}, not {checkpoint['anchorChainId']}",
                 )
             log = gateway.contract(checkpoint["anchorContract"], abi)
-            kept = log.functions.checkpoints(checkpoint["index"]).call()
+            index = checkpoint["index"]
+            kept = logged_checkpoint(index, log.functions.checkpoints(index).call())
+            fields = ("treeSize", "root", "sourceBlock", "sourceBlockHash", "stateRoot")
+            matches = all(kept[f] == checkpoint[f] for f in fields)
         except Exception as exc:  # unreachable, no such contract, a malformed field: not verified
             return Step(name, False, f"cannot confirm it at {rpc_url}: {exc}")
-        expected = (
-            checkpoint["treeSize"],
-            checkpoint["root"],
-            checkpoint["sourceBlock"],
-            checkpoint["sourceBlockHash"],
-            checkpoint["stateRoot"],
-        )
-        found = (
-            kept[0],
-            "0x" + bytes(kept[1]).hex(),
-            kept[2],
-            "0x" + bytes(kept[3]).hex(),
-            "0x" + bytes(kept[4]).hex(),
-        )
-        if found != expected:
+        if not matches:
             return Step(
                 name,
                 False,

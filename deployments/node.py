@@ -90,6 +90,16 @@ def check_state_file(path: Path) -> None:
         )
 
 
+LOCAL_FUNDING_WEI = 10**24  # what a dev node gives an account for gas
+
+
+def fund_for_gas(gateway: ChainGateway, address: str) -> None:
+    """On a local dev node only (its ether is free, anvil_setBalance): give an account
+    with none ether for gas. A production network funds its accounts its own way."""
+    if gateway.balance(address) == 0:
+        gateway.set_balance(address, LOCAL_FUNDING_WEI)
+
+
 class LocalNode:
     """An anvil process on a free loopback port, stopped cleanly (state dumped) on `stop()`."""
 
