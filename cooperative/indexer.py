@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from cooperative import outbox
@@ -76,7 +77,8 @@ class Indexer:
     def sync(self, session: Session) -> int:
         """Apply every event up to the latest block; returns how many were applied. Stops
         before a block holding a transaction of a request still running in this process:
-        that request projects it itself, and the next sync goes on from there."""
+        that request projects it itself, and the next sync goes on from there. Commits
+        the session (see outbox.no_new_running_transactions)."""
         with self._lock:
             cursor = self._cursor(session)
             if (
@@ -114,7 +116,18 @@ class Indexer:
             )  # type: ignore[call-overload]
             cursor.block, cursor.block_hash = latest, latest_hash
             session.add(cursor)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # a request committed one of these transactions since
+                session.rollback()
+                log.info("a request projected a transaction of blocks up to %d first", latest)
+                return 0
+            with outbox.no_new_running_transactions() as running:
+                # A retry may have started replaying one of these since `running` was read.
+                if running & {r["transactionHash"].lower() for r in logs}:
+                    session.rollback()
+                    return 0
+                session.commit()
             return applied
 
     def _apply(self, session: Session, logs: list[dict]) -> int:  # type: ignore[type-arg]

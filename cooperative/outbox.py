@@ -20,6 +20,7 @@ import contextvars
 import hashlib
 import hmac
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -70,6 +71,17 @@ _running_guard = threading.Lock()
 def running_transactions() -> frozenset[str]:
     with _running_guard:
         return frozenset(_running)
+
+
+@contextmanager
+def no_new_running_transactions() -> Iterator[frozenset[str]]:
+    """The transactions running now, with no request able to start running another until
+    the block ends: the chain follower commits what it projected inside it, unless one of
+    those transactions is a request's (that request projects it itself). A request marks
+    its transaction running before it checks whether the follower projected it, so either
+    the follower sees the mark and leaves the transaction, or the request sees its commit."""
+    with _running_guard:
+        yield frozenset(_running)
 
 
 def _run(context: RequestContext, tx_hash: str, documents: list[dict[str, Any]]) -> None:
@@ -492,7 +504,9 @@ class Outbox:
         finally:
             if set_timestamps:
                 latest = gateway.block_timestamp(gateway.head()[0])
-                gateway.set_clock(max(int(time.time()), latest + 1))
+                # Rounded up: anvil stamps a block with its clock's whole seconds, so a
+                # clock set to the truncated time would stamp blocks up to 2 s in the past.
+                gateway.set_clock(max(math.ceil(time.time()), latest + 1))
         log.info("outbox: %d transactions sent again", resent)
         return resent
 
