@@ -441,7 +441,7 @@ class Marketplace(ModuleService):
         if not 0 < len(circuits) <= MAX_BATCH:
             raise ValidationFailed(f"register 1 to {MAX_BATCH} circuits per call", field="circuits")
         entries = []
-        now = int(datetime.now(UTC).timestamp())
+        now = self.chain_now()
         for template in {circuit["slaTemplate"] for circuit in circuits}:
             self._adopted(template)
         for index, circuit in enumerate(circuits):

@@ -92,5 +92,5 @@ class ModuleService:
         return self._events(receipt, name)[0]
 
     def chain_now(self) -> int:
-        """The latest block's timestamp: the clock the contracts judge times by."""
-        return int(self.platform.gateway.w3.eth.get_block("latest")["timestamp"])
+        """The time the contracts will judge a step sent now by (its block's timestamp)."""
+        return self.platform.gateway.next_block_time()

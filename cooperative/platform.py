@@ -351,6 +351,30 @@ class Platform:
 
         threading.Thread(target=loop, name="node-supervisor", daemon=True).start()
 
+    def keep_clock(self, poll: float = 0.25) -> None:
+        """On the embedded node, which seals a block only when the platform sends: seal an
+        empty block once the chain has been idle `clock_tick_seconds`, so `block.timestamp`
+        follows the wall clock and what waits on time (a vote's end, a timelock's delay)
+        comes due with nobody sending. A busy chain seals blocks anyway and gets none, so
+        shared blocks keep their throughput. A network seals blocks by itself: nothing to do."""
+        tick = self.settings.clock_tick_seconds
+        if self.node is None or tick <= 0:
+            return
+
+        def loop() -> None:
+            seen, since = -1, time.monotonic()
+            while not self._stopping.wait(min(poll, tick)):
+                try:
+                    head, now = self.gateway.latest_block(), time.monotonic()
+                    if head != seen:
+                        seen, since = head, now
+                    elif now - since >= tick and self.chain_status == "ok":
+                        self.gateway.seal_block_unless_moved(head)
+                except Exception:  # the node may be restarting: its supervisor handles it
+                    log.debug("sealing an idle block failed; trying again", exc_info=True)
+
+        threading.Thread(target=loop, name="chain-clock", daemon=True).start()
+
     def follow_chain(self, interval: float = 2.0) -> None:
         """Keep the read models current in a background thread, so transactions that did
         not go through this API (a relayed ballot, another operator's tool) show up too."""

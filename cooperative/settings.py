@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     """... or sooner, once the chain grew this many blocks past the last checkpoint (under
     the embedded node's window of 500 blocks of past states, so state proofs stay possible)."""
 
+    clock_tick_seconds: float = 2.0
+    """The embedded node seals blocks only when the platform sends: once its chain has been
+    idle this long, the server seals an empty block, so the contracts' clock follows the
+    wall clock (a vote ends, a timelock passes, with nobody sending). 0 = never."""
+
     database_url: str | None = None
     """SQLAlchemy URL; unset = SQLite (WAL) in the data directory."""
 

@@ -441,6 +441,13 @@ class ChainGateway:
             self._timestamps[number] = stamp
         return stamp
 
+    def next_block_time(self) -> int:
+        """The time a transaction sent now will be judged by (its block's timestamp): the
+        wall clock, or the latest block's time if the chain is ahead of it (a dev node whose
+        clock a test moved). Not the latest block's alone: on an idle chain that is stale."""
+        latest = self._raw("eth_getBlockByNumber", "latest", False).get("result") or {}
+        return max(int(latest.get("timestamp", "0x0"), 16) + 1, int(time.time()))
+
     def call_many(self, calls: Sequence[Any]) -> list[Any]:
         """Contract reads (web3 ContractFunction objects with their arguments) in one
         JSON-RPC batch, at the latest block, decoded as `decode_output` does: a projection
@@ -613,7 +620,11 @@ class ChainGateway:
             "data": HexBytes(tx["data"]).to_0x_hex(),
             "value": hex(tx["value"]),
         }
-        response = self._raw("eth_simulateV1", {"blockStateCalls": [{"calls": [call]}]}, "latest")
+        # At the time its block will have: a simulated block otherwise takes the latest
+        # block's time (anvil), stale on an idle chain (an outage that started a second
+        # ago would be "in the future").
+        block = {"blockOverrides": {"time": hex(self.next_block_time())}, "calls": [call]}
+        response = self._raw("eth_simulateV1", {"blockStateCalls": [block]}, "latest")
         if "error" in response:
             error = response["error"]
             if (
@@ -675,6 +686,17 @@ class ChainGateway:
         """Hold off this gateway's block sealing (on a node that mines on demand)."""
         with self._mining:
             yield
+
+    def seal_block_unless_moved(self, block: int) -> bool:
+        """Seal a block now (`evm_mine`, on a node that mines on demand) unless the chain
+        has moved past `block` meanwhile; returns whether it sealed one. What keeps an idle
+        dev chain's clock following the wall clock (cooperative.platform.keep_clock)."""
+        self.sending.wait_open()  # never between the blocks a reconciliation rebuilds
+        with self._mining:
+            if self.latest_block() != block:
+                return False
+            self._raw("evm_mine")
+            return True
 
     def dump_state(self) -> bytes:
         """The node's whole state as anvil loads it back (`--load-state`): JSON."""

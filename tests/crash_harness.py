@@ -77,14 +77,26 @@ class Platform:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, voting_period: int = 2, timelock_delay: int = 1) -> None:
+        self.voting_period, self.timelock_delay = voting_period, timelock_delay
+        self._start()
+
+    def _start(self) -> None:
         env = {**os.environ, "COOP_DATA_DIR": str(self.data_dir), "COOP_PORT": str(self.port)}
         coop = Path(sys.executable).parent / "coop"
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 # Short governance clocks, so the setup needs no evm_increaseTime (a clock
                 # jump is no transaction: no outbox could replay it).
-                [str(coop), "serve", "--demo", "--voting-period", "2", "--timelock-delay", "1"],
+                [
+                    str(coop),
+                    "serve",
+                    "--demo",
+                    "--voting-period",
+                    str(self.voting_period),
+                    "--timelock-delay",
+                    str(self.timelock_delay),
+                ],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -123,7 +135,7 @@ class Platform:
             self.process.wait()
             if node is not None:  # its node stops with it (it dumps its state): wait for it
                 _wait_gone(node)
-            self.start()
+            self._start()
         else:
             time.sleep(0.3)
             self.wait_healthy()  # the server's supervisor restarts the node
@@ -228,10 +240,10 @@ class Harness:
         proposal = self.members[0].ok(PROPOSE, {"in": GOLD})["proposal"]["id"]
         for member in self.members[:2]:
             member.ok(VOTE, {"id": proposal})
-        self._wait_chain_time(3)
-        self.admin.ok(QUEUE, {"id": proposal})
-        self._wait_chain_time(2)
-        self.admin.ok(EXECUTE, {"id": proposal})
+        # The server's clock (Platform.keep_clock) seals the blocks that end the vote and
+        # the delay: steps are retried until they come due.
+        self._when_due(self.admin, QUEUE, proposal)
+        self._when_due(self.admin, EXECUTE, proposal)
         self.template = 1
         started = datetime.now(UTC) - timedelta(days=40)
         # Two pairs: Borealis sells to Aurora, Cirrus to Borealis.
@@ -254,11 +266,15 @@ class Harness:
             for service_id in ids:
                 self.services[service_id] = (self.members[buyer], self.addresses[buyer])
 
-    def _wait_chain_time(self, seconds: float) -> None:
-        """Let real time pass, then seal an empty block so the contracts' clock shows it
-        (the embedded node mines only when the platform sends)."""
-        time.sleep(seconds)
-        self.platform.rpc("evm_mine")
+    @staticmethod
+    def _when_due(client: Client, step: str, proposal: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            (payload,) = client(step, {"id": proposal}).values()
+            if not payload["errors"]:
+                return
+            assert time.monotonic() < deadline, payload["errors"]
+            time.sleep(0.5)
 
     # ------------------------------------------------------------------ workload
 

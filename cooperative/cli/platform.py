@@ -74,6 +74,7 @@ def serve(
         graphiql = demo or settings.environment == "development"
         platform.follow_chain()
         platform.supervise_node()
+        platform.keep_clock()
         with user_errors():
             platform.anchor_periodically()
         console.print(
