@@ -53,8 +53,8 @@ def test_propose_vote_and_execute_from_the_command_line(tmp_path: Path) -> None:
         proposal_id = proposed.stdout.split()[1]
         assert "ADMIT_MEMBER" in proposed.stdout and "ACTIVE" in proposed.stdout
 
-        for key in (aurora, borealis):
-            voted = coop("vote", proposal_id, "for", "--reason", "good carrier", key=key, url=url)
+        for key, support in ((aurora, "for"), (borealis, "FOR")):  # either case
+            voted = coop("vote", proposal_id, support, "--reason", "good carrier", key=key, url=url)
             assert voted.returncode == 0, voted.stderr
         again = coop("vote", proposal_id, "for", key=aurora, url=url)
         assert (

@@ -99,7 +99,9 @@ def proposals(
 @app.command()
 def vote(
     proposal_id: Annotated[str, typer.Argument(help="The proposal's id (0x...).")],
-    support: Annotated[Support, typer.Argument(help="for, against or abstain.")],
+    support: Annotated[
+        Support, typer.Argument(help="for, against or abstain.", case_sensitive=False)
+    ],
     reason: Annotated[str, typer.Option(help="Why, for the other members.")] = "",
     api_key: ApiKeyOption = None,
     url: UrlOption = None,

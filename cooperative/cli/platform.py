@@ -203,7 +203,9 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(
     member: Annotated[str | None, typer.Option(help="The member's address (a member key).")] = None,
-    role: Annotated[Role, typer.Option(help="member, admin or auditor.")] = Role.MEMBER,
+    role: Annotated[
+        Role, typer.Option(help="member, admin or auditor.", case_sensitive=False)
+    ] = Role.MEMBER,
     label: Annotated[str, typer.Option(help="What the key is for.")] = "",
     data_dir: DataDirOption = None,
 ) -> None:

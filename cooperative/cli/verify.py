@@ -44,7 +44,11 @@ def proof(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the bundle.")],
     record: Annotated[
         RecordKind | None,
-        typer.Option("--record", help="Prove one of your records' on-chain values instead."),
+        typer.Option(
+            "--record",
+            help="Prove one of your records' on-chain values instead.",
+            case_sensitive=False,
+        ),
     ] = None,
     api_key: ApiKeyOption = None,
     url: UrlOption = None,
