@@ -48,6 +48,9 @@ MEMBERS = 20
 SCALE = float(os.environ.get("BENCH_MONTH_SCALE", "1"))
 SERVICES = max(1, int(10_000 * SCALE))
 TICKETS = max(1, int(50_000 * SCALE))
+# The server's clock (Platform.keep_clock: an empty block once the chain idles), on as
+# `coop serve` runs it; BENCH_MONTH_CLOCK=0 measures the month without it.
+CLOCK = os.environ.get("BENCH_MONTH_CLOCK", "1") != "0"
 BATCH = 500  # the Assurance and Billing contracts' bound per call
 CLOSE_BATCH = 250  # a period close reads every ticket of its services: keep a block's gas in bounds
 REGISTER_BATCH = 200  # Ordering's bound
@@ -380,6 +383,8 @@ def run(config: BenchConfig) -> BenchResult:
         )
         try:
             month = Month(platform)
+            if CLOCK:
+                platform.keep_clock()
             platform.sync()
             with session_scope(platform.engine) as session:
                 month.members = [
@@ -397,7 +402,9 @@ def run(config: BenchConfig) -> BenchResult:
                 f"[{NAME}] the month: {TICKETS:,} tickets, period close, credits, invoices, settlement…",
                 flush=True,
             )
+            clock_blocks = platform.clock_blocks
             figures = run_month(month, parties, rng, period)
+            figures["clock_blocks"] = platform.clock_blocks - clock_blocks
             # Not part of the month either: one checkpoint of it on the anchor chain (the
             # commitment log's tree over everything so far, one transaction).
             platform.sync()
@@ -428,6 +435,10 @@ def run(config: BenchConfig) -> BenchResult:
             f"{figures['ticket_gas_per_lifecycle']:,.0f}",
         ],
         ["gas: close, endorse, invoice, settle (total)", f"{figures['gas_after_tickets']:,}"],
+        [
+            f"empty blocks the clock sealed in the month (clock {'on' if CLOCK else 'off'})",
+            f"{figures['clock_blocks']:,}",
+        ],
         ["services with a credit > 0", f"{figures['credits_above_zero']:,}"],
         ["invoices / payments", f"{figures['invoices']} / {figures['payments']}"],
         [

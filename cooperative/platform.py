@@ -112,6 +112,7 @@ class Platform:
     def __post_init__(self) -> None:
         self._stopping = threading.Event()
         self._supervised = False  # (one supervisor thread, however often it is asked for)
+        self.clock_blocks = 0  # empty blocks keep_clock sealed (an operational figure)
         journal = self.gateway.journal
         self.outbox = journal if isinstance(journal, Outbox) else Outbox(self.engine)
         self.gateway.journal = self.outbox
@@ -369,7 +370,7 @@ class Platform:
                     if head != seen:
                         seen, since = head, now
                     elif now - since >= tick and self.chain_status == "ok":
-                        self.gateway.seal_block_unless_moved(head)
+                        self.clock_blocks += self.gateway.seal_block_unless_moved(head)
                 except Exception:  # the node may be restarting: its supervisor handles it
                     log.debug("sealing an idle block failed; trying again", exc_info=True)
 
