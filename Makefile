@@ -7,13 +7,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMPS := .make
 
-.PHONY: run test test-fast soak bench lint format schema install postgres clean
+.PHONY: run test test-fast soak bench lint format schema install postgres chromium clean
 
 run: install
 	$(BIN)/coop serve --demo $(ARGS)
 
 test: install
-	COOP_TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest $(PYTEST_ARGS)
+	COOP_TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh)" COOP_TEST_CHROMIUM="$$(scripts/ensure-chromium.sh)" \
+		$(BIN)/pytest $(PYTEST_ARGS)
 
 # Contract and unit tests only (no node processes, no PostgreSQL): quick feedback while coding.
 test-fast: install
@@ -41,6 +42,9 @@ install: $(STAMPS)/python $(STAMPS)/node
 
 postgres:
 	@scripts/ensure-postgres.sh
+
+chromium:
+	@scripts/ensure-chromium.sh
 
 $(STAMPS)/python: pyproject.toml
 	@mkdir -p $(STAMPS)
