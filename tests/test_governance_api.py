@@ -113,7 +113,7 @@ def test_admission_with_a_signed_ballot_and_a_key_for_the_new_member(
         {"id": pid, "voter": cirrus, "sig": "0x" + bytes(signature).hex()},
     )["castVoteBySig"]
     assert (
-        replay["errors"][0]["code"] == "CHAIN_REVERT"
+        replay["errors"][0]["code"] == "VALIDATION"
         and "not the voter's" in replay["errors"][0]["message"]
     )
 
