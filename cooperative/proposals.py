@@ -16,9 +16,16 @@ from cooperative.access import DataAccess, Page, Viewer
 from cooperative.errors import CoopError, Forbidden, NotFound, ValidationFailed
 from cooperative.platform import Platform
 from cooperative.signing import RelayedSigner
-from cooperative.store.models import ProposalEvent, ProposalRecord, Role, VoteRecord
+from cooperative.store.models import (
+    MemberProfile,
+    ProposalEvent,
+    ProposalRecord,
+    Role,
+    VoteRecord,
+)
 from cooperative.transactions import chain_errors
 from deployments.chain import Receipt, Signer
+from governance.actions import summarize_actions
 from governance.rules import Kind, ProposalState, Support
 from governance.service import Actions, ProposalPayload, Tally
 
@@ -28,11 +35,13 @@ MAX_REASON = 1024
 
 @dataclass(frozen=True)
 class ProposalView:
-    """A proposal as the API shows it: the read model plus state and tally from the chain."""
+    """A proposal as the API shows it: the read model plus state and tally from the chain,
+    and each action in words."""
 
     record: ProposalRecord
     state: ProposalState
     tally: Tally
+    summaries: list[str]
 
 
 class Proposals:
@@ -56,6 +65,17 @@ class Proposals:
         if self.access.viewer.role is Role.ADMIN:
             return self.platform.operator()
         raise Forbidden("auditors read; they do not act")
+
+    def _ballot_relayer(self) -> Signer:
+        """Who sends a signed ballot: as `_relayer`, but the operator for a member holding
+        its own key. Such a member signs a ballot precisely so as not to sign a transaction
+        as well (a browser wallet signs typed data; it does not sign a transaction for
+        someone else to send). The ballot's signature is the authority; the relayer only
+        pays the gas, so the operator can relay the vote but not forge it."""
+        relayer = self._relayer()
+        if isinstance(relayer, RelayedSigner):
+            return self.platform.operator()
+        return relayer
 
     # ------------------------------------------------------------------ proposing
 
@@ -116,7 +136,9 @@ class Proposals:
         except ValueError as exc:
             raise ValidationFailed("the signature is not hex", field="signature") from exc
         with chain_errors():
-            receipt = self.gov.cast_vote_by_sig(self._relayer(), proposal_id, support, voter, raw)
+            receipt = self.gov.cast_vote_by_sig(
+                self._ballot_relayer(), proposal_id, support, voter, raw
+            )
         return self._after_transaction(proposal_id, receipt)
 
     # ------------------------------------------------------------------ queue, execute, cancel
@@ -144,8 +166,7 @@ class Proposals:
 
     def get(self, proposal_id: str) -> ProposalView:
         record = self._record(proposal_id)
-        with chain_errors():
-            return ProposalView(record, self.gov.state(record.id), self.gov.tally(record.id))
+        return self._views([record])[0]
 
     def list(
         self, first: int | None, after: str | None, kind: Kind | None, state: ProposalState | None
@@ -156,10 +177,7 @@ class Proposals:
         if kind is not None:
             query = query.where(ProposalRecord.kind == int(kind))
         page = self.access.page(query, ProposalRecord.id, first, after)
-        with chain_errors():
-            views = [
-                ProposalView(r, self.gov.state(r.id), self.gov.tally(r.id)) for r in page.items
-            ]
+        views = self._views(page.items)
         if state is not None:
             views = [v for v in views if v.state is state]
         return page, views
@@ -186,6 +204,27 @@ class Proposals:
                 .order_by(col(ProposalEvent.block), col(ProposalEvent.log_index))
             ).all()
         )
+
+    def _views(self, records: list[ProposalRecord]) -> list[ProposalView]:
+        names = {
+            profile.address: profile.name
+            for profile in self.access.session.exec(select(MemberProfile)).all()
+        }
+        with chain_errors():
+            return [
+                ProposalView(
+                    record,
+                    self.gov.state(record.id),
+                    self.gov.tally(record.id),
+                    summarize_actions(
+                        record.actions,
+                        [int(v) for v in record.values],
+                        names,
+                        self.platform.gateway.codehash,
+                    ),
+                )
+                for record in records
+            ]
 
     def _record(self, proposal_id: str) -> ProposalRecord:
         record = self.access.session.get(ProposalRecord, proposal_id.lower())

@@ -16,7 +16,7 @@ import anyio.to_thread
 from cross_web import HTTPException
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -24,10 +24,12 @@ from strawberry.types.unset import UNSET
 
 from cooperative import apikeys
 from cooperative.api.context import Context
+from cooperative.api.graphiql import graphiql_page, mount_graphiql_assets
 from cooperative.api.headers import SecurityHeaders
 from cooperative.api.health import HealthProbe
 from cooperative.api.limits import RequestLimits, error_body
 from cooperative.api.schema import is_client_error, schema
+from cooperative.api.web import mount_web_app
 from cooperative.errors import CoopError, ErrorCode, RateLimited
 from cooperative.platform import Platform
 from cooperative.store.database import session_scope
@@ -64,6 +66,10 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 class CoopGraphQLRouter(GraphQLRouter[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Strawberry's page loads GraphiQL from a CDN; this one is served from here.
+        return HTMLResponse(graphiql_page())
+
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
             return await super().run(request, context, root_value)
@@ -126,6 +132,9 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
         allow_queries_via_get=graphiql,
     )
     app.include_router(router, prefix="/graphql")
+    mount_web_app(app)
+    if graphiql:
+        mount_graphiql_assets(app)
 
     @app.exception_handler(CoopError)
     async def coop_error(_request: Request, exc: CoopError) -> JSONResponse:

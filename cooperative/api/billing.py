@@ -1,13 +1,16 @@
 """GraphQL for billing and settlement: invoices, settlement cycles (each member sees its
-own position and payments), and the CFO's `liabilities` view (DESIGN names)."""
+own position and payments), and the CFO's `liabilities` view with its balance per
+counterparty (DESIGN names)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
+from cooperative import billing as billing_service
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
 from cooperative.api.scalars import BigInt
@@ -116,6 +119,44 @@ class Liability:
     invoiced: BigInt = strawberry.field(description="invoiced amounts due, not settled yet")  # type: ignore[valid-type]
 
 
+@strawberry.type(
+    description="The caller's balance with one counterparty in one currency: what it owes, what it is owed, the net."
+)
+class CounterpartyBalance:
+    counterparty: str
+    currency: str
+    payable: BigInt = strawberry.field(  # type: ignore[valid-type]
+        description="What the caller owes: invoices it must pay, not settled, and SLA credits it owes (calculated or endorsed), not invoiced"
+    )
+    receivable: BigInt = strawberry.field(  # type: ignore[valid-type]
+        description="What the caller is owed, the same way"
+    )
+    net: BigInt = strawberry.field(  # type: ignore[valid-type]
+        description="receivable - payable: positive when the counterparty owes the caller"
+    )
+
+
+def counterparty_balances(
+    liabilities: list[billing_service.Liability],
+) -> list[CounterpartyBalance]:
+    """`liabilities` (one row per counterparty, currency and direction) summed into one
+    balance per counterparty and currency, in the same order."""
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    for item in liabilities:
+        amounts = sums.setdefault((item.counterparty, item.currency), defaultdict(int))
+        amounts[item.direction] += item.credits_calculated + item.credits_endorsed + item.invoiced
+    return [
+        CounterpartyBalance(
+            counterparty=counterparty,
+            currency=currency,
+            payable=amounts["payable"],
+            receivable=amounts["receivable"],
+            net=amounts["receivable"] - amounts["payable"],
+        )
+        for (counterparty, currency), amounts in sums.items()
+    ]
+
+
 @strawberry.type
 class BillingQuery:
     @strawberry.field(description="Invoices the caller issued or received.")
@@ -169,6 +210,12 @@ class BillingQuery:
                 for item in _settlement(info, a).liabilities()
             ],
         )
+
+    @strawberry.field(
+        description="The CFO view summed per counterparty and currency: payable, receivable and net (the same amounts as `liabilities`)."
+    )
+    def counterparty_balances(self, info: AppInfo) -> list[CounterpartyBalance]:
+        return query(info, lambda a: counterparty_balances(_settlement(info, a).liabilities()))
 
 
 @strawberry.input

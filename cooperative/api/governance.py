@@ -46,6 +46,9 @@ class ProposalAction:
     function: str | None
     args: JSON
     value: BigInt  # type: ignore[valid-type]
+    summary: str = strawberry.field(
+        description='The call in words, with members\' names: "admit Delta Carrier (0x…)", "adopt SLA template Gold: …", "upgrade Assurance to v2: …".'
+    )
 
 
 @strawberry.type(description="Votes counted so far (for a finished proposal: the result).")
@@ -154,8 +157,9 @@ class Proposal:
                     function=a["function"],
                     args=a["args"],
                     value=int(v),
+                    summary=summary,
                 )
-                for a, v in zip(record.actions, record.values, strict=True)
+                for a, v, summary in zip(record.actions, record.values, view.summaries, strict=True)
             ],
             snapshot=record.snapshot,
             vote_start=_time(tally.vote_start),
