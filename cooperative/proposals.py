@@ -31,6 +31,11 @@ from governance.service import Actions, ProposalPayload, Tally
 
 MAX_DESCRIPTION = 2048  # the Governor's bound
 MAX_REASON = 1024
+MIN_ID_PREFIX = 6  # hex digits of an abbreviated proposal id
+
+
+def _is_hex(digits: str) -> bool:
+    return all(c in "0123456789abcdef" for c in digits)
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ class Proposals:
     def vote(self, proposal_id: str, support: Support, reason: str) -> ProposalView:
         if len(reason) > MAX_REASON:
             raise ValidationFailed(f"a reason has at most {MAX_REASON} characters", field="reason")
-        self._record(proposal_id)
+        proposal_id = self._record(proposal_id).id
         voter = self._member_account()
         with chain_errors():
             receipt = self.gov.cast_vote(voter, proposal_id, support, reason)
@@ -130,7 +135,7 @@ class Proposals:
     def vote_by_signature(
         self, proposal_id: str, support: Support, voter: str, signature: str
     ) -> ProposalView:
-        self._record(proposal_id)
+        proposal_id = self._record(proposal_id).id
         try:
             raw = bytes.fromhex(signature.removeprefix("0x"))
         except ValueError as exc:
@@ -144,23 +149,23 @@ class Proposals:
     # ------------------------------------------------------------------ queue, execute, cancel
 
     def queue(self, proposal_id: str) -> ProposalView:
-        payload = self._payload(proposal_id)
+        record = self._record(proposal_id)
         with chain_errors():
-            receipt = self.gov.queue(self._relayer(), payload)
-        return self._after_transaction(proposal_id, receipt)
+            receipt = self.gov.queue(self._relayer(), self._payload(record))
+        return self._after_transaction(record.id, receipt)
 
     def execute(self, proposal_id: str) -> ProposalView:
-        payload = self._payload(proposal_id)
+        record = self._record(proposal_id)
         with chain_errors():
-            receipt = self.gov.execute(self._relayer(), payload)
-        return self._after_transaction(proposal_id, receipt)
+            receipt = self.gov.execute(self._relayer(), self._payload(record))
+        return self._after_transaction(record.id, receipt)
 
     def cancel(self, proposal_id: str) -> ProposalView:
         """A member cancels its own proposal (before any vote); an admin as guardian."""
-        payload = self._payload(proposal_id)
+        record = self._record(proposal_id)
         with chain_errors():
-            receipt = self.gov.cancel(self._relayer(), payload)
-        return self._after_transaction(proposal_id, receipt)
+            receipt = self.gov.cancel(self._relayer(), self._payload(record))
+        return self._after_transaction(record.id, receipt)
 
     # ------------------------------------------------------------------ reading
 
@@ -227,13 +232,30 @@ class Proposals:
             ]
 
     def _record(self, proposal_id: str) -> ProposalRecord:
-        record = self.access.session.get(ProposalRecord, proposal_id.lower())
-        if record is None:
-            raise NotFound(f"proposal {proposal_id} does not exist")
-        return record
+        """The proposal with this id, or with the one id that starts with it: a person may
+        abbreviate a 66-character id (0x and at least MIN_ID_PREFIX hex digits) where no
+        other proposal's id starts the same."""
+        wanted = proposal_id.strip().lower()
+        record = self.access.session.get(ProposalRecord, wanted)
+        if record is not None:
+            return record
+        digits = wanted.removeprefix("0x")
+        if len(digits) < 64 and len(digits) >= MIN_ID_PREFIX and _is_hex(digits):
+            found = self.access.session.exec(
+                select(ProposalRecord)
+                .where(col(ProposalRecord.id).startswith("0x" + digits))
+                .limit(2)
+            ).all()
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise ValidationFailed(
+                    f"more than one proposal's id starts with {proposal_id}: give more of it",
+                    field="proposalId",
+                )
+        raise NotFound(f"proposal {proposal_id} does not exist")
 
-    def _payload(self, proposal_id: str) -> ProposalPayload:
-        record = self._record(proposal_id)
+    def _payload(self, record: ProposalRecord) -> ProposalPayload:
         actions = Actions(
             targets=list(record.targets),
             values=[int(v) for v in record.values],

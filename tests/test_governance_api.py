@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from cooperative.platform import Platform
+from cooperative.store.models import ProposalRecord
 from deployments import records, upgrades
 from deployments.compiler import Compiler
 from deployments.paths import CONTRACTS_DIR
@@ -374,3 +376,36 @@ def test_refusals_have_codes(platform: Platform, as_member: list[Api], as_admin:
     late = as_admin(EXECUTE, {"id": created["id"]})["executeProposal"]
     assert late["errors"][0]["code"] == "INVALID_STATE"
     assert "Borealis Networks" in member_names(as_member[0])
+
+
+def test_a_proposal_id_may_be_abbreviated_where_unambiguous(
+    platform: Platform, as_member: list[Api]
+) -> None:
+    created = ok(
+        as_member[0](
+            'mutation { proposeMemberAdmission(input: {name: "Faro Fibre", description: "Admit Faro"}) { proposal { id } errors { code message } } }'
+        )["proposeMemberAdmission"]
+    )
+    full = created["id"]
+    short = full[:10]  # 0x and 8 hex digits, as a person copies it
+    assert as_member[1](PROPOSAL, {"id": short})["proposal"]["id"] == full
+    voted = as_member[1](VOTE, {"id": short.upper().replace("0X", "0x"), "support": "FOR"})
+    assert voted["castVote"]["errors"] == []
+    assert voted["castVote"]["proposal"]["tally"]["forVotes"] == 1
+    too_short = as_member[1](VOTE, {"id": full[:6], "support": "FOR"})["castVote"]["errors"]
+    assert too_short[0]["code"] == "NOT_FOUND"
+    # Another proposal whose id starts the same: the abbreviation no longer names one.
+    twin = full[:10] + "0" * 56
+    with Session(platform.engine) as session:
+        original = session.get(ProposalRecord, full)
+        assert original is not None
+        session.add(ProposalRecord(**{**original.model_dump(), "id": twin}))
+        session.commit()
+    try:
+        ambiguous = as_member[2](VOTE, {"id": short, "support": "FOR"})["castVote"]["errors"]
+        assert ambiguous[0]["code"] == "VALIDATION" and "more than one" in ambiguous[0]["message"]
+        assert ambiguous[0]["field"] == "proposalId"
+    finally:
+        with Session(platform.engine) as session:
+            session.delete(session.get(ProposalRecord, twin))
+            session.commit()

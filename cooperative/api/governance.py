@@ -269,14 +269,13 @@ class GovernanceQuery:
         self, info: AppInfo, proposal_id: str, support: VoteSupport, voter: str | None = None
     ) -> JSON:  # type: ignore[valid-type]
         def work(access: DataAccess) -> Any:
-            proposals = _proposals(info, access)
-            proposals.get(proposal_id)
+            full_id = _proposals(info, access).get(proposal_id).record.id
             address = voter or access.viewer.member_address
             if address is None:
                 raise ValidationFailed("say which member signs: `voter`", field="voter")
             with chain_errors():
                 return info.context.platform.governance.ballot(
-                    proposal_id, gov_rules.Support(support), address
+                    full_id, gov_rules.Support(support), address
                 )
 
         return query(info, work)

@@ -98,7 +98,9 @@ def proposals(
 
 @app.command()
 def vote(
-    proposal_id: Annotated[str, typer.Argument(help="The proposal's id (0x...).")],
+    proposal_id: Annotated[
+        str, typer.Argument(help="The proposal's id (0x...), or its first digits (at least 6).")
+    ],
     support: Annotated[
         Support, typer.Argument(help="for, against or abstain.", case_sensitive=False)
     ],
