@@ -32,6 +32,7 @@ from cooperative.indexer import Indexer
 from cooperative.numbering import TicketNumbers
 from cooperative.outbox import InFlight, Outbox
 from cooperative.projectors import Projection
+from cooperative.root_causes import RootCauses
 from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine, session_scope
 from cooperative.store.keystore import Keystore, KeystoreError, load_or_create_secret
@@ -124,6 +125,7 @@ class Platform:
         self.projection = Projection(self.gateway, self.compiler, self.deployment)
         self.indexer = Indexer(self.projection)
         self.governance = Governance(self.gateway, self.compiler, self.deployment)
+        self.root_causes = RootCauses(self.engine)  # the sellers' root-cause suggestions
 
     @property
     def records_path(self) -> Path:
@@ -388,6 +390,20 @@ class Platform:
                     log.warning("indexer sync failed; retrying", exc_info=True)
 
         threading.Thread(target=loop, name="indexer", daemon=True).start()
+
+    def train_root_causes(self, interval: float = 30.0) -> None:
+        """Retrain each seller's root-cause model once enough of its tickets were resolved
+        since the last (cooperative.root_causes), in a background thread: a resolve
+        request never waits for a training, nor holds the store while one runs."""
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                try:
+                    self.root_causes.train_due()
+                except Exception:  # the database may be restarting: the next round will do
+                    log.warning("training root-cause models failed; retrying", exc_info=True)
+
+        threading.Thread(target=loop, name="root-cause-trainer", daemon=True).start()
 
     def anchoring(self, *, attach: bool = False) -> Anchoring:
         """Checkpoints on the anchor chain (cooperative.anchoring), reached the first time

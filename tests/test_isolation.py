@@ -37,6 +37,7 @@ from cooperative.store.models import (
     QuoteRecord,
     QuoteRequestRecord,
     Role,
+    RootCauseModel,
     ServiceRecord,
     SettlementPaymentRecord,
     SettlementPositionRecord,
@@ -181,6 +182,15 @@ def _create_event(session: Session, owners: list[str]) -> int:
     return record.id
 
 
+def _create_root_cause_model(session: Session, owners: list[str]) -> str:
+    record = RootCauseModel(
+        seller=owners[0], pipeline=b"model", library="scikit-learn", labels=["power", "fiberCut"],
+        tickets=20, last_resolved_at=NOW,
+    )  # fmt: skip
+    session.add(record)
+    return record.seller
+
+
 def _market(access: DataAccess) -> Marketplace:
     return Marketplace(platform=None, access=access)  # type: ignore[arg-type]  (reads need no chain)
 
@@ -281,6 +291,17 @@ PRIVATE_RECORD_TYPES = [
             r.id for r in access.page(access.private(MemberEvent), MemberEvent.id, 100, None).items
         },
         get=lambda access, record_id: access.get_private(MemberEvent, record_id, what="event"),
+    ),
+    PrivateType(  # a seller's root-cause model: its seller alone reaches it
+        model=RootCauseModel,
+        what="root-cause model",
+        create=_create_root_cause_model,
+        list_ids=lambda access: {
+            r.seller for r in access.session.exec(access.private(RootCauseModel)).all()
+        },
+        get=lambda access, record_id: access.get_private(
+            RootCauseModel, record_id, what="root-cause model"
+        ),
     ),
 ]
 

@@ -24,6 +24,14 @@ def _assurance(info: AppInfo, access: DataAccess) -> Assurance:
     return Assurance(info.context.platform, access)
 
 
+@strawberry.type(description="A root cause the seller's own model suggests for one of its tickets.")
+class RootCauseSuggestion:
+    cause: str = strawberry.field(
+        description="A root cause as resolveTroubleTicket takes it (fiberCut, power, ...)"
+    )
+    probability: float = strawberry.field(description="The model's probability, 0 to 1")
+
+
 @strawberry.type(
     description="A trouble ticket (Sonata states); the service's buyer and seller only."
 )
@@ -41,6 +49,26 @@ class TroubleTicket:
     resolved_at: datetime | None
     document: JSON
     commitment: str
+
+    @strawberry.field(
+        description="For the ticket's seller: the root causes its own model, trained on its "
+        "own resolved tickets, suggests from the description and impact, most likely first. "
+        "Empty for anyone else, and until the seller has resolved enough tickets (20, with "
+        "2 causes) for a model."
+    )
+    def suggested_root_causes(self, info: AppInfo) -> list[RootCauseSuggestion]:
+        description = self.document.get("description") if isinstance(self.document, dict) else None
+        if not isinstance(description, str):
+            return []
+        return query(
+            info,
+            lambda a: [
+                RootCauseSuggestion(cause=s.cause, probability=s.probability)
+                for s in info.context.platform.root_causes.suggest(
+                    a, self.seller, self.impact, description
+                )
+            ],
+        )
 
     @classmethod
     def from_row(cls, row: models.TroubleTicketRecord) -> TroubleTicket:

@@ -1,4 +1,4 @@
-"""The operator's commands: serve, deploy, reindex, keys, schema, modules.
+"""The operator's commands: serve, deploy, reindex, assurance train, keys, schema, modules.
 
 Every failure a user can cause prints one line saying what is wrong and what to do, and
 exits with status 1; no tracebacks.
@@ -73,6 +73,7 @@ def serve(
             credentials = platform.demo_credentials(graphql_url) if demo else None
         graphiql = demo or settings.environment == "development"
         platform.follow_chain()
+        platform.train_root_causes()
         platform.supervise_node()
         platform.keep_clock()
         with user_errors():
@@ -182,6 +183,63 @@ def reindex(data_dir: DataDirOption = None) -> None:
         console.print(
             f"rebuilt the read models from {applied} events in {time.perf_counter() - started:.1f} s"
         )
+    finally:
+        platform.stop()
+
+
+assurance_app = typer.Typer(
+    help="SLA assurance: the sellers' root-cause suggestions.", no_args_is_help=True
+)
+app.add_typer(assurance_app, name="assurance")
+
+
+@assurance_app.command("train")
+def assurance_train(
+    seller: Annotated[
+        str | None, typer.Option(help="Only this seller's model (its address).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train each seller's root-cause model on its own resolved tickets now (joins a running server)."""
+    from web3 import Web3
+
+    from cooperative.platform import Platform
+    from cooperative.root_causes import MIN_CAUSES, MIN_TICKETS
+
+    if seller is not None and not Web3.is_address(seller):
+        fail(f"{seller} is not an address")
+    settings = load_settings(data_dir)
+    with user_errors():
+        platform = Platform.start(
+            settings, attach=True, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
+        )
+    try:
+        with user_errors():
+            sellers = (
+                [Web3.to_checksum_address(seller)] if seller else platform.root_causes.sellers()
+            )
+            if not sellers:
+                console.print("no seller has resolved a ticket yet: nothing to learn from")
+            for address in sellers:
+                done = platform.root_causes.train(address)
+                if not done.trained:
+                    console.print(
+                        f"{address}: {done.tickets} resolved tickets, {len(done.causes)} causes: "
+                        f"no model yet (it takes {MIN_TICKETS} tickets and {MIN_CAUSES} causes)",
+                        highlight=False,
+                    )
+                    continue
+                live = (
+                    f"; top suggestion taken on {done.taken} of {done.checked} tickets "
+                    "resolved since its first model"
+                    if done.checked
+                    else ""
+                )
+                console.print(
+                    f"{address}: trained on {done.tickets} tickets ({', '.join(done.causes)}) "
+                    f"in {done.seconds:.1f} s, {done.size / 1024:.0f} KB{live}",
+                    highlight=False,
+                )
     finally:
         platform.stop()
 

@@ -551,3 +551,33 @@ class SettlementPaymentRecord(SQLModel, table=True):
     amount: int = Field(sa_column=Column(Numeric(38, 0), nullable=False))
     confirmed_by_payer: bool = False
     confirmed_by_payee: bool = False
+
+
+# ------------------------------------------------------------------ root-cause suggestions
+
+
+class RootCauseModel(SQLModel, table=True):
+    """A seller's root-cause model (cooperative.root_causes), trained on its own resolved
+    tickets only, and read back for that seller's suggestions only. Not a read model of
+    the chain: the trainer writes it, and a rebuild of the read models keeps it."""
+
+    __tablename__ = "root_cause_model"
+    __parties__: ClassVar[tuple[str, ...]] = ("seller",)
+
+    seller: str = Field(primary_key=True, max_length=42)
+    # The fitted scikit-learn pipeline, pickled and zlib-compressed: written only by the
+    # platform from its own training, never taken from outside (see root_causes.load).
+    pipeline: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    library: str = Field(max_length=40)  # the scikit-learn release that pickled it
+    labels: list[str] = Field(sa_column=Column(JSON, nullable=False))  # the causes it knows
+    tickets: int  # how many tickets it learned from
+    last_resolved_at: datetime  # the newest resolution among them ...
+    # ... and the tickets resolved at that very time (block times have whole seconds: a
+    # ticket resolved in that second after the training read is new all the same)
+    last_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    trained_at: datetime = Field(default_factory=utcnow)
+    training_seconds: float = 0.0
+    # Tickets resolved while an earlier model of the seller's was in force, and how many of
+    # them the seller resolved with that model's top suggestion (the live accuracy).
+    suggestions_checked: int = 0
+    suggestions_taken: int = 0
