@@ -124,9 +124,23 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in an idempotency record")
 
 
+def _stored(value: Any) -> Any:
+    """A payload's stored fields, recursively: not those a resolver computes when it is
+    read (e.g. a ticket's suggested root causes), which the answer computes afresh."""
+    if has_object_definition(type(value)):
+        return {
+            f.python_name: _stored(getattr(value, f.python_name))
+            for f in type(value).__strawberry_definition__.fields
+            if f.base_resolver is None
+        }
+    if isinstance(value, list | tuple):
+        return [_stored(item) for item in value]
+    return value
+
+
 def snapshot(payload: Any) -> dict[str, Any]:
     """A payload object as JSON (round-trips through `revive`)."""
-    return json.loads(json.dumps(dataclasses.asdict(payload), default=_plain))
+    return json.loads(json.dumps(_stored(payload), default=_plain))
 
 
 def revive(kind: Any, value: Any) -> Any:
