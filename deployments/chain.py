@@ -441,6 +441,11 @@ class ChainGateway:
             self._timestamps[number] = stamp
         return stamp
 
+    def transaction_count(self, number: int) -> int:
+        """How many transactions block `number` holds (0 for an empty block)."""
+        count = self._raw("eth_getBlockTransactionCountByNumber", hex(number)).get("result")
+        return int(count or "0x0", 16)
+
     def next_block_time(self) -> int:
         """The time a transaction sent now will be judged by (its block's timestamp): the
         wall clock, or the latest block's time if the chain is ahead of it (a dev node whose
