@@ -22,7 +22,7 @@ from cooperative.commitments import commit
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.outbox import keep_note
-from cooperative.periods import epoch_seconds, parse_period
+from cooperative.periods import epoch_seconds, parse_period, period_start
 from cooperative.projectors.assurance import RESOLUTION_NOTES
 from cooperative.states import (
     CreditState,
@@ -348,7 +348,9 @@ class Assurance(ModuleService):
 
     def close_period(self, period_label: str, service_ids: list[int]) -> list[SlaCreditRecord]:
         """Close a period of services the viewer is party to; the contract computes each
-        one's availability and credit from the closed `down` tickets."""
+        one's availability and credit from the closed `down` tickets. A service whose
+        period has no outage fact (no down ticket in it) comes back endorsed: final, with
+        nothing for either party to endorse or dispute; the others are calculated."""
         _member, account = self._member()
         period = parse_period(period_label)
         _batch(service_ids, "serviceIds")
@@ -360,6 +362,9 @@ class Assurance(ModuleService):
         ]
 
     def endorse_credits(self, period_label: str, service_ids: list[int]) -> list[SlaCreditRecord]:
+        """Endorse calculated credits as their buyer or seller. A final credit (endorsed by
+        both, or by its close when its period had no outage) needs no endorsement and is
+        refused, as the contract refuses it."""
         member, account = self._member()
         period = parse_period(period_label)
         _batch(service_ids, "serviceIds")
@@ -367,6 +372,8 @@ class Assurance(ModuleService):
             SlaCreditRecord, [f"{s}-{period}" for s in service_ids], what="SLA credit"
         )
         for record in records:
+            if record.state == CreditState.ENDORSED.api:
+                self._refuse_unless(False, InvalidState(self._why_final(record)))
             self._refuse_unless(
                 record.state == CreditState.CALCULATED.api,
                 InvalidState(f"the credit {record.id} is {record.state}"),
@@ -411,6 +418,30 @@ class Assurance(ModuleService):
         ]
 
     # ------------------------------------------------------------------ internals
+
+    def _why_final(self, credit: SlaCreditRecord) -> str:
+        """Why an endorsed credit needs no endorsement: its period had no outage fact (the
+        close made it final), or both parties endorsed it. The facts are Assurance.vy's:
+        down tickets, not cancelled, in the period as a dispute has it (starting before
+        its end, and ending after its start or starting in it)."""
+        low = period_start(credit.period)
+        high = period_start(credit.period + 1)
+        tickets = self.access.session.exec(
+            self.access.private(TroubleTicketRecord).where(
+                TroubleTicketRecord.service_id == credit.service_id,
+                TroubleTicketRecord.impact == Impact.DOWN.api,
+                TroubleTicketRecord.state != TicketState.CANCELLED.api,
+            )
+        ).all()
+        for ticket in tickets:
+            start = _aware(ticket.started_at)
+            end = _aware(ticket.ended_at) if ticket.ended_at is not None else None
+            if start < high and (end is None or end > low or start >= low):
+                return f"the credit {credit.id} is final: both parties endorsed it"
+        return (
+            f"the credit {credit.id} needs no endorsement: its period had no outage, "
+            "so it was final when the period closed"
+        )
 
     def _service(self, service_id: int) -> ServiceRecord:
         return self.access.get_private(ServiceRecord, service_id, what="service")

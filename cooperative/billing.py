@@ -2,7 +2,8 @@
 multilateral netting cycles, payments both sides confirm, and the CFO's liability view.
 
 The Billing contract computes every invoice line (pro-rated recurring charge less the
-period's endorsed SLA credit); the seller only chooses the services. Settlement nets a
+period's final SLA credit: endorsed by both parties, or by the period's close when the
+service had no outage in it); the seller only chooses the services. Settlement nets a
 currency's payment-due invoices among all members with the fewest payments the greedy
 matching finds (at most members - 1, as the contract checks), and each payment is
 confirmed by payer and payee. Invoices are visible to their two parties, a cycle shows
@@ -83,8 +84,9 @@ class Billing(ModuleService):
         self, buyer: str, period: str, currency: str, service_ids: list[int] | None = None
     ) -> InvoiceRecord:
         """The seller invoices a buyer for a period that is over. Without `service_ids`:
-        every active service of the pair in that currency whose credit for the period both
-        parties endorsed and that is not invoiced yet."""
+        every active service of the pair in that currency whose credit for the period is
+        endorsed (final: by both parties, or by the period's close when the service had no
+        outage in it, which needs no endorsement) and that is not invoiced yet."""
         seller, account = self._member()
         if service_ids == []:
             raise ValidationFailed(
@@ -127,7 +129,8 @@ class Billing(ModuleService):
             self._refuse_unless(
                 bool(service_ids),
                 ValidationFailed(
-                    f"no service of this buyer in {code} has an endorsed, uninvoiced credit for {period}",
+                    f"no service of this buyer in {code} has an endorsed, uninvoiced credit for {period}"
+                    " (close the period first; a credit with outages needs both endorsements)",
                     field="period",
                 ),
             )

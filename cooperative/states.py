@@ -152,11 +152,12 @@ def ticket_key(service_id: int, number: int) -> str:
 class CreditState(_State):
     """A service's SLA credit for a period (Assurance.vy `CREDIT_*`, copied by Billing.vy).
     The feed names the chain's credit events, not the states: an endorsement by one party
-    leaves the credit calculated."""
+    leaves the credit calculated. A period with no outage fact (no down ticket in it) is
+    endorsed by its close: final at once, both endorsement flags set, nothing to endorse."""
 
     NONE = 0  # the period is not closed for the service
     CALCULATED = 1, "calculated"  # awaiting both parties' endorsement
-    ENDORSED = 2, "endorsed"
+    ENDORSED = 2, "endorsed"  # final: by both parties, or by the close (no outage fact)
     DISPUTED = 3, "disputed"
 
 

@@ -219,6 +219,7 @@ _REVERT_REASONS: dict[str, ErrorCode] = {
     "Assurance: the service ended before the period": VALIDATION,
     "Assurance: no credit for the period": INVALID_STATE,
     "Assurance: the credit is disputed": INVALID_STATE,
+    "Assurance: the credit is final": INVALID_STATE,
     "Assurance: already endorsed": INVALID_STATE,
     "Assurance: only a calculated credit can be disputed": INVALID_STATE,
     "Assurance: you endorsed the credit": INVALID_STATE,

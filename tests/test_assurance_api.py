@@ -1,7 +1,8 @@
 """SLA assurance, billing and settlement through GraphQL on a real anvil node: tickets
 both sides sign, the credit the contract computes, the invoice, a settlement cycle both
-sides confirm, the CFO's liabilities; another member sees none of it; bad input is a
-clear error and writes nothing."""
+sides confirm, the CFO's liabilities; a month with no outage is invoiced with no
+endorsement; another member sees none of it; bad input is a clear error and writes
+nothing."""
 
 from __future__ import annotations
 
@@ -140,7 +141,13 @@ def test_a_month_from_ticket_to_settlement(
     assert credits[services[0]]["creditBps"] == 2500
     assert credits[services[0]]["amount"] == str(MRCS[0] * 2500 // 10_000)
     assert [credits[s]["amount"] for s in services[1:]] == ["0", "0"]
-    assert {c["state"] for c in credits.values()} == {"calculated"}
+    # the outage awaits both parties; no down ticket (a degraded one does not count, the
+    # third had none): final at the close, nothing to endorse
+    assert credits[services[0]]["state"] == "calculated"
+    assert [
+        (credits[s]["state"], credits[s]["endorsedByBuyer"], credits[s]["endorsedBySeller"])
+        for s in services[1:]
+    ] == [("endorsed", True, True)] * 2
 
     # the CFO views before endorsement: Aurora is owed the credit by Borealis
     owed = aurora(LIABILITIES)["liabilities"]
@@ -155,16 +162,29 @@ def test_a_month_from_ticket_to_settlement(
         }
     ]
 
+    # endorsing a credit final at its close is refused, and the batch with it
+    needless = aurora(ENDORSE, {"in": {"period": label, "serviceIds": services}})[
+        "endorseSlaCredit"
+    ]
+    assert [(e["code"], e["message"]) for e in needless["errors"]] == [
+        (
+            "INVALID_STATE",
+            f"the credit {services[1]}-{period} needs no endorsement: its period had no "
+            "outage, so it was final when the period closed",
+        )
+    ]
     for api in (aurora, borealis):
-        endorsed = api(ENDORSE, {"in": {"period": label, "serviceIds": services}})[
+        endorsed = api(ENDORSE, {"in": {"period": label, "serviceIds": services[:1]}})[
             "endorseSlaCredit"
         ]
         assert endorsed["errors"] == []
-    assert {c["state"] for c in endorsed["credits"]} == {"endorsed"}
+    assert [c["state"] for c in endorsed["credits"]] == ["endorsed"]
     again = aurora(ENDORSE, {"in": {"period": label, "serviceIds": services[:1]}})[
         "endorseSlaCredit"
     ]
-    assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
+    assert [(e["code"], e["message"]) for e in again["errors"]] == [
+        ("INVALID_STATE", f"the credit {services[0]}-{period} is final: both parties endorsed it")
+    ]
 
     invoice = borealis(ISSUE, {"in": {"buyer": addresses[0], "period": label, "currency": "EUR"}})[
         "issueInvoice"
@@ -242,6 +262,59 @@ def test_a_month_from_ticket_to_settlement(
     )["invoice"]
     assert settled == {"state": "settled", "cycleId": cycle_id}
     assert aurora(LIABILITIES)["liabilities"] == []
+
+
+def test_a_month_with_no_outage_is_invoiced_with_no_endorsement(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    """Two USD circuits with no trouble ticket at all: each month's close records their
+    credits final (endorsed by both, by nobody), and the seller invoices at once."""
+    aurora, borealis, _ = as_member
+    started = (chain_time(platform) - timedelta(days=400)).isoformat()
+    circuits = [
+        {"slaTemplate": template_id, "currency": "USD", "mrc": mrc, "startedAt": started}
+        for mrc in ("70000", "30000")
+    ]
+    registered = borealis(
+        "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message } } }",
+        {"in": {"buyer": addresses[0], "circuits": circuits}},
+    )["registerServices"]
+    quiet = [s["id"] for s in registered["services"]]
+    aurora(
+        "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+        {"ids": quiet},
+    )
+    # periods close in order, from the month Assurance started in to the last one over
+    platform.gateway.increase_time(35 * 86400)
+    first = platform.governance.handle("Assurance").functions.first_period().call()
+    last = period_of(chain_time(platform)) - 1
+    for period in range(first, last + 1):
+        closed = borealis(
+            CLOSE_PERIOD, {"in": {"period": period_label(period), "serviceIds": quiet}}
+        )["closeSlaPeriod"]
+        assert closed["errors"] == []
+        assert [
+            (c["state"], c["amount"], c["endorsedByBuyer"], c["endorsedBySeller"])
+            for c in closed["credits"]
+        ] == [("endorsed", "0", True, True)] * 2
+
+    # no endorse call: the default selection takes both, and the invoice is due
+    invoice = borealis(
+        ISSUE, {"in": {"buyer": addresses[0], "period": period_label(last), "currency": "USD"}}
+    )["issueInvoice"]
+    assert invoice["errors"] == []
+    assert (
+        invoice["invoice"]["state"],
+        invoice["invoice"]["charges"],
+        invoice["invoice"]["credits"],
+        invoice["invoice"]["amountDue"],
+    ) == ("paymentDue", "100000", "0", "100000")
+    for api in (aurora, borealis):
+        refused = api(ENDORSE, {"in": {"period": period_label(last), "serviceIds": quiet}})[
+            "endorseSlaCredit"
+        ]
+        assert [e["code"] for e in refused["errors"]] == ["INVALID_STATE"]
+        assert "needs no endorsement" in refused["errors"][0]["message"]
 
 
 def test_another_member_sees_no_ticket_credit_or_invoice(

@@ -570,9 +570,6 @@ RESOLVE = "mutation($in: ResolveTroubleTicketInput!) { resolveTroubleTicket(inpu
 CLOSE_PERIOD = (
     "mutation($in: SlaPeriodInput!) { closeSlaPeriod(input: $in) { errors { code message } } }"
 )
-ENDORSE = (
-    "mutation($in: SlaPeriodInput!) { endorseSlaCredit(input: $in) { errors { code message } } }"
-)
 ISSUE = "mutation($in: IssueInvoiceInput!) { issueInvoice(input: $in) { errors { code message } } }"
 RUN_CYCLE = "mutation($in: RunSettlementCycleInput!) { runSettlementCycle(input: $in) { errors { code message } } }"
 
@@ -581,9 +578,9 @@ def a_month_billed(cooperative: Cooperative, template_id: int) -> list[int]:
     """A month billed: Borealis has long provided Aurora two EUR circuits; this month the
     first is down for an hour. The month ends (the chain's clock moved past it, as the
     assurance tests do: the contracts close no month before they were deployed), the period
-    is closed, the second's credit (none) endorsed by both and invoiced, and the operator
-    runs the settlement cycle; the first's credit awaits both parties' endorsement. Returns
-    the two services' ids."""
+    is closed, the second's credit (none: no outage, so final at the close, with nothing to
+    endorse) invoiced, and the operator runs the settlement cycle; the first's credit awaits
+    both parties' endorsement. Returns the two services' ids."""
     aurora, borealis = cooperative.members[:2]
     chain = ChainGateway(cooperative.platform.node_url())
     now = datetime.fromtimestamp(chain.w3.eth.get_block("latest")["timestamp"], UTC)
@@ -624,8 +621,6 @@ def a_month_billed(cooperative: Cooperative, template_id: int) -> list[int]:
     aurora.ok("closeTroubleTicket", step, {"ids": [ticket["id"]]})
     chain.increase_time(35 * 86_400)
     aurora.ok("closeSlaPeriod", CLOSE_PERIOD, {"in": {"period": period, "serviceIds": services}})
-    for api in (aurora, borealis):
-        api.ok("endorseSlaCredit", ENDORSE, {"in": {"period": period, "serviceIds": services[1:]}})
     invoice = {
         "buyer": cooperative.addresses[0],
         "period": period,

@@ -12,7 +12,9 @@
         computes its availability from the closed `down` tickets, applies the service's SLA
         template and records an SLA credit that each party endorses, or disputes: a dispute
         names the tickets whose facts it contests and reopens those only; once they are
-        closed again, the period is closed again and the credit recomputed.
+        closed again, the period is closed again and the credit recomputed. A period with
+        no outage fact (no `down` ticket in it that a dispute could name) has nothing to
+        endorse or dispute: its close records the credit (zero) endorsed at once.
 @dev Privacy by commitment: a ticket's description stays in the platform's store; its
      salted keccak256 commitment is emitted with the opening, never stored.
 
@@ -35,6 +37,19 @@
      tier's basis points of the MRC, rounded down to a minor unit, never above the MRC; a
      zero MRC earns zero. A period that earned no tier counts as met for the seller's
      compliance, any tier as breached (also on a zero MRC).
+
+     What needs endorsing: a credit whose period has at least one outage fact, a closed
+     (or deemed closed), not cancelled `down` ticket in the period (starting before its
+     end and either ending after its start or starting in it: the tickets
+     `dispute_credit` accepts; planned maintenance and zero-length outages included,
+     since their cause and end can be contested), even when the credit is zero. A period
+     without one cannot earn a tier (availability 100 %) and a dispute could name no
+     ticket of it, so two endorsements would change nothing: its close records the
+     credit endorsed by both (state endorsed, both endorsement bits), and logs
+     CreditEndorsed with the zero address as the party. Degraded and intermittent
+     tickets never count toward the credit and cannot be disputed: they do not call for
+     endorsements either. Closing a disputed period again applies the same rule to the
+     tickets as they now stand.
 
      Periods of a service close one after the other, from the later of the month this
      contract was initialized in (`first_period`) and the month the service started, up
@@ -97,7 +112,8 @@ CAUSE_CUSTOMER_SIDE: constant(uint256) = 7
 CAUSE_UNKNOWN: constant(uint256) = 8
 
 # Credit states (IAssurance): none (period not closed), calculated (awaiting both
-# endorsements), endorsed by both parties, disputed (awaiting a new close)
+# endorsements), endorsed by both parties (or by the close itself, for a period with no
+# outage fact: final either way), disputed (awaiting a new close)
 CREDIT_NONE: constant(uint256) = 0
 CREDIT_CALCULATED: constant(uint256) = 1
 CREDIT_ENDORSED: constant(uint256) = 2
@@ -234,6 +250,9 @@ event CreditCalculated:
     amount: uint256
 
 
+# @dev `party` is the endorsing party, or the zero address when the close itself made the
+#      credit final (a period with no outage fact: nothing to endorse); `state` is the
+#      credit's state after it (endorsed once both parties have endorsed).
 event CreditEndorsed:
     service_id: indexed(uint256)
     period: indexed(uint256)
@@ -490,7 +509,9 @@ def close_periods(period: uint256, service_ids: DynArray[uint256, MAX_BATCH]):
     """
     @notice Close a period of services the caller is party to: compute each one's
             availability and SLA credit from its closed tickets. Also closes again a
-            disputed period whose reopened tickets are closed again.
+            disputed period whose reopened tickets are closed again. The credit of a
+            period with no outage fact (no down ticket in it) is final at once: endorsed,
+            by nobody, since there is nothing to endorse.
     @dev Periods of a service close in order; a down ticket starting before the period's
          end that is not closed (or cancelled) holds the close.
     @param period The calendar month (months since January 1970), over.
@@ -518,7 +539,9 @@ def close_periods(period: uint256, service_ids: DynArray[uint256, MAX_BATCH]):
 def endorse_credits(period: uint256, service_ids: DynArray[uint256, MAX_BATCH]):
     """
     @notice Endorse the calculated credits of a period, as the buyer or the seller of
-            each service; endorsed by both, a credit is final (billing applies it).
+            each service; endorsed by both, a credit is final (billing applies it). A
+            credit final already (endorsed by both, or by its close for a period with no
+            outage fact) is refused: it needs no endorsement.
     @param period The period.
     @param service_ids The services.
     """
@@ -529,6 +552,7 @@ def endorse_credits(period: uint256, service_ids: DynArray[uint256, MAX_BATCH]):
         record: uint256 = self.credits[key]
         assert record & STATE_MASK != CREDIT_NONE, "Assurance: no credit for the period"
         assert record & STATE_MASK != CREDIT_DISPUTED, "Assurance: the credit is disputed"
+        assert record & STATE_MASK != CREDIT_ENDORSED, "Assurance: the credit is final"
         assert record & bit == 0, "Assurance: already endorsed"
         record = record | bit
         if record & (BUYER_ENDORSED | SELLER_ENDORSED) == BUYER_ENDORSED | SELLER_ENDORSED:
@@ -791,12 +815,14 @@ def _close_period(
         assert self.credits[key - 1] & STATE_MASK != CREDIT_DISPUTED, "Assurance: the previous period is disputed"
 
     # Read the tickets from the mark on: the closed down tickets' intervals in the period,
-    # merged into disjoint intervals (start << 128 | end), and the first ticket that can
-    # still matter after this period (the next close starts there).
+    # merged into disjoint intervals (start << 128 | end), whether any of them is a fact
+    # of the period (one a dispute could name), and the first ticket that can still
+    # matter after this period (the next close starts there).
     outages: DynArray[uint256, MAX_OUTAGES] = []
     n: uint256 = scan_from
     next_from: uint256 = max_value(uint256)
     finished: bool = False
+    facts: bool = False
     for i: uint256 in range(MAX_SCAN):
         ticket: uint256 = (self.ticket_words[(service_id << 31) | (n >> 1)] >> (FIRST_TICKET + TICKET_BITS * (n & 1))) & TICKET_MASK
         if ticket == 0:
@@ -811,8 +837,13 @@ def _close_period(
             next_from = min(next_from, n - 1)
             continue
         end: uint256 = (ticket >> END_SHIFT) & TIME_MASK
-        if end > period_end:
+        # (ending at the period's end: a zero-length outage at that instant is the next
+        # period's fact, so the next close reads it too)
+        if end >= period_end:
             next_from = min(next_from, n - 1)
+        # in the period as dispute_credit has it, whatever it adds to the outage
+        if not facts and start < period_end and (end > period_start or start >= period_start):
+            facts = True
         if terms.exclude_planned_maintenance and (ticket >> CAUSE_SHIFT) & 15 == CAUSE_PLANNED_MAINTENANCE:
             continue
         low: uint256 = max(start, period_start)
@@ -854,10 +885,14 @@ def _close_period(
     credit_bps = min(credit_bps, MAX_CREDIT_BPS)
     amount: uint256 = min(service.mrc * credit_bps // MAX_CREDIT_BPS, service.mrc)
 
-    self.credits[key] = CREDIT_CALCULATED | (credit_bps << BPS_SHIFT) | (availability << AVAILABILITY_SHIFT) | (outage << OUTAGE_SHIFT) | (amount << AMOUNT_SHIFT)
+    # no outage fact: nothing for either party to endorse or dispute, the credit is final
+    state: uint256 = CREDIT_CALCULATED if facts else CREDIT_ENDORSED | BUYER_ENDORSED | SELLER_ENDORSED
+    self.credits[key] = state | (credit_bps << BPS_SHIFT) | (availability << AVAILABILITY_SHIFT) | (outage << OUTAGE_SHIFT) | (amount << AMOUNT_SHIFT)
     self.closings[service_id] = scan_from | (next_from << NEXT_FROM_SHIFT) | (period_end << CLOSED_UNTIL_SHIFT) | ((period + 1) << LATEST_SHIFT)
     if credit_bps == 0:
         self.compliance[service.seller].periods_met += 1
     else:
         self.compliance[service.seller].periods_breached += 1
     log CreditCalculated(service_id=service_id, period=period, availability_ppm=availability, outage_seconds=outage, credit_bps=credit_bps, amount=amount)
+    if not facts:
+        log CreditEndorsed(service_id=service_id, period=period, party=empty(address), state=convert(CREDIT_ENDORSED, uint8))

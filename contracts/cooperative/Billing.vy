@@ -22,14 +22,17 @@
                          that started before P and had not ended by its end.
          charge        = MRC * billable days / days in P's month, rounded down
                          (28, 29, 30 or 31 days; a whole month charges the MRC exactly).
-         credit        = the SLA credit of (S, P), endorsed by both parties, capped at
-                         the line's charge.
+         credit        = the SLA credit of (S, P), final (endorsed by both parties, or
+                         by its close when P had no outage fact for S), capped at the
+                         line's charge.
 
      A line is refused, with its reason, unless S belongs to this seller -> buyer pair, is
      in the invoice's currency, is active (confirmed by both parties), has at least one
      billable day in P, has never been invoiced for P, and its credit for P is endorsed:
      a period the assurance module has not closed, a credit awaiting an endorsement and a
-     disputed credit all keep the service off the invoice until they are resolved.
+     disputed credit all keep the service off the invoice until they are resolved. A
+     period with no outage fact (no down ticket in it) is endorsed by its close already
+     (Assurance.vy): such a service is invoiced as soon as its period is closed.
 
      How Billing and Settlement find each other: both are modules behind BeaconProxies,
      so their addresses never change across upgrades. Settlement takes Billing's address
@@ -68,7 +71,7 @@ INVOICE_SETTLED: constant(uint8) = 3  # paid through a settlement cycle
 # SLA credit states, as the assurance module reports them (IAssurance.period_credit)
 CREDIT_NONE: constant(uint8) = 0  # the period is not closed for the service
 CREDIT_CALCULATED: constant(uint8) = 1  # awaiting both parties' endorsement
-CREDIT_ENDORSED: constant(uint8) = 2
+CREDIT_ENDORSED: constant(uint8) = 2  # by both parties, or at the close (no outage fact)
 CREDIT_DISPUTED: constant(uint8) = 3
 
 # Ordering's service state that both parties signed for

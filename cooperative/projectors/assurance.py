@@ -21,6 +21,8 @@ CREDIT_FEED = {
     "CreditEndorsed": "slaCreditEndorsed",
     "CreditDisputed": "slaCreditDisputed",
 }
+# CreditEndorsed's party when the period's close made the credit final (Assurance.vy)
+CLOSE_ENDORSES = "0x0000000000000000000000000000000000000000"
 RESOLUTION_NOTES = "resolutionNotes"  # the outbox note of a resolution: ticket id -> note
 WINDOW = 7  # SlaTemplates.template(): the resolution window's place in the tuple
 
@@ -176,11 +178,14 @@ class AssuranceProjector(Projector):
         self._credit_feed(run, event)
 
     def _credit_endorsed(self, run: Run, event: Event) -> None:
+        """One party's endorsement; or, from the zero address, the close's own (a period
+        with no outage fact is final at once: endorsed by both, nobody had to)."""
         record = self._credit(run, event)
         if run.records and record is not None:
-            if event.args["party"] == record.buyer:
+            party = event.args["party"]
+            if party == record.buyer or party == CLOSE_ENDORSES:
                 record.endorsed_by_buyer = True
-            if event.args["party"] == record.seller:
+            if party == record.seller or party == CLOSE_ENDORSES:
                 record.endorsed_by_seller = True
             record.state = CreditState(event.args["state"]).api
             record.updated_at = event.time

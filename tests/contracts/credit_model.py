@@ -8,7 +8,11 @@ the property tests to compare against. Written from the rules, not from the cont
 - availability in parts per million = (period length - outage) * 1e6 / length, rounded down;
 - tiers (floor falling, credit rising): availability below a tier's floor earns its credit;
   the lowest floor it is below decides;
-- amount = MRC * credit bps / 10,000, rounded down, at most the MRC.
+- amount = MRC * credit bps / 10,000, rounded down, at most the MRC;
+- a credit needs both parties' endorsements when the period has an outage fact: a closed
+  `down` ticket (of any cause, of any length) that is in the period, i.e. starts before
+  the period's end and ends after its start or starts in it; without one it is final at
+  the close.
 """
 
 from __future__ import annotations
@@ -106,3 +110,11 @@ def credit(
     availability = (length - seconds) * PPM // length
     bps = credit_bps(availability, tiers)
     return Credit(seconds, availability, bps, min(mrc * bps // MAX_CREDIT_BPS, mrc))
+
+
+def needs_endorsement(outages: list[Outage], period: int) -> bool:
+    """Whether the period has an outage fact (`outages`: the closed tickets)."""
+    low, high = period_start(period), period_end(period)
+    return any(
+        o.impact == DOWN and o.start < high and (o.end > low or o.start >= low) for o in outages
+    )

@@ -110,13 +110,20 @@ def deploy(deployer: Any, *args: Any) -> Any:
 
 
 def deploy_module(
-    contract: Any, init_args: list[Any], system: System, compiler: Any
+    contract: Any,
+    init_args: list[Any],
+    system: System,
+    compiler: Any,
+    *,
+    deployer: str = DEPLOYER,
 ) -> tuple[Any, Any, Any]:
-    """A cooperative module as deployments/deploy.py deploys one, by the fixed deployer:
+    """A cooperative module as deployments/deploy.py deploys one, by the fixed deployer
+    (or another fixed one: a contract deployed at an address where earlier tests deployed
+    another kind confuses titanoboa's storage dump, whose traces outlive the rollback):
     the implementation, an UpgradeableBeacon owned by the Timelock, and the module at a
     BeaconProxy whose constructor calls `initialize(*init_args)` (nothing when empty).
     Returns (implementation, beacon, module through its proxy)."""
-    with boa.env.prank(DEPLOYER):
+    with boa.env.prank(deployer):
         implementation = deploy(contract)
         beacon = deploy_solidity(
             compiler.openzeppelin("UpgradeableBeacon"),

@@ -2,7 +2,8 @@
 tier boundary to the second in months of 28, 29, 30 and 31 days (leap years and century
 years included), and a property test over random months, templates, MRCs and tickets:
 overlapping and nested, across month boundaries, planned maintenance, other impacts,
-cancelled, closed by the buyer or deemed closed."""
+cancelled, closed by the buyer or deemed closed; and whether the credit waits on both
+parties' endorsements (a period with an outage fact) or is final at its close."""
 
 import boa
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from .assurance_fixtures import (
+    CALCULATED,
+    ENDORSED,
     START_PERIOD,
     WINDOW,
     adopt,
@@ -24,6 +27,7 @@ from .credit_model import (
     PPM,
     Outage,
     credit,
+    needs_endorsement,
     period_end,
     period_for,
     period_start,
@@ -200,5 +204,11 @@ def test_credits_follow_the_model(desk, period, schedule, exclude, mrc, data):
                 model.amount,
             ), (p, facts)
             assert got.amount <= mrc
+            # endorsements wait on a period with an outage fact only; else final at once
+            waits = needs_endorsement(facts, p)
+            assert (got.state, got.endorsed_by_buyer, got.endorsed_by_seller) == (
+                (CALCULATED, False, False) if waits else (ENDORSED, True, True)
+            ), (p, facts)
             event(f"credit tier reached: {got.credit_bps > 0}")
+            event(f"needs endorsing: {waits}")
             event(f"tickets: {min(len(facts), 5)}+")

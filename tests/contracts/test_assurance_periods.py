@@ -1,13 +1,17 @@
 """Period closes, SLA credits, endorsements and disputes: a period closes once it is over,
 in order, when its down tickets are closed; the credit follows the template (checked
-against credit_model.py); each party endorses; a dispute reopens only the tickets it
-names, and closing the period again recomputes the credit. Every refusal writes nothing.
+against credit_model.py); each party endorses a credit whose period has an outage fact (a
+down ticket in it), while a period without one is final at its close; a dispute reopens
+only the tickets it names, and closing the period again recomputes the credit. Every
+refusal writes nothing.
 
 The desk's clock starts on 1 February 2027 (P, 28 days); its services started in January,
 so February is their first SLA period (the module was initialized in February)."""
 
 import boa
 import pytest
+
+from deployments.upgrades import layout_problems
 
 from .assurance_fixtures import (
     CALCULATED,
@@ -42,7 +46,7 @@ from .credit_model import (
     period_end,
     period_start,
 )
-from .helpers import events
+from .helpers import ZERO_ADDRESS, events
 from .ordering_fixtures import DAY, EUR, HOUR, TIERS
 
 P = START_PERIOD  # February 2027
@@ -67,7 +71,7 @@ def compliance(desk, seller=None):
 # ------------------------------------------------------------------ closing
 
 
-def test_a_quiet_period_closes_with_no_credit(desk):
+def test_a_quiet_period_closes_final_with_no_credit(desk):
     a, b = desk.services(2)
     assert desk.assurance.next_period(a) == P
     desk.close_period(P, [a, b])
@@ -83,8 +87,12 @@ def test_a_quiet_period_closes_with_no_credit(desk):
         }
         for s in (a, b)
     ]
-    assert desk.assurance.credit(a, P) == (CALCULATED, 0, 0, 1_000_000, 0, False, False)
-    assert desk.assurance.period_credit(a, P) == (CALCULATED, 0)
+    # no ticket: nothing to endorse or dispute, the close itself endorses (party: nobody)
+    assert events(desk.assurance, "CreditEndorsed") == [
+        {"service_id": s, "period": P, "party": ZERO_ADDRESS, "state": ENDORSED} for s in (a, b)
+    ]
+    assert desk.assurance.credit(a, P) == (ENDORSED, 0, 0, 1_000_000, 0, True, True)
+    assert desk.assurance.period_credit(a, P) == (ENDORSED, 0)
     assert closing(desk, a) == (True, P, MAR, 0, 0)
     assert desk.assurance.next_period(a) == P + 1
     assert compliance(desk) == (2, 0)
@@ -112,7 +120,7 @@ def test_a_period_closes_only_once_it_is_over(desk):
     assert desk.assurance.credit(s, P).state == CREDIT_NONE
     desk.at(MAR)
     desk.assurance.close_periods(P, [s], sender=desk.seller)  # either party closes
-    assert desk.assurance.period_credit(s, P) == (CALCULATED, 0)
+    assert desk.assurance.period_credit(s, P) == (ENDORSED, 0)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,7 @@ def test_a_service_started_later_begins_in_its_own_month(desk):
     with refused("the period is before the service's first SLA period"):
         desk.assurance.close_periods(P, [s], sender=desk.buyer)
     desk.assurance.close_periods(P + 1, [s], sender=desk.buyer)
-    assert desk.assurance.period_credit(s, P + 1) == (CALCULATED, 0)
+    assert desk.assurance.period_credit(s, P + 1) == (ENDORSED, 0)
 
 
 def test_an_ended_service_closes_up_to_its_end_and_no_outage_counts_after_it(desk):
@@ -375,7 +383,7 @@ def test_a_ticket_of_the_next_month_does_not_hold_the_close(desk):
     desk.at(MAR + HOUR)
     desk.open([(ticket_id(s, 0), MAR)])  # open, in March
     desk.assurance.close_periods(P, [s], sender=desk.buyer)
-    assert desk.assurance.period_credit(s, P) == (CALCULATED, 0)
+    assert desk.assurance.period_credit(s, P) == (ENDORSED, 0)  # no fact of February
     assert closing(desk, s).next_from == 0  # March's close reads it
     with refused("a down ticket of the period is not closed"):
         desk.close_period(P + 1, [s])
@@ -417,7 +425,9 @@ def test_the_next_close_reads_from_the_first_ticket_that_still_matters(desk):
 def test_each_party_endorses_and_the_credit_is_final(desk):
     a, b = desk.services(2)
     desk.outages(a, [Outage(FEB + DAY, FEB + DAY + HOUR)])
+    desk.outages(b, [Outage(FEB + DAY, FEB + DAY + 10)])  # 10 s: no tier, still a fact
     desk.close_period(P, [a, b])
+    assert events(desk.assurance, "CreditEndorsed") == []
 
     desk.assurance.endorse_credits(P, [a, b], sender=desk.seller)
     assert events(desk.assurance, "CreditEndorsed") == [
@@ -439,7 +449,8 @@ def test_each_party_endorses_and_the_credit_is_final(desk):
     ("case", "reason"),
     [
         ("twice", "already endorsed"),
-        ("endorsed by both", "already endorsed"),
+        ("endorsed by both", "the credit is final"),
+        ("final at the close", "the credit is final"),
         ("third member", "not a party to the service"),
         ("stranger", "not a member"),
         ("period not closed", "no credit for the period"),
@@ -448,9 +459,10 @@ def test_each_party_endorses_and_the_credit_is_final(desk):
     ],
 )
 def test_bad_endorsements_are_refused_and_write_nothing(desk, case, reason):
-    a, b = desk.services(2)
+    a, b, quiet = desk.services(3)
     (tid,) = desk.outages(a, [Outage(FEB + DAY, FEB + DAY + HOUR)])
-    desk.close_period(P, [a, b])
+    desk.outages(b, [Outage(FEB + 2 * DAY, FEB + 2 * DAY + MINUTE)])
+    desk.close_period(P, [a, b, quiet])
     period, sender = P, desk.buyer
     if case == "twice":
         desk.endorse(P, [b], desk.buyer)
@@ -467,10 +479,119 @@ def test_bad_endorsements_are_refused_and_write_nothing(desk, case, reason):
         period = 2**32
     elif case == "disputed":
         desk.assurance.dispute_credit(a, P, [tid], b"\x02" * 32, sender=desk.buyer)
-    before = [desk.assurance.credit(s, P) for s in (a, b)]
+    batch = [a, quiet] if case == "final at the close" else [a, b]
+    before = [desk.assurance.credit(s, P) for s in (a, b, quiet)]
     with refused(reason):
-        desk.assurance.endorse_credits(period, [a, b], sender=sender)
-    assert [desk.assurance.credit(s, P) for s in (a, b)] == before
+        desk.assurance.endorse_credits(period, batch, sender=sender)
+    assert [desk.assurance.credit(s, P) for s in (a, b, quiet)] == before
+
+
+# ------------------------------------------------------------------ what needs endorsing
+
+
+@pytest.mark.parametrize(
+    ("case", "waits"),
+    [
+        ("no ticket", False),
+        ("degraded and intermittent, closed", False),
+        ("degraded, never resolved", False),
+        ("down, cancelled", False),
+        ("down, in the next month", False),
+        ("down, ended as the period began", False),
+        ("down for a second", True),  # no tier earned: the credit is zero, still a fact
+        ("down for no time at all", True),  # its end can be disputed
+        ("planned maintenance, left out", True),  # its cause can be disputed
+        ("down from the month before", True),
+        ("down, deemed closed", True),
+    ],
+)
+def test_a_credit_waits_on_endorsements_only_when_its_period_has_an_outage_fact(desk, case, waits):
+    """An outage fact is a closed down ticket in the period, one a dispute could name:
+    without one, the close records the credit final (endorsed by both, by nobody)."""
+    (s,) = desk.services(1)
+    t = FEB + 5 * DAY
+    if case == "degraded and intermittent, closed":
+        desk.outages(
+            s, [Outage(t, t + DAY, impact=DEGRADED), Outage(t, t + DAY, impact=INTERMITTENT)]
+        )
+    elif case == "degraded, never resolved":
+        desk.at(t + HOUR)
+        desk.open([(ticket_id(s, 0), t, DEGRADED)])
+    elif case == "down, cancelled":
+        desk.at(t + HOUR)
+        desk.open([(ticket_id(s, 0), t)])
+        desk.assurance.cancel_tickets([ticket_id(s, 0)], sender=desk.buyer)
+    elif case == "down, in the next month":
+        desk.at(MAR + HOUR)
+        desk.open([(ticket_id(s, 0), MAR)])
+    elif case == "down, ended as the period began":
+        desk.outages(s, [Outage(FEB - HOUR, FEB)])
+    elif case == "down for a second":
+        desk.outages(s, [Outage(t, t + 1)])
+    elif case == "down for no time at all":
+        desk.outages(s, [Outage(t, t)])
+    elif case == "planned maintenance, left out":
+        desk.outages(s, [Outage(t, t + 3 * HOUR, cause=PLANNED_MAINTENANCE)])
+    elif case == "down from the month before":
+        desk.outages(s, [Outage(FEB - DAY, FEB + 1)])
+    elif case == "down, deemed closed":
+        desk.outages(s, [Outage(t, t + 1)], close=False)
+        desk.at(desk.now + WINDOW)
+    desk.close_period(P, [s])
+    endorsed_by_close = [{"service_id": s, "period": P, "party": ZERO_ADDRESS, "state": ENDORSED}]
+    assert events(desk.assurance, "CreditEndorsed") == ([] if waits else endorsed_by_close)
+    got = desk.assurance.credit(s, P)
+    assert (got.amount, got.credit_bps) == (0, 0)
+    assert (got.state, got.endorsed_by_buyer, got.endorsed_by_seller) == (
+        (CALCULATED, False, False) if waits else (ENDORSED, True, True)
+    )
+    assert compliance(desk) == (1, 0)  # met either way
+    if waits:
+        desk.endorse(P, [s])
+        assert desk.assurance.period_credit(s, P) == (ENDORSED, 0)
+    else:
+        for party in (desk.buyer, desk.seller):
+            with refused("the credit is final"):
+                desk.assurance.endorse_credits(P, [s], sender=party)
+
+
+def test_a_zero_length_outage_at_the_months_boundary_is_the_next_months_fact(desk):
+    """A ticket closed before the previous close, down from and to the instant the period
+    begins: no fact of the month before (it starts at its end), one of this month (it
+    starts in it), so the previous close leaves the next close's mark on it."""
+    (s,) = desk.services(1)
+    desk.at(MAR + HOUR)
+    (tid,) = desk.outages(s, [Outage(MAR, MAR)])
+    desk.close_period(P, [s])
+    assert desk.assurance.period_credit(s, P) == (ENDORSED, 0)
+    assert closing(desk, s).next_from == tid & (2**32 - 1)
+    desk.close_period(P + 1, [s])
+    assert desk.assurance.credit(s, P + 1) == (CALCULATED, 0, 0, 1_000_000, 0, False, False)
+
+
+def test_a_credit_final_at_its_close_cannot_be_disputed(desk):
+    (s,) = desk.services(1)
+    desk.at(MAR + HOUR)
+    (tid,) = desk.outages(s, [Outage(MAR, MAR + 10 * MINUTE)])  # March's, not February's
+    desk.close_period(P, [s])
+    with refused("only a calculated credit can be disputed"):
+        desk.assurance.dispute_credit(s, P, [tid], b"\x07" * 32, sender=desk.buyer)
+    assert desk.assurance.period_credit(s, P) == (ENDORSED, 0)
+
+
+def test_a_period_closed_again_with_its_only_ticket_cancelled_is_final(desk):
+    (s,) = desk.services(1)
+    (tid,) = desk.outages(s, [Outage(FEB + DAY, FEB + DAY + HOUR)])
+    desk.close_period(P, [s])
+    assert desk.assurance.credit(s, P).state == CALCULATED
+    desk.assurance.dispute_credit(s, P, [tid], b"\x08" * 32, sender=desk.seller)
+    desk.assurance.cancel_tickets([tid], sender=desk.buyer)  # the buyer withdraws it
+    desk.assurance.close_periods(P, [s], sender=desk.buyer)
+    assert events(desk.assurance, "CreditEndorsed") == [
+        {"service_id": s, "period": P, "party": ZERO_ADDRESS, "state": ENDORSED}
+    ]
+    assert desk.assurance.credit(s, P) == (ENDORSED, 0, 0, 1_000_000, 0, True, True)
+    assert compliance(desk) == (1, 0)
 
 
 # ------------------------------------------------------------------ disputes
@@ -651,3 +772,26 @@ def test_credits_of_unknown_services_and_periods_read_none(desk):
     assert desk.assurance.period_credit(s, 2**256 - 1) == (CREDIT_NONE, 0)
     assert desk.assurance.credit(s, 2**40) == (CREDIT_NONE, 0, 0, 0, 0, False, False)
     assert closing(desk, s) == (False, 0, 0, 0, 0)
+
+
+# The layout of Assurance v1 as deployed (deployments records keep it; `coop modules check`
+# compares against them): a period final at its close is written in the credit word's
+# existing bits, so the module's storage stays as it was.
+V1_LAYOUT = {
+    "initialized": ("bool", 0),
+    "membership": ("address", 1),
+    "sla_templates": ("address", 2),
+    "ordering": ("address", 3),
+    "first_period": ("uint256", 4),
+    "ticket_words": ("HashMap[uint256, uint256]", 5),
+    "closings": ("HashMap[uint256, uint256]", 6),
+    "credits": ("HashMap[uint256, uint256]", 7),
+    "compliance": ("HashMap[address, Compliance]", 8),
+}
+
+
+def test_the_storage_layout_is_the_deployed_one(compiler):
+    layout = compiler.vyper("Assurance").storage_layout
+    v1 = {name: {"type": t, "slot": slot, "n_slots": 1} for name, (t, slot) in V1_LAYOUT.items()}
+    assert layout_problems(v1, layout) == []
+    assert layout == v1
