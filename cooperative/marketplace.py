@@ -29,12 +29,14 @@ from cooperative.states import (
     ServiceState,
 )
 from cooperative.store.models import (
+    MAX_INT64,
     OfferingRecord,
     OrderRecord,
     QuoteRecord,
     QuoteRequestRecord,
     ServiceRecord,
 )
+from cooperative.transactions import chain_errors
 from deployments.chain import Receipt
 
 PRODUCT_TYPES = (
@@ -195,7 +197,13 @@ class Marketplace(ModuleService):
         bandwidth_mbps: int,
         term_months: int,
         level: str,
+        product_type: str | None = None,
+        offerings: list[dict[str, Any]] | None = None,
     ) -> QuoteRequestRecord:
+        """Ask `sellers` for a quote; optionally for a product type and, per seller, one of
+        its published offerings (`offerings`: {seller, offeringId}, a Sonata quote item's
+        productOffering), each checked to offer the template, bandwidth and term asked. The
+        links are in the committed request document; each seller's quote shows its own."""
         _buyer, account = self._member()
         try:
             sellers = [Web3.to_checksum_address(s) for s in sellers]
@@ -211,6 +219,13 @@ class Marketplace(ModuleService):
                 field="bandwidthMbps",
             )
         self._adopted(sla_template)
+        if product_type is not None and product_type not in PRODUCT_TYPES:
+            raise ValidationFailed(
+                f"product type must be one of {', '.join(PRODUCT_TYPES)}", field="productType"
+            )
+        links = self._offering_links(
+            offerings or [], sellers, sla_template, bandwidth_mbps, term_months, product_type
+        )
         times = (
             _future(respond_by, "respondBy"),
             _future(expires_at, "expiresAt"),
@@ -222,6 +237,10 @@ class Marketplace(ModuleService):
             "termMonths": term_months,
             "level": level,
         }
+        if product_type is not None:
+            document["productType"] = product_type
+        if links:
+            document["offerings"] = links
         _salt, commitment = commit(document)
         receipt = self._send(
             account, "request_quote", sellers, sla_template, *times, bytes.fromhex(commitment[2:])
@@ -229,6 +248,70 @@ class Marketplace(ModuleService):
         return self._projected(
             QuoteRequestRecord, self._event(receipt, "QuoteRequested")["request_id"]
         )
+
+    def _offering_links(
+        self,
+        offerings: list[dict[str, Any]],
+        sellers: list[str],
+        sla_template: int,
+        bandwidth_mbps: int,
+        term_months: int,
+        product_type: str | None,
+    ) -> list[dict[str, Any]]:
+        """The offerings asked for, one per seller asked at most, each an active offering
+        of that seller (as the contract holds it) offering what is requested."""
+        links: list[dict[str, Any]] = []
+        for index, choice in enumerate(offerings):
+            at = f"offerings[{index}]"
+            try:
+                seller = Web3.to_checksum_address(choice["seller"])
+            except ValueError as exc:
+                raise ValidationFailed(
+                    "the seller is a member address", field=f"{at}.seller"
+                ) from exc
+            if seller not in sellers:
+                raise ValidationFailed(
+                    f"{seller} is not among the sellers asked", field=f"{at}.seller"
+                )
+            if any(link["seller"] == seller for link in links):
+                raise ValidationFailed(
+                    f"ask {seller} about one offering per request", field=f"{at}.seller"
+                )
+            offering_id = choice["offeringId"]
+            field = f"{at}.offeringId"
+            record = (
+                self.access.session.get(OfferingRecord, offering_id)
+                if 0 < offering_id <= MAX_INT64
+                else None
+            )
+            if record is None:
+                raise ValidationFailed(f"offering {offering_id} does not exist", field=field)
+            with chain_errors():
+                on_chain_seller, active = self.platform.gateway.call(
+                    self.ordering.functions.offerings(offering_id)
+                )
+            if on_chain_seller != seller:
+                raise ValidationFailed(
+                    f"offering {offering_id} is not one of {seller}'s", field=field
+                )
+            if not active or not record.active:
+                raise ValidationFailed(f"offering {offering_id} is withdrawn", field=field)
+            wanted = (
+                (sla_template in record.sla_templates, f"SLA template {sla_template}"),
+                (bandwidth_mbps in record.bandwidths_mbps, f"{bandwidth_mbps} Mbit/s"),
+                (term_months in record.term_months, f"a {term_months}-month term"),
+                (
+                    product_type is None or product_type == record.product_type,
+                    f"product type {product_type}",
+                ),
+            )
+            for offered, what in wanted:
+                if not offered:
+                    raise ValidationFailed(
+                        f"offering {offering_id} does not offer {what}", field=field
+                    )
+            links.append({"seller": seller, "offeringId": offering_id})
+        return links
 
     def quote(self, quote_id: str) -> QuoteRecord:
         return self.access.get_private(QuoteRecord, quote_id, what="quote")

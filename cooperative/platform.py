@@ -28,7 +28,7 @@ from web3.exceptions import ContractLogicError, MismatchedABI
 from cooperative import apikeys
 from cooperative.anchoring import AnchorChain, Anchoring
 from cooperative.errors import CoopError, ValidationFailed
-from cooperative.indexer import Indexer
+from cooperative.indexer import READ_MODELS, Indexer
 from cooperative.numbering import TicketNumbers
 from cooperative.outbox import InFlight, Outbox
 from cooperative.projectors import Projection
@@ -208,7 +208,7 @@ class Platform:
         reconcile_chain: bool = True,
     ) -> Platform:
         engine = make_engine(settings.resolved_database_url)
-        create_schema(engine)
+        grown = create_schema(engine)
         secret = settings.secret.get_secret_value() if settings.secret else None
         keystore = Keystore(engine, load_or_create_secret(settings.data_dir, secret))
         keystore.check_secret()
@@ -239,6 +239,7 @@ class Platform:
             platform = cls._open_deployment(
                 settings, engine, keystore, gateway, node, demo, founders, progress
             )
+            platform.fill_new_columns(grown, progress)
         except BaseException:
             if node is not None:
                 node.stop()
@@ -462,6 +463,15 @@ class Platform:
         self.outbox.flush()
         with session_scope(self.engine) as session:
             return self.indexer.sync(session)
+
+    def fill_new_columns(
+        self, grown: set[str], progress: Callable[[str], None] = lambda _msg: None
+    ) -> None:
+        """After create_schema added columns to `grown` tables: a read model's rows projected
+        before this release lack them, so the read models are rebuilt (as `coop reindex`)."""
+        if grown & {model.__tablename__ for model in READ_MODELS}:
+            progress("rebuilding the read models for this release's new columns")
+            self.reindex()
 
     def reindex(self) -> int:
         """Drop every read model and rebuild it from the chain and the outbox's documents,

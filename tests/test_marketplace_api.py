@@ -464,3 +464,192 @@ def test_the_buyer_ends_a_service_once_and_nobody_else_can(
     )["openTroubleTicket"]
     assert opened["errors"] == [{"code": "VALIDATION", "field": "tickets[0].startedAt"}]
     assert count(platform, TroubleTicketRecord) == tickets_before
+
+
+# ------------------------------------------------------------------ what a seller is asked
+
+QUOTE_FIELDS = "id requestId buyer seller state slaTemplate respondBy expiresAt requestedDelivery site bandwidthMbps termMonths level productType offeringId request"
+REQUEST_FOR_OFFERINGS = (
+    "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { requestId quotes { "
+    + QUOTE_FIELDS
+    + " } errors { code message field } } }"
+)
+PUBLISH = "mutation($in: PublishOfferingInput!) { publishOffering(input: $in) { offering { id } errors { code message field } } }"
+SILVER = {
+    "name": "Silver Ethernet",
+    "document": "Silver Ethernet SLA: 99.9 % monthly availability",
+    "objectivePpm": 999_000,
+    "tiers": [{"floorPpm": 999_000, "creditBps": 1000}],
+    "description": "Adopt the Silver Ethernet SLA",
+}
+
+
+def publish(api: Api, template: int, **changes: Any) -> int:
+    published = api(PUBLISH, {"in": {**OFFERING, "slaTemplates": [template], **changes}})
+    assert published["publishOffering"]["errors"] == []
+    return published["publishOffering"]["offering"]["id"]
+
+
+def chain_days(platform: Platform, days: float) -> datetime:
+    """`days` after the chain's clock (which earlier tests moved ahead), in whole seconds."""
+    now = datetime.fromtimestamp(platform.gateway.next_block_time(), UTC)
+    return (now + timedelta(days=days)).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def silver_template(
+    platform: Platform, as_member: list[Api], as_admin: Api, template_id: int
+) -> int:
+    """A second adopted SLA template, which the tests' offerings do not offer."""
+    from tests.test_governance_api import ok, passes
+
+    proposal = ok(
+        as_member[0](
+            "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message field } } }",
+            {"in": SILVER},
+        )["proposeSlaTemplate"]
+    )
+    passes(platform, as_member[:2], as_admin, proposal["id"])
+    templates = as_member[0]("{ slaTemplates { id name } }")["slaTemplates"]
+    return next(t["id"] for t in templates if t["name"] == SILVER["name"])
+
+
+def test_a_seller_sees_everything_it_needs_to_answer_and_only_its_own_offering_link(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    aurora, borealis, cirrus = as_member
+    offering_b = publish(borealis, template_id)
+    offering_c = publish(cirrus, template_id, bandwidthsMbps=[1000, 10000])
+    sent = {
+        "sellers": [addresses[1], addresses[2]],
+        "slaTemplate": template_id,
+        "respondBy": chain_days(platform, 2),
+        "expiresAt": chain_days(platform, 4),
+        "requestedDelivery": chain_days(platform, 45),
+        "site": {"address": "Aleksanterinkatu 5, Helsinki", "floor": "3"},
+        "bandwidthMbps": 1000,
+        "termMonths": 12,
+        "level": "budgetary",
+        "productType": "carrier-ethernet-access",
+        "offerings": [
+            {"seller": addresses[1], "offeringId": offering_b},
+            {"seller": addresses[2], "offeringId": offering_c},
+        ],
+    }
+    times = ("respondBy", "expiresAt", "requestedDelivery")
+    variables = {k: v.isoformat() if k in times else v for k, v in sent.items()}
+    requested = aurora(REQUEST_FOR_OFFERINGS, {"in": variables})["requestQuote"]
+    assert requested["errors"] == []
+    # the times are the contract's stored values (chain time), which are what was sent
+    stored = platform.governance.handle("Ordering").functions.requests(requested["requestId"])
+    _buyer, template, *on_chain, _state = stored.call()
+    assert on_chain == [int(sent[t].timestamp()) for t in times] and template == template_id
+
+    asked_of = {addresses[1]: offering_b, addresses[2]: offering_c}
+    for seller, api in ((addresses[1], borealis), (addresses[2], cirrus)):
+        quote_id = f"{requested['requestId']}-{seller}"
+        listed = [
+            e["node"]
+            for e in api("{ quotes(first: 100) { edges { node { " + QUOTE_FIELDS + " } } } }")[
+                "quotes"
+            ]["edges"]
+            if e["node"]["id"] == quote_id
+        ]
+        one = api(
+            "query($id: String!) { quote(id: $id) { " + QUOTE_FIELDS + " } }", {"id": quote_id}
+        )["quote"]
+        assert listed == [one]
+        assert {t: datetime.fromisoformat(one[t]) for t in times} == {t: sent[t] for t in times}
+        expected = {
+            "buyer": addresses[0],
+            "seller": seller,
+            "state": "inProgress",
+            "slaTemplate": template_id,
+            "site": sent["site"],
+            "bandwidthMbps": 1000,
+            "termMonths": 12,
+            "level": "budgetary",
+            "productType": "carrier-ethernet-access",
+            "offeringId": asked_of[seller],
+        }
+        assert {k: one[k] for k in expected} == expected
+        # Isolation: the other seller's link, and so its identity, is nowhere in this view
+        # (not in the deprecated `request` document either).
+        assert one["request"]["offerings"] == [{"seller": seller, "offeringId": asked_of[seller]}]
+        other = addresses[2] if seller == addresses[1] else addresses[1]
+        assert other.lower() not in str(one).lower()
+    # The buyer sees each quote with the offering it asked of that quote's seller.
+    assert {q["seller"]: q["offeringId"] for q in requested["quotes"]} == asked_of
+
+    # A seller asked about no offering gets none, and no trace of the others' links.
+    only_b = {**variables, "offerings": [{"seller": addresses[1], "offeringId": offering_b}]}
+    requested = aurora(REQUEST_FOR_OFFERINGS, {"in": only_b})["requestQuote"]
+    assert requested["errors"] == []
+    quote_c = cirrus(
+        "query($id: String!) { quote(id: $id) { " + QUOTE_FIELDS + " } }",
+        {"id": f"{requested['requestId']}-{addresses[2]}"},
+    )["quote"]
+    assert quote_c["offeringId"] is None and "offerings" not in quote_c["request"]
+    assert addresses[1].lower() not in str(quote_c).lower()
+
+    # `request` is kept for compatibility, marked deprecated.
+    fields = aurora(
+        '{ __type(name: "Quote") { fields(includeDeprecated: true) { name isDeprecated } } }'
+    )["__type"]["fields"]
+    assert {f["name"] for f in fields if f["isDeprecated"]} == {"request"}
+
+
+@pytest.mark.parametrize(
+    ("case", "field"),
+    [
+        ("another seller's", "offerings[0].offeringId"),
+        ("withdrawn", "offerings[0].offeringId"),
+        ("other template", "offerings[0].offeringId"),
+        ("other bandwidth", "offerings[0].offeringId"),
+        ("other term", "offerings[0].offeringId"),
+        ("other product", "offerings[0].offeringId"),
+        ("missing", "offerings[0].offeringId"),
+        ("seller not asked", "offerings[0].seller"),
+        ("seller twice", "offerings[1].seller"),
+    ],
+)
+def test_an_offering_link_must_be_the_sellers_own_active_offering_of_what_is_asked(
+    platform: Platform,
+    as_member: list[Api],
+    addresses: list[str],
+    template_id: int,
+    silver_template: int,
+    case: str,
+    field: str,
+) -> None:
+    aurora, borealis, cirrus = as_member
+    ordering = platform.governance.handle("Ordering")
+    offering_b = publish(borealis, template_id)
+    changes: dict[str, Any] = {}
+    links = [{"seller": addresses[1], "offeringId": offering_b}]
+    if case == "another seller's":
+        links[0]["offeringId"] = publish(cirrus, template_id)
+    elif case == "withdrawn":
+        platform.gateway.transact(
+            platform.keystore.account(addresses[1]),
+            ordering.functions.withdraw_offering(offering_b),
+        )
+    elif case == "other template":
+        changes["slaTemplate"] = silver_template
+    elif case == "other bandwidth":
+        changes["bandwidthMbps"] = 10000
+    elif case == "other term":
+        changes["termMonths"] = 24
+    elif case == "other product":
+        changes["productType"] = "e-line"
+    elif case == "missing":
+        links[0]["offeringId"] = 10**6
+    elif case == "seller not asked":
+        links[0]["seller"] = addresses[2]
+    elif case == "seller twice":
+        links.append(dict(links[0]))
+    before = (count(platform, QuoteRecord), ordering.functions.request_count().call())
+    result = request_quote(aurora, [addresses[1]], template_id, offerings=links, **changes)
+    assert result["requestId"] is None
+    assert (result["errors"][0]["code"], result["errors"][0]["field"]) == ("VALIDATION", field)
+    assert (count(platform, QuoteRecord), ordering.functions.request_count().call()) == before

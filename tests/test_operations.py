@@ -254,6 +254,8 @@ def _request(
             "site": {"address": "Sveavägen 1, Stockholm"},
             "bandwidthMbps": 1000,
             "termMonths": 36,
+            "productType": "e-line",
+            "offerings": [{"seller": seen["seller"], "offeringId": seen["offering"]}],
             "idempotencyKey": f"erp-po-{key}-request",
         }
     }
@@ -262,12 +264,19 @@ def _request(
 def _check_requested(data: dict[str, Any], seen: dict[str, Any]) -> None:
     requested = data["requestQuote"]
     assert requested["errors"] == [] and requested["quotes"][0]["state"] == "inProgress"
+    assert requested["quotes"][0]["offeringId"] == seen["offering"]
     seen["quote"] = requested["quotes"][0]["id"]
 
 
 def _check_quotes(data: dict[str, Any], seen: dict[str, Any]) -> None:
     quote = next(e["node"] for e in data["quotes"]["edges"] if e["node"]["id"] == seen["quote"])
-    assert quote["request"]["bandwidthMbps"] == 1000 and quote["state"] == "inProgress"
+    assert quote["bandwidthMbps"] == 1000 and quote["state"] == "inProgress"
+    assert (quote["slaTemplate"], quote["termMonths"], quote["level"]) == (
+        seen["template"],
+        36,
+        "firm",
+    )
+    assert (quote["productType"], quote["offeringId"]) == ("e-line", seen["offering"])
 
 
 def _response(quote: str) -> dict[str, Any]:
@@ -315,7 +324,7 @@ def _check_quote(data: dict[str, Any], seen: dict[str, Any]) -> None:
         "500000",
         "firm",
     )
-    assert quote["request"]["site"] == {"address": "Sveavägen 1, Stockholm"}
+    assert quote["site"] == {"address": "Sveavägen 1, Stockholm"}
     assert quote["commitment"].startswith("0x") and len(quote["commitment"]) == 66
 
 

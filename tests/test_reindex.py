@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from cooperative.indexer import READ_MODELS
 from cooperative.platform import Platform
+from cooperative.store.database import create_schema
 from cooperative.store.models import (
     ChainCursor,
     IndexedBlock,
@@ -90,3 +92,20 @@ def test_reindex_rebuilds_the_same_read_models(
         ticket = session.exec(select(TroubleTicketRecord)).first()
         assert ticket is not None and ticket.document.get("description") and ticket.salt
         assert session.exec(select(MemberEvent)).first() is not None
+
+
+def test_a_release_adding_read_model_columns_fills_them_from_the_chain(
+    platform: Platform,
+) -> None:
+    """A store from before a release that added columns (here: a quote's site) has rows
+    without them: opening it adds the column and rebuilds the read models."""
+    platform.sync()
+    before = rows(platform)["quote"]
+    assert before and all(q["site"] is not None for q in before)
+    with platform.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE quote DROP COLUMN site"))
+    grown = create_schema(platform.engine)
+    assert grown == {"quote"}
+    platform.fill_new_columns(grown)
+    assert rows(platform)["quote"] == before
+    assert create_schema(platform.engine) == set()  # nothing more to add

@@ -62,7 +62,8 @@ class Offering:
 
 
 @strawberry.type(
-    description="A seller's quote on a buyer's request (Sonata states); buyer and seller only."
+    description="A seller's quote on a buyer's request (Sonata states), with everything the "
+    "seller needs to answer it; buyer and seller only."
 )
 class Quote:
     id: str
@@ -70,20 +71,52 @@ class Quote:
     buyer: str
     seller: str
     state: str
-    request: JSON
+    sla_template: int = strawberry.field(
+        description="The SLA template asked for, as the contract holds it."
+    )
+    respond_by: datetime = strawberry.field(
+        description="An answer after this counts as late for the seller's reputation (chain time, as the contract holds it)."
+    )
+    expires_at: datetime = strawberry.field(
+        description="No answer after this (chain time, as the contract holds it)."
+    )
+    requested_delivery: datetime = strawberry.field(
+        description="The delivery date the buyer wants (chain time, as the contract holds it)."
+    )
+    site: JSON = strawberry.field(description="Where the circuit is wanted, as the buyer sent it.")
+    bandwidth_mbps: int
+    term_months: int
+    product_type: str | None = strawberry.field(
+        description="The product type asked for, if the buyer named one."
+    )
+    offering_id: int | None = strawberry.field(
+        description="The offering of this quote's seller the buyer asked about (a Sonata quote item's productOffering), if any."
+    )
+    request: JSON = strawberry.field(
+        description="The request document as this quote's seller sees it.",
+        deprecation_reason="Use the typed fields: slaTemplate, respondBy, expiresAt, requestedDelivery, site, bandwidthMbps, termMonths, level, productType, offeringId.",
+    )
     currency: str | None
     mrc: BigInt | None  # type: ignore[valid-type]
     nrc: BigInt | None  # type: ignore[valid-type]
     valid_until: datetime | None
-    level: str | None
+    level: str | None = strawberry.field(
+        description="budgetary or firm: the level asked for, then the seller's answer's."
+    )
     commitment: str | None
 
     @classmethod
     def from_row(cls, r: models.QuoteRecord) -> Quote:
+        request = r.document.get("request", {})
         return copy_fields(
             cls,
             r,
-            request=r.document.get("request", {}),
+            request=request,
+            # a row projected before the typed columns has them in its document
+            site=r.site if r.site is not None else request.get("site", {}),
+            bandwidth_mbps=r.bandwidth_mbps or request.get("bandwidthMbps"),
+            term_months=r.term_months or request.get("termMonths"),
+            level=r.level or request.get("level"),
             mrc=int(r.mrc) if r.mrc is not None else None,
             nrc=int(r.nrc) if r.nrc is not None else None,
         )
@@ -265,6 +298,16 @@ class PublishOfferingInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
+@strawberry.input(
+    description="One seller's published offering the buyer asks about (a Sonata quote item's productOffering)."
+)
+class OfferingChoice:
+    seller: str = strawberry.field(description="One of the request's sellers.")
+    offering_id: int = strawberry.field(
+        description="An active offering of that seller offering the requested SLA template, bandwidth and term."
+    )
+
+
 @strawberry.input
 class RequestQuoteInput:
     sellers: list[str]
@@ -276,6 +319,13 @@ class RequestQuoteInput:
     bandwidth_mbps: int
     term_months: int
     level: str = "firm"
+    product_type: str | None = strawberry.field(
+        default=None, description="Optional: the product type asked for (as offerings name it)."
+    )
+    offerings: list[OfferingChoice] | None = strawberry.field(
+        default=None,
+        description="Optional: per seller, at most one of its offerings asked about; each seller sees only its own.",
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -541,6 +591,11 @@ class MarketplaceMutation:
                 input.bandwidth_mbps,
                 input.term_months,
                 input.level,
+                input.product_type,
+                [
+                    {"seller": choice.seller, "offeringId": choice.offering_id}
+                    for choice in input.offerings or []
+                ],
             )
             a.session.flush()
             return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))

@@ -31,6 +31,17 @@ from cooperative.store.models import (
 )
 
 
+def _asked_of(request: dict[str, Any], seller: str) -> dict[str, Any]:
+    """The request document as one seller sees it: the offering links to other sellers
+    (which of their offerings the buyer also asked for, and so who they are) left out,
+    and no trace of them (a seller asked about none gets no `offerings` at all)."""
+    if "offerings" not in request:
+        return request
+    seen = {k: v for k, v in request.items() if k != "offerings"}
+    own = [o for o in request["offerings"] if str(o.get("seller", "")).lower() == seller.lower()]
+    return {**seen, "offerings": own} if own else seen
+
+
 class OrderingProjector(Projector):
     contract_name = "Ordering"
 
@@ -128,6 +139,7 @@ class OrderingProjector(Projector):
                 )
             )
             for seller in sellers:
+                asked = _asked_of(document, seller)
                 run.add(
                     QuoteRecord(
                         id=f"{request_id}-{seller}",
@@ -135,7 +147,21 @@ class OrderingProjector(Projector):
                         buyer=buyer,
                         seller=seller,
                         state=AnswerState.PENDING.api,
-                        document={"request": document, "requestCommitment": commitment},
+                        # the request's terms as the contract holds them (chain time)
+                        sla_template=args["sla_template"],
+                        respond_by=chain_time(args["respond_by"]),
+                        expires_at=chain_time(args["expires_at"]),
+                        requested_delivery=chain_time(args["requested_delivery"]),
+                        # what the document asks of this seller
+                        site=asked.get("site"),
+                        bandwidth_mbps=asked.get("bandwidthMbps"),
+                        term_months=asked.get("termMonths"),
+                        level=asked.get("level"),
+                        product_type=asked.get("productType"),
+                        offering_id=next(
+                            (o["offeringId"] for o in asked.get("offerings", [])), None
+                        ),
+                        document={"request": asked, "requestCommitment": commitment},
                         updated_at=event.time,
                     )
                 )

@@ -44,10 +44,23 @@ def make_engine(url: str) -> Engine:
 ADDED_COLUMNS = [
     ("chain_cursor", "block_hash", "VARCHAR(66)"),
     ("api_key", "created_by", "VARCHAR(42)"),
+    # what a quote's seller is asked (cooperative.projectors.ordering)
+    ("quote", "sla_template", "INTEGER"),
+    ("quote", "respond_by", "TIMESTAMP"),
+    ("quote", "expires_at", "TIMESTAMP"),
+    ("quote", "requested_delivery", "TIMESTAMP"),
+    ("quote", "site", "JSON"),
+    ("quote", "bandwidth_mbps", "INTEGER"),
+    ("quote", "term_months", "INTEGER"),
+    ("quote", "product_type", "VARCHAR(40)"),
+    ("quote", "offering_id", "INTEGER"),
 ]
 
 
-def create_schema(engine: Engine) -> None:
+def create_schema(engine: Engine) -> set[str]:
+    """Create what is missing; returns the tables that got new columns (a read model's
+    new columns are filled by rebuilding it: Platform.start does)."""
+    grown: set[str] = set()
     try:
         SQLModel.metadata.create_all(engine)
         with engine.begin() as connection:
@@ -55,8 +68,10 @@ def create_schema(engine: Engine) -> None:
             for table, column, kind in ADDED_COLUMNS:
                 if column not in {c["name"] for c in inspector.get_columns(table)}:
                     connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                    grown.add(table)
     except OperationalError as exc:
         raise Unavailable(f"the database cannot be reached: {exc.orig}") from exc
+    return grown
 
 
 def is_reachable(engine: Engine) -> bool:

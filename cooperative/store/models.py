@@ -340,7 +340,21 @@ class QuoteRecord(SQLModel, table=True):
     mrc: int | None = Field(default=None, sa_column=Column(Numeric(38, 0)))
     nrc: int | None = Field(default=None, sa_column=Column(Numeric(38, 0)))
     valid_until: datetime | None = None
-    level: str | None = Field(default=None, max_length=20)  # budgetary, firm
+    # the requested level until the seller answers, then the answer's (budgetary, firm)
+    level: str | None = Field(default=None, max_length=20)
+    # What was asked, for the seller to answer: the request's terms as the contract holds
+    # them (chain time) and, from the request's document, the site, bandwidth, term and
+    # product; `offering_id` is the offering asked of this quote's seller only. Null only
+    # on rows projected before these columns existed (`coop reindex` fills them).
+    sla_template: int | None = None
+    respond_by: datetime | None = None
+    expires_at: datetime | None = None
+    requested_delivery: datetime | None = None
+    site: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    bandwidth_mbps: int | None = None
+    term_months: int | None = None
+    product_type: str | None = Field(default=None, max_length=40)
+    offering_id: int | None = None
     document: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     salt: str | None = Field(default=None, max_length=66)
     commitment: str | None = Field(default=None, max_length=66)
