@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -19,7 +24,7 @@ from cooperative.settings import Settings
 from cooperative.store.database import create_schema, make_engine
 from deployments.chain import ChainGateway
 from deployments.compiler import Compiler
-from deployments.node import LocalNode
+from deployments.node import LocalNode, free_loopback_port
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +45,25 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     started = Platform.start(Settings(data_dir=tmp_path_factory.mktemp("platform")), demo=True)
     yield started
     started.stop()
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn in a thread on a free loopback port, for a real HTTP client
+    or browser; yields its base URL."""
+    port = free_loopback_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

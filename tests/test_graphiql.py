@@ -4,24 +4,20 @@ but 127.0.0.1 it runs a query with a demo member's key."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, Route, expect
 
 from cooperative.api import graphiql
 from cooperative.api.app import create_app
 from cooperative.platform import Platform
-from deployments.node import free_loopback_port
 from tests.browser import chromium, screenshot_path
-from tests.conftest import Api
+from tests.conftest import Api, served
 
 HTML = {"Accept": "text/html"}
 TEMPLATE = '{"Authorization": "Bearer "}'
@@ -125,21 +121,9 @@ def test_missing_npm_packages_are_named_not_a_blank_page(
 
 @pytest.fixture(scope="module")
 def server(platform: Platform) -> Iterator[str]:
-    """The demo platform's app with GraphiQL, served by uvicorn on a free loopback port."""
-    port = free_loopback_port()
-    config = uvicorn.Config(
-        create_app(platform, graphiql=True), host="127.0.0.1", port=port, log_level="warning"
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvicorn_server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=30)
+    """The demo platform's app with GraphiQL, served over HTTP."""
+    with served(create_app(platform, graphiql=True)) as url:
+        yield url
 
 
 def editor(page: Page, where: str) -> Any:

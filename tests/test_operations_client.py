@@ -6,22 +6,19 @@ standard introspection query, as GraphQL tools send it, is answered."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from gql import Client, gql
 from gql.transport.requests import RequestsHTTPTransport
 
 from cooperative.api.app import create_app
 from cooperative.platform import Platform
-from deployments.node import free_loopback_port
 from graphql import GraphQLError, build_client_schema, build_schema, get_introspection_query
+from tests.conftest import served
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS_DIR = ROOT / "graphql" / "operations"
@@ -29,19 +26,9 @@ OPERATIONS_DIR = ROOT / "graphql" / "operations"
 
 @pytest.fixture(scope="module")
 def server(platform: Platform) -> Iterator[str]:
-    """The demo platform's app, served by uvicorn on a free loopback port."""
-    port = free_loopback_port()
-    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvicorn_server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/graphql"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=30)
+    """The demo platform's app, served over HTTP: its GraphQL URL."""
+    with served(create_app(platform)) as url:
+        yield f"{url}/graphql"
 
 
 @pytest.fixture(scope="module")
