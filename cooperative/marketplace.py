@@ -358,7 +358,9 @@ class Marketplace(ModuleService):
         quote = self.quote(quote_id)
         if quote.seller != seller:
             raise NotFound(f"quote {quote_id} does not exist")
-        _salt, commitment = commit({"reason": reason})
+        # The quote's document with the reason, as an answer commits it with its terms: the
+        # committed document is the one the record keeps and a proof hands out.
+        _salt, commitment = commit({**quote.document, "declineReason": reason})
         self._send(account, "decline_quote", quote.request_id, bytes.fromhex(commitment[2:]))
         return self._projected(QuoteRecord, quote_id)
 

@@ -20,10 +20,16 @@ from cooperative import apikeys, merkle
 from cooperative.anchoring import ANCHOR_CHAIN_ID, leaves_up_to
 from cooperative.platform import Platform
 from cooperative.proofs import PROVABLE, UnreadableBundle, on_anchor_chain, verify_bundle
-from cooperative.store.models import CheckpointRecord, CommitmentLeaf, QuoteRequestRecord, Role
+from cooperative.store.models import (
+    CheckpointRecord,
+    CommitmentLeaf,
+    QuoteRecord,
+    QuoteRequestRecord,
+    Role,
+)
 from tests.conftest import Api
 from tests.test_assurance_api import services  # noqa: F401  (a fixture)
-from tests.test_marketplace_api import request_quote
+from tests.test_marketplace_api import RESPOND, request_quote
 
 
 def leaf_count(platform: Platform) -> int:
@@ -398,6 +404,48 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
     assert f"verified: invoice {invoice_id}" in verified.stdout
     failed = coop("verify", str(bad_file))
     assert failed.returncode == 1 and "FAIL the values are the invoice's" in failed.stdout
+
+
+DECLINE = "mutation($in: DeclineQuoteInput!) { declineQuote(input: $in) { quote { id state } errors { code message } } }"
+
+
+def test_a_sellers_answer_and_decline_open_their_commitments(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    """The document a proof hands out is exactly the one committed: a quote's answer (its
+    price terms) and a decline (its reason), not the record's merged view of them."""
+    aurora, borealis, cirrus = as_member
+    gateway = platform.gateway  # earlier tests moved the chain's clock ahead of the wall's
+    now = datetime.fromtimestamp(gateway.block_timestamp(gateway.latest_block()), UTC)
+    dates = {
+        name: (now + timedelta(days=days)).isoformat()
+        for name, days in (("respondBy", 2), ("expiresAt", 5), ("requestedDelivery", 30))
+    }
+    asked = request_quote(aurora, [addresses[1], addresses[2]], template_id, **dates)
+    assert asked["errors"] == []
+    quotes = {q["seller"]: q["id"] for q in asked["quotes"]}
+    answer = {
+        "quoteId": quotes[addresses[1]],
+        "currency": "EUR",
+        "mrc": "120000",
+        "nrc": "0",
+        "validUntil": (now + timedelta(days=4)).isoformat(),
+    }
+    assert borealis(RESPOND, {"in": answer})["respondToQuote"]["errors"] == []
+    decline = {"quoteId": quotes[addresses[2]], "reason": "no fibre on that street"}
+    assert cirrus(DECLINE, {"in": decline})["declineQuote"]["errors"] == []
+    platform.sync()
+    assert platform.anchoring().checkpoint() is not None
+    with Session(platform.engine) as session:
+        commitments = {
+            seller: session.get(QuoteRecord, quote_id).commitment  # type: ignore[union-attr]
+            for seller, quote_id in quotes.items()
+        }
+    for seller, party in ((addresses[1], borealis), (addresses[2], cirrus)):
+        proof = party(PROOF, {"id": commitments[seller]})["commitmentProof"]
+        assert [s.passed for s in verify_bundle(proof["bundle"])] == [True, True, True], seller
+    priced = borealis(PROOF, {"id": commitments[addresses[1]]})["commitmentProof"]["document"]
+    assert priced["mrc"] == 120000 and priced["currency"] == "EUR"
 
 
 def test_a_rewritten_cooperative_chain_is_detected(

@@ -185,7 +185,12 @@ class OrderingProjector(Projector):
                 quote.mrc, quote.nrc = args["mrc"], args["nrc"]
                 quote.valid_until = chain_time(args["valid_until"])
                 quote.level = terms.get("level", quote.document.get("request", {}).get("level"))
-                quote.document = {**quote.document, "terms": terms}
+            # The record keeps the document exactly as committed (the quote's document with
+            # the answer's terms and prices, or with the decline's reason), so that a proof
+            # of it opens the commitment. A decline from before that committed the reason
+            # alone is merged into the quote's document, as it was then.
+            if answer == AnswerState.READY or "declineReason" in document:
+                quote.document = document
             else:
                 quote.document = {**quote.document, "declineReason": document.get("reason", "")}
             quote.updated_at = event.time
