@@ -140,6 +140,12 @@ class AnchorChain:
             self.node.stop()
 
 
+# The embedded node keeps the states of its last 500 blocks only (deployments.node): a
+# checkpoint this far back gets a successor even if only empty blocks came since, so the
+# latest checkpoint's state stays provable (cooperative.proofs.state_proof).
+REANCHOR_AFTER_BLOCKS = 250
+
+
 class Anchoring:
     """Takes checkpoints of the cooperative chain and posts them to the anchor chain."""
 
@@ -180,6 +186,7 @@ class Anchoring:
             if (
                 last is not None
                 and last.tree_size == tree.size
+                and cursor.block - last.source_block < REANCHOR_AFTER_BLOCKS
                 and not any(
                     self.gateway.transaction_count(number)
                     for number in range(last.source_block + 1, cursor.block + 1)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from cooperative import apikeys, merkle
-from cooperative.anchoring import ANCHOR_CHAIN_ID, leaves_up_to
+from cooperative.anchoring import ANCHOR_CHAIN_ID, REANCHOR_AFTER_BLOCKS, leaves_up_to
 from cooperative.platform import Platform
 from cooperative.proofs import PROVABLE, UnreadableBundle, on_anchor_chain, verify_bundle
 from cooperative.store.models import (
@@ -404,6 +404,37 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
     assert f"verified: invoice {invoice_id}" in verified.stdout
     failed = coop("verify", str(bad_file))
     assert failed.returncode == 1 and "FAIL the values are the invoice's" in failed.stdout
+
+
+def test_empty_blocks_get_a_checkpoint_only_before_the_last_leaves_the_provable_window(
+    platform: Platform,
+) -> None:
+    """The embedded node's clock seals empty blocks while the chain idles: they add nothing
+    to anchor, until the last checkpoint is REANCHOR_AFTER_BLOCKS behind (the node keeps
+    the states of its last 500 blocks, and state proofs are made at the latest one)."""
+    anchoring = platform.anchoring()
+    platform.sync()
+    anchoring.checkpoint()
+    last = latest_checkpoint_of(platform)
+    for _ in range(3):
+        platform.gateway._raw("evm_mine")
+    platform.sync()
+    assert anchoring.checkpoint() is None
+    for _ in range(REANCHOR_AFTER_BLOCKS):
+        platform.gateway._raw("evm_mine")
+    platform.sync()
+    posted = anchoring.checkpoint()
+    assert posted is not None and posted.tree_size == last.tree_size
+    assert posted.source_block - last.source_block >= REANCHOR_AFTER_BLOCKS
+
+
+def latest_checkpoint_of(platform: Platform) -> CheckpointRecord:
+    with Session(platform.engine) as session:
+        found = session.exec(
+            select(CheckpointRecord).order_by(col(CheckpointRecord.index).desc())
+        ).first()
+    assert found is not None
+    return found
 
 
 DECLINE = "mutation($in: DeclineQuoteInput!) { declineQuote(input: $in) { quote { id state } errors { code message } } }"
