@@ -9,8 +9,10 @@ from __future__ import annotations
 import gc
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -27,6 +29,9 @@ from cooperative.cli.common import (
     user_errors,
 )
 from cooperative.store.models import ApiKey, MemberProfile, Role, utcnow
+
+if TYPE_CHECKING:
+    from cooperative.platform import Platform
 
 # The server's collector and GIL settings (why: at `serve`).
 GC_THRESHOLDS = (10_000, 10, 20)
@@ -142,19 +147,13 @@ def deploy(
 @app.command()
 def anchor(data_dir: DataDirOption = None) -> None:
     """Post a checkpoint of the cooperative chain to the anchor chain now (joins a running server)."""
-    from cooperative.platform import Platform
-
-    settings = load_settings(data_dir)
-    with user_errors():
-        platform = Platform.start(
-            settings, attach=True, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
-        )
-    try:
+    with _attached(data_dir) as platform:
         with user_errors():
-            anchoring = platform.anchoring(attach=True)
-            posted = anchoring.checkpoint()
+            posted = platform.anchoring(attach=True).checkpoint()
         if posted is None:
-            console.print("the last checkpoint is at the chain's head already: nothing to anchor")
+            console.print(
+                "no transaction since the last checkpoint (empty blocks only): nothing to anchor"
+            )
             return
         console.print(
             f"checkpoint {posted.index}: cooperative block {posted.source_block} "
@@ -162,6 +161,19 @@ def anchor(data_dir: DataDirOption = None) -> None:
             f"anchor transaction {posted.anchor_tx} on chain {posted.anchor_chain_id}",
             highlight=False,
         )
+
+
+@contextmanager
+def _attached(data_dir: Path | None) -> Iterator[Platform]:
+    """The platform on the data directory, joining a running server's node, stopped after."""
+    from cooperative.platform import Platform
+
+    with user_errors():
+        platform = Platform.start(
+            load_settings(data_dir), attach=True, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
+        )
+    try:
+        yield platform
     finally:
         platform.stop()
 
@@ -203,45 +215,34 @@ def assurance_train(
     """Train each seller's root-cause model on its own resolved tickets now (joins a running server)."""
     from web3 import Web3
 
-    from cooperative.platform import Platform
     from cooperative.root_causes import MIN_CAUSES, MIN_TICKETS
 
     if seller is not None and not Web3.is_address(seller):
         fail(f"{seller} is not an address")
-    settings = load_settings(data_dir)
-    with user_errors():
-        platform = Platform.start(
-            settings, attach=True, progress=lambda msg: err.print(f"[dim]{msg}…[/]")
-        )
-    try:
-        with user_errors():
-            sellers = (
-                [Web3.to_checksum_address(seller)] if seller else platform.root_causes.sellers()
-            )
-            if not sellers:
-                console.print("no seller has resolved a ticket yet: nothing to learn from")
-            for address in sellers:
-                done = platform.root_causes.train(address)
-                if not done.trained:
-                    console.print(
-                        f"{address}: {done.tickets} resolved tickets, {len(done.causes)} causes: "
-                        f"no model yet (it takes {MIN_TICKETS} tickets and {MIN_CAUSES} causes)",
-                        highlight=False,
-                    )
-                    continue
-                live = (
-                    f"; top suggestion taken on {done.taken} of {done.checked} tickets "
-                    "resolved since its first model"
-                    if done.checked
-                    else ""
-                )
+    with _attached(data_dir) as platform, user_errors():
+        sellers = [Web3.to_checksum_address(seller)] if seller else platform.root_causes.sellers()
+        if not sellers:
+            console.print("no seller has resolved a ticket yet: nothing to learn from")
+        for address in sellers:
+            done = platform.root_causes.train(address)
+            if not done.trained:
                 console.print(
-                    f"{address}: trained on {done.tickets} tickets ({', '.join(done.causes)}) "
-                    f"in {done.seconds:.1f} s, {done.size / 1024:.0f} KB{live}",
+                    f"{address}: {done.tickets} resolved tickets, {len(done.causes)} causes: "
+                    f"no model yet (it takes {MIN_TICKETS} tickets and {MIN_CAUSES} causes)",
                     highlight=False,
                 )
-    finally:
-        platform.stop()
+                continue
+            live = (
+                f"; top suggestion taken on {done.taken} of {done.checked} tickets "
+                "resolved since its first model"
+                if done.checked
+                else ""
+            )
+            console.print(
+                f"{address}: trained on {done.tickets} tickets ({', '.join(done.causes)}) "
+                f"in {done.seconds:.1f} s, {done.size / 1024:.0f} KB{live}",
+                highlight=False,
+            )
 
 
 def _engine(data_dir: Path | None):  # noqa: ANN202  (an Engine; imported lazily)
