@@ -26,7 +26,7 @@ from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
-from cooperative.states import CreditState, InvoiceState, ServiceState
+from cooperative.states import CreditState, Direction, InvoiceState, ServiceState
 from cooperative.store.models import (
     InvoiceRecord,
     Role,
@@ -179,7 +179,7 @@ class Billing(ModuleService):
 class Liability:
     counterparty: str
     currency: str
-    direction: str  # payable or receivable
+    direction: Direction
     credits_calculated: int  # SLA credits computed, not endorsed by both yet
     credits_endorsed: int  # endorsed, not invoiced yet
     invoiced: int  # invoiced (amount due), not settled yet
@@ -289,7 +289,7 @@ class Settlement(ModuleService):
             key = (
                 credit.seller if buyer_side else credit.buyer,
                 credit.currency,
-                "receivable" if buyer_side else "payable",
+                Direction.RECEIVABLE if buyer_side else Direction.PAYABLE,
             )
             sums[key][0 if credit.state == CreditState.CALCULATED.api else 1] += int(credit.amount)
         invoices = self.access.session.exec(
@@ -302,7 +302,7 @@ class Settlement(ModuleService):
             key = (
                 invoice.seller if buyer_side else invoice.buyer,
                 invoice.currency,
-                "payable" if buyer_side else "receivable",
+                Direction.PAYABLE if buyer_side else Direction.RECEIVABLE,
             )
             sums[key][2] += int(invoice.amount_due)
         return [

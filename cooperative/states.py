@@ -19,7 +19,7 @@ contract with its users: change a value here and the stored rows and clients bre
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Self
 
 
@@ -70,6 +70,7 @@ class AnswerState(_State):
 # closed the request (accepting another seller's, or rejecting all): Sonata calls those
 # "declined", the seller's own refusal "unableToProvide".
 DECLINED_BY_BUYER = "declined"
+QUOTE_STATES = (*(s.api for s in AnswerState), DECLINED_BY_BUYER)
 # What a seller whose quote lost to another's is told: only that, about its own quote.
 NOT_ACCEPTED_EVENT = "quoteNotAccepted"
 
@@ -90,6 +91,9 @@ class ServiceState(_State):
 
     PENDING_CONFIRMATION = 1, "pendingConfirmation", "servicePendingConfirmation"
     ACTIVE = 2, "active", "serviceActive"
+
+
+SERVICE_ENDING_EVENT = "serviceEnding"  # the buyer ended the service (it stays active until then)
 
 
 # ---------------------------------------------------------------------------- Assurance.vy
@@ -161,6 +165,14 @@ class CreditState(_State):
     DISPUTED = 3, "disputed"
 
 
+# The feed's credit entries, by the chain event they come from
+CREDIT_EVENTS = {
+    "CreditCalculated": "slaCreditCalculated",
+    "CreditEndorsed": "slaCreditEndorsed",
+    "CreditDisputed": "slaCreditDisputed",
+}
+
+
 # ---------------------------------------------------------------------------- Billing.vy, Settlement.vy
 
 
@@ -179,3 +191,49 @@ class CycleState(_State):
     CONFIRMING = 1, "open"  # payments instructed, awaiting confirmations
     SETTLED = 2, "settled", "settlementCycleSettled"
     CANCELLED = 3, "cancelled", "settlementCycleCancelled"
+
+
+class PaymentState(_State):
+    """A settlement payment, by its confirmation flags (Settlement.vy `CONFIRMED_BY_*`,
+    or'ed into one word that starts at 0 when the payment is instructed)."""
+
+    INSTRUCTED = 0, "instructed"
+    PAYER = 1, "confirmedByPayer"  # the payer says it has paid
+    PAYEE = 2, "confirmedByPayee"  # the payee says it has been paid
+    BOTH = 3, "confirmed"
+
+
+SETTLEMENT_POSITION_EVENT = "settlementPosition"
+PAYMENT_INSTRUCTED_EVENT = "paymentInstructed"
+PAYMENT_CONFIRMED_EVENT = "paymentConfirmed"
+
+
+class Direction(StrEnum):
+    """Which way an amount goes between the caller and a counterparty (the CFO view)."""
+
+    PAYABLE = "payable"  # the caller owes it
+    RECEIVABLE = "receivable"  # the counterparty owes it
+
+
+# ---------------------------------------------------------------------------- the feed
+
+
+def _moves(*states: type[_State]) -> list[str]:
+    return [member.event for state in states for member in state if member.event]
+
+
+# Every type a feed entry (MemberEvent.type) can have, module by module: the API's
+# MemberEventType, and what the projectors may write (Run.feed checks it).
+FEED_EVENTS: tuple[str, ...] = (
+    *_moves(RequestState, AnswerState),
+    NOT_ACCEPTED_EVENT,
+    *_moves(OrderState, ServiceState),
+    SERVICE_ENDING_EVENT,
+    *_moves(TicketState),
+    *CREDIT_EVENTS.values(),
+    *_moves(InvoiceState),
+    SETTLEMENT_POSITION_EVENT,
+    PAYMENT_INSTRUCTED_EVENT,
+    PAYMENT_CONFIRMED_EVENT,
+    *_moves(CycleState),
+)

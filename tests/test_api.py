@@ -175,6 +175,11 @@ def test_revoking_another_members_key_is_not_found(
         ("{ me { secretHash } }", "Cannot query field"),
         ("{ members(first: 101) { edges { node { name } } } }", "between 1 and 100"),
         ('{ members(after: "%%%") { edges { node { name } } } }', "cursor"),
+        # the closed sets are enums: a filter outside one is refused, not answered []
+        ('{ invoices(state: "paymentDue") { edges { cursor } } }', "InvoiceState"),
+        ("{ invoices(state: bogus) { edges { cursor } } }", "InvoiceState"),
+        ("{ troubleTickets(state: closedd) { edges { cursor } } }", "TroubleTicketState"),
+        ("{ invoices(state: paymentDue) { edges { cursor } } }", None),
     ],
 )
 def test_bad_queries_get_a_code_and_a_sentence(
@@ -186,6 +191,13 @@ def test_bad_queries_get_a_code_and_a_sentence(
         return
     assert error_code(body) == "VALIDATION", body
     assert reason in body["errors"][0]["message"]
+
+
+def test_a_filter_variable_outside_its_enum_is_a_client_error(as_member: list[Api]) -> None:
+    query = "query($s: TroubleTicketState) { troubleTickets(state: $s) { edges { cursor } } }"
+    body = as_member[0].post(query, {"s": "bogus"}).json()
+    assert error_code(body) == "VALIDATION" and "TroubleTicketState" in body["errors"][0]["message"]
+    assert as_member[0](query, {"s": "resolved"})["troubleTickets"]["edges"] == []
 
 
 def test_over_deep_queries_are_refused(as_member: list[Api]) -> None:

@@ -618,11 +618,22 @@ def _check_cycles(data: dict[str, Any], seen: dict[str, Any]) -> None:
     assert (
         node["id"] == seen["cycle"]
         and node["payments"][0]["amount"] == seen["invoice"]["amountDue"]
+        and node["payments"][0]["state"] == "instructed"
     )
+
+
+PAYMENT_STATES = {
+    (True, False): "confirmedByPayer",
+    (False, True): "confirmedByPayee",
+    (True, True): "confirmed",
+}
 
 
 def _check_confirmed_payment(data: dict[str, Any], _seen: dict[str, Any]) -> None:
     assert data["confirmPayment"]["errors"] == []
+    payment = data["confirmPayment"]["payment"]
+    flags = (payment["confirmedByPayer"], payment["confirmedByPayee"])
+    assert payment["state"] == PAYMENT_STATES[flags]
 
 
 def _check_invoice(data: dict[str, Any], seen: dict[str, Any]) -> None:

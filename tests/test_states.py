@@ -10,14 +10,18 @@ from enum import IntEnum
 
 import pytest
 
+from cooperative.api import types as api_types
 from cooperative.states import (
     DECLINED_BY_BUYER,
+    FEED_EVENTS,
+    QUOTE_STATES,
     AnswerState,
     CreditState,
     CycleState,
     Impact,
     InvoiceState,
     OrderState,
+    PaymentState,
     RequestState,
     RootCause,
     ServiceState,
@@ -38,7 +42,10 @@ VOCABULARIES = [
     (CycleState, "CYCLE_", "Settlement.vy", []),
     (Impact, "IMPACT_", "Assurance.vy", []),
     (RootCause, "CAUSE_", "Assurance.vy", []),
+    (PaymentState, "CONFIRMED_BY_", "Settlement.vy", []),
 ]
+# Settlement.vy's confirmation word starts at 0 (no flag set); no constant names that
+IMPLICIT_ZERO = {PaymentState: "INSTRUCTED"}
 # Assurance.vy's packing: field widths and offsets, not states
 NOT_STATES = {"TICKET_BITS", "IMPACT_SHIFT", "CAUSE_SHIFT"}
 CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*): constant\(uint\d+\) = ([0-9_]+)[ \t]*(?:#.*)?$", re.M)
@@ -64,7 +71,10 @@ def members(enum: type[IntEnum]) -> dict[str, int]:
     ids=[enum.__name__ for enum, *_ in VOCABULARIES],
 )
 def test_enum_is_the_contracts_state_set(enum, prefix, contract):
-    assert members(enum) == constants(contract, prefix)
+    expected = constants(contract, prefix)
+    if enum in IMPLICIT_ZERO:
+        expected[IMPLICIT_ZERO[enum]] = 0
+    assert members(enum) == expected
 
 
 @pytest.mark.parametrize(
@@ -117,6 +127,12 @@ def test_api_names():
     assert [s.api for s in ServiceState] == ["pendingConfirmation", "active"]
     assert [s.api for s in InvoiceState] == ["generated", "paymentDue", "settled"]
     assert [s.api for s in CycleState] == ["open", "settled", "cancelled"]
+    assert [s.api for s in PaymentState] == [
+        "instructed",
+        "confirmedByPayer",
+        "confirmedByPayee",
+        "confirmed",
+    ]
     assert [s.api for s in Impact] == ["down", "degraded", "intermittent"]
     assert [s.api for s in RootCause] == [
         "fiberCut",
@@ -171,3 +187,33 @@ def test_from_api_finds_each_named_member(enum):
         enum.from_api("")
     with pytest.raises(ValueError):
         enum.from_api("noSuchState")
+
+
+def test_the_feed_names_each_type_once_and_every_move_of_state():
+    assert len(set(FEED_EVENTS)) == len(FEED_EVENTS) == 33
+    for enum, *_ in VOCABULARIES:
+        assert {m.event for m in enum if m.event} <= set(FEED_EVENTS)
+
+
+# GraphQL enum -> the vocabulary it publishes, value for value and in order
+API_ENUMS = [
+    (api_types.TroubleTicketState, [s.api for s in TicketState if s.api]),
+    (api_types.OutageImpact, [s.api for s in Impact]),
+    (api_types.RootCause, [s.api for s in RootCause]),
+    (api_types.SlaCreditState, [s.api for s in CreditState if s.api]),
+    (api_types.QuoteState, list(QUOTE_STATES)),
+    (api_types.OrderState, [s.api for s in OrderState]),
+    (api_types.ServiceState, [s.api for s in ServiceState]),
+    (api_types.InvoiceState, [s.api for s in InvoiceState]),
+    (api_types.SettlementCycleState, [s.api for s in CycleState]),
+    (api_types.SettlementPaymentState, [s.api for s in PaymentState]),
+    (api_types.LiabilityDirection, ["payable", "receivable"]),
+    (api_types.MemberEventType, list(FEED_EVENTS)),
+]
+
+
+@pytest.mark.parametrize(("enum", "names"), API_ENUMS, ids=lambda e: getattr(e, "__name__", ""))
+def test_each_graphql_enum_is_its_vocabulary(enum, names):
+    assert [member.value for member in enum] == names
+    assert [member.name for member in enum] == names  # the GraphQL value is the API name
+    assert QUOTE_STATES[-1] == DECLINED_BY_BUYER

@@ -13,7 +13,15 @@ from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
 from cooperative.api.inputs import long_text
 from cooperative.api.limits import MAX_BODY_BYTES
 from cooperative.api.scalars import BigInt
-from cooperative.api.types import Connection, UserError, copy_fields
+from cooperative.api.types import (
+    Connection,
+    OutageImpact,
+    RootCause,
+    SlaCreditState,
+    TroubleTicketState,
+    UserError,
+    copy_fields,
+)
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
 from cooperative.periods import period_label
 from cooperative.store import models
@@ -26,9 +34,7 @@ def _assurance(info: AppInfo, access: DataAccess) -> Assurance:
 
 @strawberry.type(description="A root cause the seller's own model suggests for one of its tickets.")
 class RootCauseSuggestion:
-    cause: str = strawberry.field(
-        description="A root cause as resolveTroubleTicket takes it (fiberCut, power, ...)"
-    )
+    cause: RootCause  # type: ignore[valid-type]
     probability: float = strawberry.field(description="The model's probability, 0 to 1")
 
 
@@ -41,9 +47,9 @@ class TroubleTicket:
     number: int
     buyer: str
     seller: str
-    state: str
-    impact: str
-    root_cause: str | None
+    state: TroubleTicketState  # type: ignore[valid-type]
+    impact: OutageImpact  # type: ignore[valid-type]
+    root_cause: RootCause | None  # type: ignore[valid-type]
     started_at: datetime
     ended_at: datetime | None
     resolved_at: datetime | None
@@ -83,7 +89,7 @@ class SlaCredit:
     buyer: str
     seller: str
     currency: str
-    state: str
+    state: SlaCreditState  # type: ignore[valid-type]
     amount: BigInt  # type: ignore[valid-type]
     credit_bps: int
     availability_ppm: int
@@ -106,7 +112,7 @@ class AssuranceQuery:
         first: int | None = None,
         after: str | None = None,
         service_id: int | None = None,
-        state: str | None = None,
+        state: TroubleTicketState | None = None,  # type: ignore[valid-type]
     ) -> Connection[TroubleTicket]:
         return query(
             info,
@@ -143,7 +149,7 @@ class AssuranceQuery:
 @strawberry.input
 class TicketOpeningInput:
     service_id: int
-    impact: str = strawberry.field(description="down, degraded or intermittent")
+    impact: OutageImpact  # type: ignore[valid-type]
     started_at: datetime
     description: str
     external_id: str | None = None
@@ -164,7 +170,7 @@ class TicketIdsInput:
 @strawberry.input
 class ProgressTroubleTicketInput:
     ticket_ids: list[str]
-    state: str = strawberry.field(description="inProgress or pending")
+    state: TroubleTicketState = strawberry.field(description="inProgress or pending")  # type: ignore[valid-type]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -172,9 +178,7 @@ class ProgressTroubleTicketInput:
 class TicketResolutionInput:
     ticket_id: str
     ended_at: datetime
-    root_cause: str = strawberry.field(
-        description="fiberCut, power, equipment, configuration, thirdParty, plannedMaintenance, customerSide or unknown"
-    )
+    root_cause: RootCause  # type: ignore[valid-type]
     note: str = ""
 
 

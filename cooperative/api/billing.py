@@ -14,9 +14,18 @@ from cooperative import billing as billing_service
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
 from cooperative.api.scalars import BigInt
-from cooperative.api.types import Connection, UserError, copy_fields
+from cooperative.api.types import (
+    Connection,
+    InvoiceState,
+    LiabilityDirection,
+    SettlementCycleState,
+    SettlementPaymentState,
+    UserError,
+    copy_fields,
+)
 from cooperative.billing import Billing, Settlement
 from cooperative.periods import period_label
+from cooperative.states import PaymentState
 from cooperative.store import models
 
 
@@ -37,7 +46,7 @@ class Invoice:
     buyer: str
     period: str
     currency: str
-    state: str
+    state: InvoiceState  # type: ignore[valid-type]
     charges: BigInt  # type: ignore[valid-type]
     credits: BigInt  # type: ignore[valid-type]
     amount_due: BigInt  # type: ignore[valid-type]
@@ -65,10 +74,15 @@ class SettlementPayment:
     amount: BigInt  # type: ignore[valid-type]
     confirmed_by_payer: bool
     confirmed_by_payee: bool
+    state: SettlementPaymentState  # type: ignore[valid-type]
 
     @classmethod
     def from_row(cls, row: models.SettlementPaymentRecord) -> SettlementPayment:
-        return copy_fields(cls, row, amount=int(row.amount))
+        flags = (
+            PaymentState.PAYER * row.confirmed_by_payer
+            | PaymentState.PAYEE * row.confirmed_by_payee
+        )
+        return copy_fields(cls, row, amount=int(row.amount), state=PaymentState(flags).api)
 
 
 @strawberry.type(
@@ -77,7 +91,7 @@ class SettlementPayment:
 class SettlementCycle:
     id: int
     currency: str
-    state: str
+    state: SettlementCycleState  # type: ignore[valid-type]
     # (no participant or payment counts: they would tell a member how many others had
     # invoices due; its own payments are in `payments`)
     opened_at: datetime
@@ -109,7 +123,7 @@ def _cycle_view(
 class Liability:
     counterparty: str
     currency: str
-    direction: str
+    direction: LiabilityDirection  # type: ignore[valid-type]
     credits_calculated: BigInt = strawberry.field(
         description="SLA credits computed, not endorsed by both yet"
     )  # type: ignore[valid-type]
@@ -165,7 +179,7 @@ class BillingQuery:
         info: AppInfo,
         first: int | None = None,
         after: str | None = None,
-        state: str | None = None,
+        state: InvoiceState | None = None,  # type: ignore[valid-type]
     ) -> Connection[Invoice]:
         return query(
             info,

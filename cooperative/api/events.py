@@ -11,27 +11,18 @@ from strawberry.scalars import JSON
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, query
 from cooperative.api.scalars import BigInt
-from cooperative.api.types import Connection, copy_fields
+from cooperative.api.types import Connection, MemberEventType, copy_fields
 from cooperative.store.models import MemberEvent as MemberEventRecord
 
 log = logging.getLogger(__name__)
 
 
 @strawberry.type(
-    description=(
-        "Something that happened on chain to a record the caller is a party to: "
-        "type (quoteRequested, quoteAnswered, quoteDeclined, quoteAccepted, quoteNotAccepted, quoteRejected, "
-        "orderSubmitted, orderAcknowledged, orderInProgress, orderCompleted, orderRejected, "
-        "orderCancelled, servicePendingConfirmation, serviceActive, serviceEnding, troubleTicketsOpened, "
-        "troubleTicketsAcknowledged, troubleTicketsInProgress, troubleTicketsPending, "
-        "troubleTicketsResolved, troubleTicketsClosed, troubleTicketsReopened, "
-        "troubleTicketsCancelled, slaCreditCalculated, slaCreditEndorsed, slaCreditDisputed, "
-        "invoicePaymentDue, invoiceSettled, settlementPosition, paymentInstructed, "
-        "paymentConfirmed, settlementCycleSettled, settlementCycleCancelled) and the ids it concerns."
-    )
+    description="Something that happened on chain to a record the caller is a party to: "
+    "its type and the ids it concerns."
 )
 class MemberEvent:
-    type: str
+    type: MemberEventType  # type: ignore[valid-type]
     subject: JSON
     block: BigInt  # type: ignore[valid-type]
     tx: str

@@ -12,7 +12,14 @@ from strawberry.scalars import JSON
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
 from cooperative.api.scalars import BigInt
-from cooperative.api.types import Connection, UserError, copy_fields
+from cooperative.api.types import (
+    Connection,
+    OrderState,
+    QuoteState,
+    ServiceState,
+    UserError,
+    copy_fields,
+)
 from cooperative.marketplace import Marketplace
 from cooperative.store import models
 
@@ -70,7 +77,7 @@ class Quote:
     request_id: int
     buyer: str
     seller: str
-    state: str
+    state: QuoteState  # type: ignore[valid-type]
     sla_template: int = strawberry.field(
         description="The SLA template asked for, as the contract holds it."
     )
@@ -128,7 +135,7 @@ class Order:
     request_id: int
     buyer: str
     seller: str
-    state: str
+    state: OrderState  # type: ignore[valid-type]
     sla_template: int
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
@@ -146,7 +153,7 @@ class Service:
     id: int
     buyer: str
     seller: str
-    state: str
+    state: ServiceState  # type: ignore[valid-type]
     sla_template: int
     currency: str
     mrc: BigInt  # type: ignore[valid-type]

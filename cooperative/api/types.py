@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from cooperative import errors
+from cooperative import errors, states
 from cooperative.access import Page
 from cooperative.api.scalars import BigInt
 from cooperative.errors import CoopError, SignatureRequired
@@ -18,6 +19,66 @@ T = TypeVar("T")
 
 ErrorCode = strawberry.enum(errors.ErrorCode, description="Machine-readable error codes.")
 Role = strawberry.enum(models.Role, description="What an API key may do.")
+
+
+# ------------------------------------------------------------------ the modules' vocabularies
+
+
+def vocabulary(name: str, values: Iterable[str], description: str) -> type[StrEnum]:
+    """A GraphQL enum of one of the modules' closed sets (cooperative.states), each value
+    the name the store and the API have always given it, Sonata's camelCase as it is
+    (`inProgress`): the value on the wire is the string in Sonata's JSON, and a client that
+    read the old String fields reads the same answers. Its Python members are `str`, so a
+    filter argument goes to the store as it is."""
+    return strawberry.enum(
+        StrEnum(name, [(value, value) for value in values]), description=description
+    )
+
+
+def _names(state: type[states._State]) -> list[str]:
+    return [member.api for member in state if member.api]
+
+
+TroubleTicketState = vocabulary(
+    "TroubleTicketState", _names(states.TicketState), "A trouble ticket's state (Sonata's names)."
+)
+OutageImpact = vocabulary(
+    "OutageImpact",
+    _names(states.Impact),
+    "How an outage hit the service; only down counts against availability.",
+)
+RootCause = vocabulary("RootCause", _names(states.RootCause), "What caused an outage.")
+SlaCreditState = vocabulary(
+    "SlaCreditState",
+    _names(states.CreditState),
+    "An SLA credit's state: calculated (awaiting both parties), endorsed (final: by both "
+    "parties, or by the period's close when the service had no outage), disputed.",
+)
+QuoteState = vocabulary(
+    "QuoteState",
+    states.QUOTE_STATES,
+    "A seller's quote (Sonata's names): declined when the buyer accepted another or "
+    "rejected all, unableToProvide when the seller declined.",
+)
+OrderState = vocabulary("OrderState", _names(states.OrderState), "A product order's state.")
+ServiceState = vocabulary("ServiceState", _names(states.ServiceState), "A service's state.")
+InvoiceState = vocabulary(
+    "InvoiceState", _names(states.InvoiceState), "An invoice's state (MEF 141's names)."
+)
+SettlementCycleState = vocabulary(
+    "SettlementCycleState", _names(states.CycleState), "A settlement cycle's state."
+)
+SettlementPaymentState = vocabulary(
+    "SettlementPaymentState",
+    _names(states.PaymentState),
+    "Which of a payment's parties have confirmed it.",
+)
+LiabilityDirection = vocabulary(
+    "LiabilityDirection", [d.value for d in states.Direction], "payable: the caller owes it."
+)
+MemberEventType = vocabulary(
+    "MemberEventType", states.FEED_EVENTS, "What a feed entry says happened."
+)
 
 
 def copy_fields(cls: type[T], row: Any, **overrides: Any) -> T:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cooperative.projectors.base import Event, Handler, Projector, Run, chain_time, hex32
 from cooperative.states import (
+    CREDIT_EVENTS,
     CreditState,
     Impact,
     RootCause,
@@ -16,11 +17,6 @@ from cooperative.states import (
 )
 from cooperative.store.models import ServiceRecord, SlaCreditRecord, TroubleTicketRecord
 
-CREDIT_FEED = {
-    "CreditCalculated": "slaCreditCalculated",
-    "CreditEndorsed": "slaCreditEndorsed",
-    "CreditDisputed": "slaCreditDisputed",
-}
 # CreditEndorsed's party when the period's close made the credit final (Assurance.vy)
 CLOSE_ENDORSES = "0x0000000000000000000000000000000000000000"
 RESOLUTION_NOTES = "resolutionNotes"  # the outbox note of a resolution: ticket id -> note
@@ -44,9 +40,9 @@ class AssuranceProjector(Projector):
         """The credits and services a batch's events touch (up to 500 a transaction): the
         services for the feed's parties too."""
         credits = [
-            f"{e.args['service_id']}-{e.args['period']}" for e in events if e.name in CREDIT_FEED
+            f"{e.args['service_id']}-{e.args['period']}" for e in events if e.name in CREDIT_EVENTS
         ]
-        services = {e.args["service_id"] for e in events if e.name in CREDIT_FEED}
+        services = {e.args["service_id"] for e in events if e.name in CREDIT_EVENTS}
         for event in events:
             if event.name == "TicketsOpened":
                 services |= {split_ticket_id(o["ticket_id"])[0] for o in event.args["openings"]}
@@ -115,7 +111,7 @@ class AssuranceProjector(Projector):
                 if record is not None:
                     record.state, record.updated_at = state.api, event.time
                     run.add(record)
-        self._feed(run, event, ids, state.event or "troubleTicketsChanged")
+        self._feed(run, event, ids, state.event)
 
     def _tickets(self, run: Run, chain_ids: list[int]) -> list[TroubleTicketRecord | None]:
         return run.get_many(
@@ -218,7 +214,7 @@ class AssuranceProjector(Projector):
             run.feed(
                 event,
                 member,
-                CREDIT_FEED[event.name],
+                CREDIT_EVENTS[event.name],
                 creditId=f"{service_id}-{period}",
                 serviceId=service_id,
             )

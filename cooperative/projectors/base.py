@@ -13,6 +13,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from cooperative import outbox
+from cooperative.states import FEED_EVENTS
 from cooperative.store.models import MemberEvent, OutboxEntry
 
 if TYPE_CHECKING:
@@ -168,6 +169,8 @@ class Run:
         self._added[(type(record), key[0] if len(key) == 1 else key)] = record
 
     def feed(self, event: Event, member: str, kind: str, **subject: Any) -> None:
+        if kind not in FEED_EVENTS:  # the API's MemberEventType names every type there is
+            raise ValueError(f"{kind!r} is not a feed event type (cooperative.states)")
         if not self.feeds:
             return
         # No existence check: the cursor moves in the same transaction as the rows, and the

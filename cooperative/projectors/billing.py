@@ -6,7 +6,14 @@ from sqlmodel import col, select
 
 from cooperative.currencies import currency_code
 from cooperative.projectors.base import Event, Handler, Projector, Run, hex32
-from cooperative.states import CycleState, InvoiceState
+from cooperative.states import (
+    PAYMENT_CONFIRMED_EVENT,
+    PAYMENT_INSTRUCTED_EVENT,
+    SETTLEMENT_POSITION_EVENT,
+    CycleState,
+    InvoiceState,
+    PaymentState,
+)
 from cooperative.store.models import (
     InvoiceRecord,
     SettlementCycleRecord,
@@ -14,8 +21,6 @@ from cooperative.store.models import (
     SettlementPositionRecord,
     SlaCreditRecord,
 )
-
-CONFIRMED_BY_PAYER, CONFIRMED_BY_PAYEE = 1, 2  # Settlement.vy's confirmation flags
 
 
 class BillingProjector(Projector):
@@ -163,7 +168,7 @@ class SettlementProjector(Projector):
                     net=args["net"],
                 )
             )
-        run.feed(event, args["member"], "settlementPosition", cycleId=args["cycle_id"])
+        run.feed(event, args["member"], SETTLEMENT_POSITION_EVENT, cycleId=args["cycle_id"])
 
     def _payment_instructed(self, run: Run, event: Event) -> None:
         args = event.args
@@ -182,7 +187,7 @@ class SettlementProjector(Projector):
             run.feed(
                 event,
                 member,
-                "paymentInstructed",
+                PAYMENT_INSTRUCTED_EVENT,
                 cycleId=args["cycle_id"],
                 paymentIndex=args["payment_index"],
             )
@@ -191,8 +196,8 @@ class SettlementProjector(Projector):
         args = event.args
         payment = run.get(SettlementPaymentRecord, f"{args['cycle_id']}-{args['payment_index']}")
         if run.records and payment is not None:
-            payment.confirmed_by_payer = bool(args["confirmations"] & CONFIRMED_BY_PAYER)
-            payment.confirmed_by_payee = bool(args["confirmations"] & CONFIRMED_BY_PAYEE)
+            payment.confirmed_by_payer = bool(args["confirmations"] & PaymentState.PAYER)
+            payment.confirmed_by_payee = bool(args["confirmations"] & PaymentState.PAYEE)
             run.add(payment)
         if not run.feeds:
             return
@@ -207,7 +212,7 @@ class SettlementProjector(Projector):
             run.feed(
                 event,
                 member,
-                "paymentConfirmed",
+                PAYMENT_CONFIRMED_EVENT,
                 cycleId=args["cycle_id"],
                 paymentIndex=args["payment_index"],
             )

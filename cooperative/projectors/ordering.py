@@ -17,6 +17,7 @@ from cooperative.projectors.base import Event, Handler, Projector, Run, chain_ti
 from cooperative.states import (
     DECLINED_BY_BUYER,
     NOT_ACCEPTED_EVENT,
+    SERVICE_ENDING_EVENT,
     AnswerState,
     OrderState,
     RequestState,
@@ -347,7 +348,7 @@ class OrderingProjector(Projector):
             run.feed(
                 event,
                 member,
-                "serviceEnding",
+                SERVICE_ENDING_EVENT,
                 serviceId=args["service_id"],
                 endedAt=args["ended_at"],
             )
