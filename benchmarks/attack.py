@@ -3,14 +3,18 @@ can send, and how long the server takes to answer each worst query once.
 
 Scenarios: the nested-fragment bomb of issue 11 (20 and 39 levels; validation time
 doubled per level before the cost limit), the widest query within the limits (15 aliases
-of the longest list, 300 fields), and the standard introspection query. `/health` is
-probed every 20 ms from this process, first on an idle server, then during each attack
-(the load generator runs in its own process, as in the `api` benchmark).
+of the longest list, 300 fields), the standard introspection query, and two bodies the
+edge refuses before any GraphQL: 1 MiB of escaped quotes with no closing one (the depth
+scan was quadratic in it) and 1 MiB of nested brackets. `/health` is probed every 20 ms
+from this process, first on an idle server, then during each attack (the attackers run in
+their own processes: the load generator, as in the `api` benchmark, or for the raw
+bodies one process per client).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import threading
@@ -22,6 +26,7 @@ from benchmarks.config import BenchConfig, BenchResult
 from benchmarks.loadgen import percentile
 from benchmarks.report import print_table, usable_cores
 from benchmarks.server import DemoServer, demo_server, loadgen_command
+from cooperative.api.limits import MAX_BODY_BYTES
 from graphql import get_introspection_query
 
 NAME = "attack"
@@ -47,11 +52,13 @@ def widest_query() -> str:
     return f"{{ {aliases} }}"
 
 
-SCENARIOS = {
+SCENARIOS: dict[str, str | bytes] = {  # a query (str), or a raw request body (bytes)
     "fragments-20": fragment_bomb(20),
     "fragments-39": fragment_bomb(39),
     "widest": widest_query(),
     "introspection": get_introspection_query(descriptions=True),
+    "quote-bomb": b'"' + b'\\"' * ((MAX_BODY_BYTES - 1) // 2),
+    "deep-json": b"[" * (MAX_BODY_BYTES // 2) + b"]" * (MAX_BODY_BYTES // 2),
 }
 # e.g. BENCH_ATTACK_SCENARIOS=fragments-20,widest against a build that never answers F39
 CHOSEN = [
@@ -61,15 +68,20 @@ CHOSEN = [
 ]
 
 
-def once_ms(server: DemoServer, query: str) -> tuple[float, str]:
+def _request(scenario: str | bytes) -> dict:
+    if isinstance(scenario, bytes):
+        return {"content": scenario, "headers": {"Content-Type": "application/json"}}
+    return {"json": {"query": scenario}}
+
+
+def once_ms(server: DemoServer, scenario: str | bytes) -> tuple[float, str]:
     """One request's wall time and the code of its answer (OK or the first error's)."""
     started = time.perf_counter()
+    request = _request(scenario)
+    headers = {"Authorization": f"Bearer {server.member_keys[0]}", **request.pop("headers", {})}
     try:
         response = httpx.post(
-            server.graphql_url,
-            json={"query": query},
-            headers={"Authorization": f"Bearer {server.member_keys[0]}"},
-            timeout=ONCE_TIMEOUT_SECONDS,
+            server.graphql_url, headers=headers, timeout=ONCE_TIMEOUT_SECONDS, **request
         )
     except httpx.TimeoutException:
         return ONCE_TIMEOUT_SECONDS * 1000, f"no answer in {ONCE_TIMEOUT_SECONDS:g} s"
@@ -88,10 +100,42 @@ def probe_health(server: DemoServer, stop: threading.Event, latencies: list[floa
             time.sleep(PROBE_INTERVAL_SECONDS)
 
 
-def health_during(server: DemoServer, query: str | None, config: BenchConfig) -> dict:
+def _send_raw(url: str, key: str, body: bytes, seconds: float, sent: multiprocessing.Queue) -> None:
+    """One attacking client of a raw-body scenario: sends `body` for `seconds`."""
+    count, deadline = 0, time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with httpx.Client(timeout=60) as http:
+        while time.monotonic() < deadline:
+            http.post(url, content=body, headers=headers)
+            count += 1
+    sent.put(count)
+
+
+def raw_attack(server: DemoServer, body: bytes, config: BenchConfig) -> float:
+    """ATTACKERS processes send `body` for the measured seconds; their requests/s."""
+    context = multiprocessing.get_context("spawn")
+    sent = context.Queue()
+    args = (server.graphql_url, server.member_keys[0], body, config.seconds, sent)
+    clients = [context.Process(target=_send_raw, args=args) for _ in range(ATTACKERS)]
+    for client in clients:
+        client.start()
+    counts = [sent.get(timeout=config.seconds + 120) for _ in clients]
+    for client in clients:
+        client.join()
+    return sum(counts) / config.seconds
+
+
+def health_during(server: DemoServer, query: str | bytes | None, config: BenchConfig) -> dict:
     latencies: list[float] = []
     stop = threading.Event()
     attack = None
+    if isinstance(query, bytes):
+        prober = threading.Thread(target=probe_health, args=(server, stop, latencies))
+        prober.start()
+        requests_per_second = raw_attack(server, query, config)
+        stop.set()
+        prober.join()
+        return _summary(latencies, requests_per_second)
     if query is not None:
         attack = subprocess.Popen(
             loadgen_command(server, query, ATTACKERS, config.seconds, config.warmup, "--vary"),
@@ -111,13 +155,17 @@ def health_during(server: DemoServer, query: str | None, config: BenchConfig) ->
         load = {}
     stop.set()
     prober.join()
+    return _summary(latencies, load.get("requests_per_second", 0.0))
+
+
+def _summary(latencies: list[float], attack_requests_per_second: float) -> dict:
     latencies.sort()
     return {
         "probes": len(latencies),
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
         "max": latencies[-1] if latencies else 0.0,
-        "attack_requests_per_second": load.get("requests_per_second", 0.0),
+        "attack_requests_per_second": attack_requests_per_second,
     }
 
 

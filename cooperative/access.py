@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Integer, or_
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from cooperative.errors import NotFound, ValidationFailed
+from cooperative.errors import Forbidden, NotFound, ValidationFailed
 from cooperative.store.models import MAX_INT64, ApiKey, MemberProfile, Role, whole_number
 
 MAX_PAGE_SIZE = 100
@@ -158,6 +158,15 @@ class DataAccess:
         return list(self.session.exec(query).all())
 
     # ------------------------------------------------------------------ public to members
+
+    def shared_with_members(self, what: str) -> None:
+        """What the members share among themselves (the offerings, the sellers'
+        reputations) is commercial: FORBIDDEN for the operator's and auditors'
+        keys, which see operations and proofs, never the market."""
+        if self.viewer.role is not Role.MEMBER:
+            raise Forbidden(
+                f"{what} are the members' own: an {self.viewer.role.value} key sees none"
+            )
 
     def members(
         self, first: int | None, after: str | None, include_former: bool = False

@@ -144,6 +144,7 @@ class Marketplace(ModuleService):
         without a track record last) or `price` (the lowest monthly charge the seller
         quoted the viewer, in any currency, cheapest first; sellers who never quoted the
         viewer last)."""
+        self.access.shared_with_members("offerings")
         if sort not in OFFERING_SORTS:
             raise ValidationFailed(f"sort is one of {', '.join(OFFERING_SORTS)}", field="sort")
         rows = self.access.session.exec(
@@ -496,6 +497,7 @@ class Marketplace(ModuleService):
         return self.access.page(self.access.private(ServiceRecord), ServiceRecord.id, first, after)
 
     def reputation(self, member: str) -> dict[str, Any]:
+        self.access.shared_with_members("sellers' reputations")
         self.access.member(member)  # NotFound for a non-member
         counts = self.ordering.functions.reputation(Web3.to_checksum_address(member)).call()
         keys = (

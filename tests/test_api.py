@@ -227,7 +227,7 @@ def test_malformed_json_and_wrong_content_type(
     response = client.post(
         "/graphql", content=b"query=me", headers={**headers, "Content-Type": "text/plain"}
     )
-    assert response.status_code == 400 and error_code(response.json()) == "VALIDATION"
+    assert response.status_code == 415 and error_code(response.json()) == "VALIDATION"
     assert "application/json" in response.json()["errors"][0]["message"]
     assert key_rows(platform) == before
 

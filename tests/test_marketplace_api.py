@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
+from cooperative import apikeys
 from cooperative.platform import Platform
-from cooperative.store.models import OrderRecord, QuoteRecord, ServiceRecord, TroubleTicketRecord
+from cooperative.store.models import (
+    OrderRecord,
+    QuoteRecord,
+    Role,
+    ServiceRecord,
+    TroubleTicketRecord,
+)
 from tests.conftest import Api, feed
 
 OFFERING = {
@@ -653,3 +660,26 @@ def test_an_offering_link_must_be_the_sellers_own_active_offering_of_what_is_ask
     assert result["requestId"] is None
     assert (result["errors"][0]["code"], result["errors"][0]["field"]) == ("VALIDATION", field)
     assert (count(platform, QuoteRecord), ordering.functions.request_count().call()) == before
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+def test_the_operator_and_auditors_see_no_offering_and_no_reputation(
+    platform: Platform, as_member: list[Api], as_admin: Api, addresses: list[str], role: str
+) -> None:
+    """Offerings and sellers' track records are the members' market: an
+    admin or auditor key gets FORBIDDEN, not the catalogue; every member gets it."""
+    if role == "admin":
+        outsider = as_admin
+    else:
+        with Session(platform.engine) as session:
+            issued = apikeys.issue(session, owner="auditor", role=Role.AUDITOR)
+            session.commit()
+        outsider = Api(as_admin.client, issued.secret)
+    offerings = "{ offerings(first: 5) { edges { node { id productType seller } } } }"
+    reputation = "query($m: String!) { reputation(memberId: $m) { score } }"
+    for query, variables in [(offerings, None), (reputation, {"m": addresses[1]})]:
+        body = outsider.post(query, variables).json()
+        assert body["data"] is None, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+        for member in as_member:
+            assert member(query, variables)  # answered, no error

@@ -11,7 +11,9 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from itertools import accumulate
 from typing import Any
+from urllib.parse import parse_qs
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from cooperative.errors import ErrorCode
@@ -25,7 +27,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string, or an unterminated one to the end of the body. Possessive, so each quote
+# is scanned once: `"\"\"\"…` with no closing quote made the backtracking form quadratic
+# (a 1 MiB body would have held the server for an hour). An unterminated string is not
+# JSON anyway: json.loads refuses the body after the depth check.
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte but the brackets
 
 
@@ -46,25 +52,23 @@ def json_depth(body: bytes) -> int:
     return max(accumulate(1 if b in b"[{" else -1 for b in brackets), default=0)
 
 
-def check_body(body: bytes) -> None:
-    """A GraphQL request body as the server accepts it: UTF-8 JSON, an object, nesting
-    at most MAX_JSON_DEPTH levels."""
+def check_body(body: bytes, what: str = "the request body") -> None:
+    """A GraphQL request body as the server accepts it (or, `what` saying so, a GET
+    request's `variables`): UTF-8 JSON, an object, nesting at most MAX_JSON_DEPTH levels."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        raise RefusedBody(400, "the request body is not valid UTF-8") from None
+        raise RefusedBody(400, f"{what} is not valid UTF-8") from None
     if json_depth(body) > MAX_JSON_DEPTH:
-        raise RefusedBody(400, f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+        raise RefusedBody(400, f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = json.loads(body)
     except ValueError:
-        raise RefusedBody(400, "the request body is not valid JSON") from None
+        raise RefusedBody(400, f"{what} is not valid JSON") from None
     if not isinstance(parsed, dict):
-        raise RefusedBody(400, 'the request body is a JSON object: {"query": …, "variables": {…}}')
+        raise RefusedBody(400, f'{what} is a JSON object: {{"query": …, "variables": {{…}}}}')
     if not _is_unicode_text(parsed):
-        raise RefusedBody(
-            400, "the request body holds a lone UTF-16 surrogate (such as \\ud800): not text"
-        )
+        raise RefusedBody(400, f"{what} holds a lone UTF-16 surrogate (such as \\ud800): not text")
 
 
 def _is_unicode_text(value: Any) -> bool:
@@ -87,20 +91,32 @@ def _is_unicode_text(value: Any) -> bool:
 
 
 class RequestLimits:
-    """ASGI middleware for POST requests with a JSON body: read it whole, up to
-    MAX_BODY_BYTES, check it (check_body), then hand it on."""
+    """ASGI middleware: a POST request's body must be JSON (`Content-Type:
+    application/json`, the only body the API takes), read whole up to MAX_BODY_BYTES and
+    checked (check_body) before anything parses it; a GET request's `variables` (GraphiQL's
+    GET queries, in development) are checked the same way. The checks run in a worker
+    thread: a 1 MiB body must not hold the event loop, and /health with it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] not in ("POST", "GET"):
             await self.app(scope, receive, send)
             return
         try:
+            if scope["method"] == "GET":
+                await run_in_threadpool(_check_query_string, scope)
+                await self.app(scope, receive, send)
+                return
+            if not _is_json(scope):
+                # Strawberry would parse any type that merely contains "json" (or a form),
+                # past every check here
+                raise RefusedBody(
+                    415, "send the request as JSON, with Content-Type: application/json"
+                )
             body = await self._read(scope, receive)
-            if _is_json(scope):
-                check_body(body)
+            await run_in_threadpool(check_body, body)
         except RefusedBody as refused:
             response = JSONResponse(
                 error_body(ErrorCode.VALIDATION, refused.message), status_code=refused.status
@@ -142,6 +158,18 @@ class RequestLimits:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _check_query_string(scope: Scope) -> None:
+    query = scope.get("query_string", b"")
+    if b"variables" not in query:
+        return
+    if len(query) > MAX_BODY_BYTES:
+        raise RefusedBody(414, f"the query string is longer than {MAX_BODY_BYTES:,} bytes")
+    for variables in parse_qs(
+        query.decode("latin-1"), encoding="utf-8", errors="surrogateescape"
+    ).get("variables", []):
+        check_body(variables.encode("utf-8", errors="surrogateescape"), "the request's variables")
 
 
 def _is_json(scope: Scope) -> bool:
