@@ -26,6 +26,7 @@ from cooperative.store.models import (
     QuoteRecord,
     QuoteRequestRecord,
     Role,
+    ServiceRecord,
 )
 from tests.conftest import Api
 from tests.test_assurance_api import services  # noqa: F401  (a fixture)
@@ -95,18 +96,52 @@ def test_checkpoints_anchor_the_commitment_log_and_only_grow(
         )
 
 
+def _texts(value: Any) -> list[str]:
+    """Every string value in a document long enough to mean something (its keys are the
+    schema's words, which the anchor node's own state dump uses too)."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return [value] if isinstance(value, str) and len(value) >= 6 else []
+
+
 def test_the_anchor_chain_receives_only_hashes_and_counts(
-    platform: Platform, as_member: list[Api], addresses: list[str]
+    platform: Platform,
+    as_member: list[Api],
+    addresses: list[str],
+    template_id: int,
+    services: list[int],  # noqa: F811  (circuits with their MRCs, on the chain)
 ) -> None:
     """Every transaction input, log and storage write the anchor chain holds is scanned
-    for what the cooperative chain keeps private: documents, members, amounts."""
+    for what the cooperative chain keeps private: documents' texts, members, member
+    pairs, amounts (a quote's prices, the services' MRCs) in every encoding a contract
+    would use (a 32-byte ABI word, a decimal string)."""
+    aurora, borealis, cirrus = as_member
+    asked = request_quote(aurora, [addresses[1], addresses[2]], template_id)
+    quotes = {q["seller"]: q["id"] for q in asked["quotes"]}
+    prices = {"mrc": 987_654_321_123, "nrc": 123_456_789_987}
+    valid = (datetime.now(UTC) + timedelta(days=4)).isoformat()
+    answer = {"quoteId": quotes[addresses[1]], "currency": "EUR", "validUntil": valid}
+    answer |= {k: str(v) for k, v in prices.items()}
+    assert borealis(RESPOND, {"in": answer})["respondToQuote"]["errors"] == []
+    decline = {"quoteId": quotes[addresses[2]], "reason": "no duct on Kungsgatan"}
+    assert cirrus(DECLINE, {"in": decline})["declineQuote"]["errors"] == []
+    platform.sync()
+    assert platform.anchoring().checkpoint() is not None
+
     anchor = platform.anchoring().chain.gateway
     with Session(platform.engine) as session:
-        requests = session.exec(select(QuoteRequestRecord)).all()
+        documents = [r.document for r in session.exec(select(QuoteRequestRecord)).all()]
+        documents += [r.document for r in session.exec(select(QuoteRecord)).all()]
+        mrcs = [int(r.mrc) for r in session.exec(select(ServiceRecord)).all()]
+    texts = sorted({t for document in documents for t in _texts(document)})
+    assert "no duct on Kungsgatan" in texts and len(texts) >= 3
+    amounts = [*prices.values(), *mrcs]
+    assert mrcs and all(a > 1000 for a in amounts)  # distinctive enough to search for
     secrets: list[bytes] = [bytes.fromhex(a[2:].lower()) for a in addresses]
-    for request in requests:
-        secrets.append(request.document["site"]["address"].encode())
-        secrets.append(request.buyer.encode())
+    secrets += [t.encode() for t in texts]
+    secrets += [a.to_bytes(32, "big") for a in amounts] + [str(a).encode() for a in amounts]
     published = b""
     for number in range(anchor.latest_block() + 1):
         block = anchor.w3.eth.get_block(number, full_transactions=True)
@@ -120,9 +155,9 @@ def test_the_anchor_chain_receives_only_hashes_and_counts(
     # and the whole state the anchor node holds (accounts, code, storage, as it dumps them)
     state = anchor.dump_state().decode().lower()
     assert platform.anchoring().chain.checkpoint_log.address[2:].lower() in state
-    texts = [r.document["site"]["address"].lower() for r in requests]
     assert [a for a in addresses if a[2:].lower() in state] == []
-    assert [t for t in texts if t in state or t.encode().hex() in state] == []
+    assert [t for t in texts if t.lower() in state or t.encode().hex() in state] == []
+    assert [a for a in amounts if f"{a:064x}" in state] == []
 
 
 @pytest.mark.e2e

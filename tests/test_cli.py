@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -189,3 +190,32 @@ def test_reindex_rebuilds_the_read_models_of_a_stopped_platform(deployed_dir: Pa
             session.exec(select(MemberProfile.address, MemberProfile.name)).all() == members_before
         )
         assert session.get(ChainCursor, "chain") is not None
+
+
+def test_a_prepared_transaction_is_decoded_with_the_members_own_abis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI never signs on the platform's word: a call no cooperative contract has, or a
+    chain other than the pinned one, ends the command unsigned."""
+    from web3 import Web3
+
+    from cooperative.cli.client import Client, decoded_call
+    from deployments.compiler import Compiler
+
+    ordering = Web3().eth.contract(abi=Compiler().vyper("Ordering").abi)
+    data = ordering.encode_abi("publish_offering", [[3], b"\x11" * 32])
+    assert decoded_call({"to": "0x" + "22" * 20, "data": data}).startswith(
+        "Ordering.publish_offering(sla_templates=[3], commitment=0x1111"
+    )
+    for foreign in ("0xa9059cbb" + "00" * 64, "0x"):  # an ERC-20 transfer; no call at all
+        with pytest.raises(typer.Exit) as refused:
+            decoded_call({"to": "0x" + "22" * 20, "data": foreign})
+        assert refused.value.exit_code == 1
+
+    monkeypatch.setenv("COOP_KEYSTORE", str(tmp_path / "member.json"))
+    client = Client("http://127.0.0.1:9/graphql", "a key")
+    client._pin_chain(31337)
+    client._pin_chain(31337)  # the same chain again: fine
+    with pytest.raises(typer.Exit):
+        client._pin_chain(1)
+    assert (tmp_path / "member.json.chain").read_text() == "31337\n"

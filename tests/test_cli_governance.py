@@ -115,6 +115,28 @@ def test_a_member_holding_its_own_key_signs_from_the_command_line(tmp_path: Path
         assert voted.returncode == 0, voted.stderr
         assert "signing Governor.castVote" in voted.stderr and "for 1 " in voted.stdout
 
+        # Any other step through `coop call`, the call decoded with the CLI's own ABIs
+        me = coop("call", "Me", **as_cirrus)
+        assert me.returncode == 0 and json.loads(me.stdout)["me"]["role"] == "MEMBER", me.stderr
+        silver = {
+            "name": "Silver",
+            "document": "Silver SLA: 99.9 % monthly availability",
+            "objectivePpm": 999_000,
+            "tiers": [{"floorPpm": 999_000, "creditBps": 1000}],
+            "description": "Adopt Silver",
+            "resolutionWindowSeconds": 3 * 86400,
+            "excludePlannedMaintenance": False,
+        }
+        propose = ("call", "ProposeSlaTemplate", "--var", f"input={json.dumps(silver)}")
+        proposed_silver = coop(*propose, **as_cirrus, environment=with_key)
+        assert proposed_silver.returncode == 0, proposed_silver.stderr
+        assert "signing Governor.propose(kind=" in proposed_silver.stderr
+        answer = json.loads(proposed_silver.stdout)
+        assert answer["errors"] == [] and answer["proposal"]["kind"] == "ADOPT_SLA_TEMPLATE"
+        assert Path(f"{keystore}.chain").read_text().strip().isdigit()  # pinned at first use
+        bad = coop("call", "ProposeSlaTemplate", "--var", "input", **as_cirrus)
+        assert bad.returncode == 1 and "name=value" in bad.stderr and "Traceback" not in bad.stderr
+
         confirmed = coop("custody", "confirm", **as_cirrus, environment=with_key)
         assert confirmed.returncode == 0 and "MEMBER" in confirmed.stdout, confirmed.stderr
         again = coop(

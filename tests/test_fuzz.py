@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
 import graphql
+from deployments.paths import OPERATIONS_DIR
 from tests.crash_harness import Harness
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_TEXT = (ROOT / "graphql" / "schema.graphql").read_text()
 SCHEMA = graphql.build_schema(SCHEMA_TEXT)
-OPERATIONS = sorted((ROOT / "graphql" / "operations").glob("*.graphql"))
+OPERATIONS = sorted(OPERATIONS_DIR.glob("*.graphql"))
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))
 
 # Values a hostile client sends where the schema wants something else.

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -24,6 +23,7 @@ from cooperative.anchoring import ANCHOR_CHAIN_ID
 from cooperative.platform import Platform
 from cooperative.proofs import verify_bundle
 from deployments import records, upgrades
+from deployments.paths import OPERATIONS_DIR
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -38,8 +38,6 @@ from graphql import (
     validate,
 )
 from tests.conftest import Api
-
-OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
 # name -> (who runs it, variables from the answers so far, check of the answer); in run order.
 # A step run by a tuple of members runs once per member, in that order, each answer checked.

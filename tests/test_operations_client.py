@@ -7,7 +7,6 @@ standard introspection query, as GraphQL tools send it, is answered."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +16,9 @@ from gql.transport.requests import RequestsHTTPTransport
 
 from cooperative.api.app import create_app
 from cooperative.platform import Platform
+from deployments.paths import OPERATIONS_DIR
 from graphql import GraphQLError, build_client_schema, build_schema, get_introspection_query
 from tests.conftest import served
-
-ROOT = Path(__file__).resolve().parent.parent
-OPERATIONS_DIR = ROOT / "graphql" / "operations"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +47,7 @@ def client(server: str, key: str) -> Client:
 
 
 def test_the_live_schema_is_the_published_one(client: Client) -> None:
-    published = build_schema((ROOT / "graphql" / "schema.graphql").read_text())
+    published = build_schema((OPERATIONS_DIR.parent / "schema.graphql").read_text())
     live = client.schema
     assert live is not None and live.query_type is not None and live.mutation_type is not None
     assert published.query_type is not None and published.mutation_type is not None

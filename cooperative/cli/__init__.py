@@ -7,6 +7,7 @@ like any other client.
 """
 
 from cooperative.cli import (  # noqa: F401  (register the commands)
+    call,
     custody,
     governance,
     modules,

@@ -2,26 +2,32 @@
 member's own API key, exactly as an ERP would.
 
 A member that holds its own key (`coop key export`) points COOP_KEYSTORE at its keystore
-file: each transaction the platform prepares for it (SIGNATURE_REQUIRED) is shown, signed
-here with that key and sent back with the same request (cooperative.signing)."""
+file: each transaction the platform prepares for it (SIGNATURE_REQUIRED) is decoded here,
+with the member's own copy of the contracts' ABIs, shown, signed with that key and sent back
+with the same request (cooperative.signing). The platform's own description of the call is
+not trusted: a call no cooperative contract has is refused unsigned, and so is a chain id
+other than the one the member's first signature was for (pinned beside the keystore)."""
 
 from __future__ import annotations
 
 import json
 import os
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from eth_abi.exceptions import DecodingError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from cooperative.cli.common import err, fail
 from cooperative.errors import ErrorCode
 from cooperative.settings import Settings
 from cooperative.signing import MAX_SIGNED_TRANSACTIONS, UNSIGNED_TRANSACTION_FIELDS, sign_prepared
+from deployments.compiler import Compiler, vyper_sources
 
 # What every mutation selects of its payload's errors: enough to sign what it asks for.
 PAYLOAD_ERRORS = f"errors {{ code message field {UNSIGNED_TRANSACTION_FIELDS} }}"
@@ -108,8 +114,9 @@ class Client:
                     f"the platform asks {transaction['from']} to sign, but COOP_KEYSTORE holds "
                     f"the key of {self.signer.address}"
                 )
+            self._pin_chain(int(transaction["chainId"]))
             err.print(
-                f"signing {transaction['function']} as {transaction['from']}", highlight=False
+                f"signing {decoded_call(transaction)} as {transaction['from']}", highlight=False
             )
             signed.append(sign_prepared(self.signer, transaction))
 
@@ -124,6 +131,58 @@ class Client:
                 "(from `coop key export`) so the CLI can sign the transaction"
             )
         return unlock(Path(str(path)))
+
+    def _pin_chain(self, chain_id: int) -> None:
+        """The chain the member signs for: pinned at its first signature (`<keystore>.chain`),
+        so a platform that later asks for a signature valid on another chain is refused."""
+        pin = Path(str(os.environ["COOP_KEYSTORE"]) + ".chain")
+        if not pin.exists():
+            pin.write_text(f"{chain_id}\n")
+            return
+        pinned = pin.read_text().strip()
+        if pinned != str(chain_id):
+            fail(
+                f"the platform asks for a signature on chain {chain_id}, but this keystore signs "
+                f"for chain {pinned} ({pin}): not signed"
+            )
+
+
+# The contracts a member's transactions call: the cooperative's modules and governance
+MEMBER_CONTRACT_DIRS = ("cooperative", "governance")
+
+
+@cache
+def _member_contracts() -> dict[str, Any]:
+    """name -> a web3 contract (no address) of each contract a member may be asked to call,
+    compiled from this installation's own sources."""
+    compiler, w3 = Compiler(), Web3()
+    return {
+        name: w3.eth.contract(abi=compiler.vyper(name).abi)
+        for name, path in vyper_sources().items()
+        if path.parent.name in MEMBER_CONTRACT_DIRS
+    }
+
+
+def decoded_call(transaction: dict[str, Any]) -> str:
+    """The prepared transaction's call as the member's own ABIs read it, e.g.
+    `Ordering.request_quote(sellers=[…], …)`; a call none of them has ends the command."""
+    for name, contract in _member_contracts().items():
+        try:
+            function, arguments = contract.decode_function_input(transaction["data"])
+        except (ValueError, DecodingError):  # not this contract's function
+            continue
+        shown = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())
+        return f"{name}.{function.fn_name}({shown})"
+    fail(
+        f"the platform asks to sign a call to {transaction['to']} that no cooperative contract "
+        "has: not signed"
+    )
+    raise AssertionError  # unreachable
+
+
+def _short(value: Any) -> str:
+    text = "0x" + value.hex() if isinstance(value, bytes) else str(value)
+    return text if len(text) <= 66 else text[:63] + "…"
 
 
 def unlock(path: Path) -> LocalAccount:
