@@ -195,12 +195,16 @@ def _hash32(value: object, what: str) -> bytes:
 
 
 def verify_bundle(
-    bundle: Any, anchored: Callable[[dict[str, Any]], Step] | None = None
+    bundle: Any,
+    anchored: Callable[[dict[str, Any]], Step] | None = None,
+    module_address: str | None = None,
 ) -> list[Step]:
     """Every check of a bundle, in order (see the module's docstring); `anchored` asks the
-    anchor chain about the checkpoint. UnreadableBundle if it is not a bundle at all."""
+    anchor chain about the checkpoint; `module_address`, the cooperative's published
+    address of a state bundle's module, is where its record must be read. UnreadableBundle
+    if it is not a bundle at all."""
     try:
-        return _verify_bundle(bundle, anchored)
+        return _verify_bundle(bundle, anchored, module_address)
     except UnreadableBundle:
         raise
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
@@ -208,9 +212,11 @@ def verify_bundle(
         raise UnreadableBundle(f"the bundle is malformed: {exc!r}") from exc
 
 
-def _verify_bundle(bundle: Any, anchored: Callable[[dict[str, Any]], Step] | None) -> list[Step]:
+def _verify_bundle(
+    bundle: Any, anchored: Callable[[dict[str, Any]], Step] | None, module_address: str | None
+) -> list[Step]:
     if isinstance(bundle, dict) and bundle.get("format") == STATE_FORMAT:
-        return verify_state_bundle(bundle, anchored)
+        return verify_state_bundle(bundle, anchored, module_address)
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise UnreadableBundle(f"not a {BUNDLE_FORMAT} or {STATE_FORMAT} bundle")
     try:
@@ -370,21 +376,37 @@ def verify_history(
             if old["treeSize"] <= new["treeSize"] <= tree.size
             else []
         )
-        consistent = merkle.verify_consistency(
-            old["treeSize"],
-            new["treeSize"],
-            bytes.fromhex(old["root"][2:]),
-            bytes.fromhex(new["root"][2:]),
-            proof,
-        )
-        steps.append(
-            Step(
-                f"checkpoints {old['index']} → {new['index']}: the tree only grew",
-                consistent,
-                f"{old['treeSize']} → {new['treeSize']} commitments, {len(proof)}-hash proof",
-            )
-        )
+        steps.append(grew(old, new, proof))
     return steps
+
+
+def verify_growth(
+    anchored: list[dict[str, Any]], proof_between: Callable[[int, int], list[bytes]]
+) -> list[Step]:
+    """`coop verify --growth`, an auditor's check with nothing but the anchor chain and an
+    auditor's key: each anchored checkpoint's tree is a prefix of the next one's, by the
+    operator's consistency proofs (`proof_between(from, to)`) against the roots the anchor
+    chain holds, not the ones the operator would state."""
+    return [
+        grew(old, new, proof_between(old["index"], new["index"]))
+        for old, new in itertools.pairwise(anchored)
+    ]
+
+
+def grew(old: dict[str, Any], new: dict[str, Any], proof: list[bytes]) -> Step:
+    """The step: checkpoint `old`'s tree is a prefix of `new`'s (RFC 9162 consistency)."""
+    consistent = merkle.verify_consistency(
+        old["treeSize"],
+        new["treeSize"],
+        bytes.fromhex(old["root"][2:]),
+        bytes.fromhex(new["root"][2:]),
+        proof,
+    )
+    return Step(
+        f"checkpoints {old['index']} → {new['index']}: the tree only grew",
+        consistent,
+        f"{old['treeSize']} → {new['treeSize']} commitments, {len(proof)}-hash proof",
+    )
 
 
 # ---------------------------------------------------------------- a party's own record
@@ -554,10 +576,14 @@ def state_proof(
 
 
 def verify_state_bundle(
-    bundle: dict[str, Any], anchored: Callable[[dict[str, Any]], Step] | None = None
+    bundle: dict[str, Any],
+    anchored: Callable[[dict[str, Any]], Step] | None = None,
+    module_address: str | None = None,
 ) -> list[Step]:
     """The checks of a state-proof bundle: the proof leads from the checkpoint's state root
-    to the record's storage words, and they decode to the values the bundle states."""
+    to the record's storage words, and they decode to the values the bundle states. Any
+    contract on the cooperative chain has storage: unless `module_address` pins it, the
+    first step says which contract was read, to compare with the published address."""
     from cooperative.state_proofs import ProofError, verify_get_proof
 
     try:
@@ -582,12 +608,22 @@ def verify_state_bundle(
         decoded = spec.decode(words, record) if len(words) == spec.words else None
     except (KeyError, TypeError):
         decoded = None
+    elsewhere = module_address is not None and str(contract).lower() != module_address.lower()
+    where = (
+        f"{contract}, not the cooperative's {spec.module} {module_address}"
+        if elsewhere
+        else f"{contract}"
+        + (
+            ""
+            if module_address
+            else f" (compare with the cooperative's published {spec.module} address)"
+        )
+    )
     return [
         Step(
             f"the {spec.what} is read where it lives",
-            bundle.get("slots") == [f"0x{slot:064x}" for slot in slots],
-            f"{spec.module}.{spec.variable}[{record.get('id')}] at {contract} (compare with the "
-            f"cooperative's published {spec.module} address)",
+            bundle.get("slots") == [f"0x{slot:064x}" for slot in slots] and not elsewhere,
+            f"{spec.module}.{spec.variable}[{record.get('id')}] at {where}",
         ),
         Step("the state proof leads to the checkpoint's state root", verified, detail),
         Step(

@@ -382,6 +382,11 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
         bundle = bundles[kind] = answer["bundle"]
         assert [s.passed for s in verify_bundle(bundle)] == [True] * 4, kind
         assert all(s.passed for s in verify_bundle(bundle, on_anchor_chain(anchor_rpc, abi)))
+        # pinned to the cooperative's published module address: read there, or refused
+        module = platform.deployment.address(PROVABLE[bundle["record"]["kind"]].module)
+        assert all(s.passed for s in verify_bundle(bundle, module_address=module))
+        first = verify_bundle(bundle, module_address="0x" + "12" * 20)[0]
+        assert not first.passed and "not the cooperative's" in first.detail
         other = cirrus.post(STATE_PROOF, {"kind": kind, "id": record_id}).json()["errors"][0]
         assert other["extensions"]["code"] == "NOT_FOUND"  # someone else's, as a missing one
 
@@ -512,6 +517,70 @@ def test_a_sellers_answer_and_decline_open_their_commitments(
         assert [s.passed for s in verify_bundle(proof["bundle"])] == [True, True, True], seller
     priced = borealis(PROOF, {"id": commitments[addresses[1]]})["commitmentProof"]["document"]
     assert priced["mrc"] == 120000 and priced["currency"] == "EUR"
+
+
+CONSISTENCY = (
+    "query($from: Int!, $to: Int!) { consistencyProof(fromIndex: $from, toIndex: $to) { proof } }"
+)
+
+
+def test_an_auditor_checks_from_the_anchor_chain_that_the_tree_only_grew(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+) -> None:
+    """An auditor's key and the public anchor chain are enough: the checkpoints are read
+    from CheckpointLog, only the consistency proofs come from the operator, and a proof
+    that does not join the anchored roots fails (`coop verify --growth`, exit 1)."""
+    from typer.testing import CliRunner
+
+    from cooperative import cli
+    from cooperative.api.app import create_app
+    from cooperative.proofs import verify_growth
+    from tests.conftest import served
+
+    aurora = as_member[0]
+    gateway = platform.gateway  # earlier tests moved the chain's clock ahead of the wall's
+    now = datetime.fromtimestamp(gateway.block_timestamp(gateway.latest_block()), UTC)
+    dates = {
+        name: (now + timedelta(days=days)).isoformat()
+        for name, days in (("respondBy", 2), ("expiresAt", 5), ("requestedDelivery", 30))
+    }
+    for _ in range(2):  # two more checkpoints, each over something new
+        assert request_quote(aurora, [addresses[1]], template_id, **dates)["errors"] == []
+        platform.sync()
+        assert platform.anchoring().checkpoint() is not None
+    with Session(platform.engine) as session:
+        issued = apikeys.issue(session, owner="auditor", role=Role.AUDITOR)
+        session.commit()
+    auditor = Api(aurora.client, issued.secret)
+    anchored = platform.anchoring().chain.anchored()
+    assert len(anchored) >= 2
+
+    def proof_between(old: int, new: int) -> list[bytes]:
+        answer = auditor(CONSISTENCY, {"from": old, "to": new})["consistencyProof"]
+        return [bytes.fromhex(node[2:]) for node in answer["proof"]]
+
+    steps = verify_growth(anchored, proof_between)
+    assert len(steps) == len(anchored) - 1 and all(s.passed for s in steps), steps
+
+    def flipped(old: int, new: int) -> list[bytes]:  # one bit of each hash
+        return [bytes([node[0] ^ 1]) + node[1:] for node in proof_between(old, new)]
+
+    tampered = [s for s in verify_growth(anchored, flipped) if ", 0-hash proof" not in s.detail]
+    assert tampered and not any(step.passed for step in tampered)  # (an unchanged tree: no hash)
+    rewritten = [*anchored[:-1], {**anchored[-1], "root": "0x" + "00" * 32}]
+    assert verify_growth(rewritten, proof_between)[-1].passed is False
+
+    chain = platform.anchoring().chain
+    log = chain.checkpoint_log.address
+    runner = CliRunner()
+    with served(create_app(platform)) as base:
+        args = ["verify", "--growth", "--anchor-rpc", chain.node.rpc_url, "--anchor-contract", log]  # type: ignore[union-attr]
+        ok = runner.invoke(cli.app, [*args, "--api-key", issued.secret, "--url", f"{base}/graphql"])
+        assert ok.exit_code == 0, ok.output
+        assert f"verified: the {len(anchored)} anchored checkpoints only grew" in ok.output
+        assert ok.output.count("the tree only grew") == len(anchored) - 1
+        elsewhere = runner.invoke(cli.app, [*args[:-1], "0x" + "11" * 20, "--api-key", issued.secret, "--url", f"{base}/graphql"])  # fmt: skip
+        assert elsewhere.exit_code == 1 and "cannot read the checkpoints" in elsewhere.output
 
 
 def test_a_rewritten_cooperative_chain_is_detected(

@@ -26,6 +26,9 @@ from cooperative.cli.common import (
 from cooperative.proofs import Step, UnreadableBundle, on_anchor_chain, verify_bundle
 
 PROOF = "query($id: String!) { commitmentProof(documentId: $id) { bundle } }"
+CONSISTENCY = (
+    "query($from: Int!, $to: Int!) { consistencyProof(fromIndex: $from, toIndex: $to) { proof } }"
+)
 STATE_PROOF = "query($kind: ProvableRecordKind!, $id: String!) { recordStateProof(kind: $kind, id: $id) { bundle } }"
 
 
@@ -103,6 +106,23 @@ def verify(
             "and the commitment log (joins a running server).",
         ),
     ] = False,
+    module_address: Annotated[
+        str | None,
+        typer.Option(
+            "--module-address",
+            help="A state bundle: the cooperative's published address of its module.",
+        ),
+    ] = None,
+    growth: Annotated[
+        bool,
+        typer.Option(
+            "--growth",
+            help="Auditor: check with the API's consistency proofs that each checkpoint the "
+            "anchor chain holds (--anchor-rpc, --anchor-contract) extends the one before.",
+        ),
+    ] = False,
+    api_key: ApiKeyOption = None,
+    url: UrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Verify a proof bundle offline, step by step (exit 0 verified, 1 failed, 2 unreadable).
@@ -111,6 +131,13 @@ def verify(
     (with --anchor-rpc) the anchor chain holds that checkpoint."""
     if chain:
         _verify_history(data_dir)
+        return
+    if growth:
+        if anchor_rpc is None or anchor_contract is None:
+            fail(
+                "--growth reads the checkpoints from the anchor chain: give --anchor-rpc and --anchor-contract"
+            )
+        _verify_growth(str(anchor_rpc), str(anchor_contract), Client(url, api_key))
         return
     if bundle_file is None:
         fail("give a bundle file to verify, or --chain")
@@ -127,7 +154,7 @@ def verify(
         abi = Compiler().vyper("CheckpointLog").abi
         anchored = on_anchor_chain(anchor_rpc, abi, anchor_contract)
     try:
-        steps = verify_bundle(bundle, anchored)
+        steps = verify_bundle(bundle, anchored, module_address)
     except UnreadableBundle as exc:
         err.print(f"[bold red]error:[/] {bundle_file}: {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -167,6 +194,37 @@ def _verify_history(data_dir: Path | None) -> None:
         steps,
         f"verified: {len(anchored)} checkpoints, the history was not rewritten",
         "the cooperative chain or its commitment log does not match what was anchored",
+    )
+
+
+def _verify_growth(anchor_rpc: str, anchor_contract: str, client: Client) -> None:
+    from cooperative.anchoring import logged_checkpoint
+    from cooperative.proofs import verify_growth
+    from deployments.chain import ChainGateway
+    from deployments.compiler import Compiler
+
+    try:
+        gateway = ChainGateway(anchor_rpc, request_timeout=10)
+        log = gateway.contract(anchor_contract, Compiler().vyper("CheckpointLog").abi).functions
+        anchored = [
+            logged_checkpoint(index, log.checkpoints(index).call())
+            for index in range(log.checkpoint_count().call())
+        ]
+    except Exception as exc:  # unreachable, or no CheckpointLog there: one line
+        fail(f"cannot read the checkpoints of {anchor_contract} at {anchor_rpc}: {exc}")
+        return
+
+    def proof_between(old: int, new: int) -> list[bytes]:
+        answer = client.query(CONSISTENCY, {"from": old, "to": new})["consistencyProof"]
+        return [bytes.fromhex(node[2:]) for node in answer["proof"]]
+
+    if len(anchored) < 2:
+        console.print(f"{len(anchored)} checkpoint(s) on the anchor chain: nothing to compare yet")
+        return
+    _report(
+        verify_growth(anchored, proof_between),
+        f"verified: the {len(anchored)} anchored checkpoints only grew",
+        "the operator's log does not extend what was anchored",
     )
 
 
