@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from sqlmodel import col, select
 from web3 import Web3
 
@@ -26,6 +25,7 @@ from cooperative.currencies import currency_number
 from cooperative.errors import Forbidden, InvalidState, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
+from cooperative.signing import RelayedSigner
 from cooperative.states import CreditState, Direction, InvoiceState, ServiceState
 from cooperative.store.models import (
     InvoiceRecord,
@@ -36,6 +36,7 @@ from cooperative.store.models import (
     SettlementPositionRecord,
     SlaCreditRecord,
 )
+from deployments.chain import Signer
 
 MAX_LINES = 500  # Billing.vy's bound per call
 MAX_INVOICES = 500  # Settlement.vy's bound per cycle
@@ -188,12 +189,17 @@ class Liability:
 class Settlement(ModuleService):
     module = "Settlement"
 
-    def _runner(self) -> tuple[str, LocalAccount]:
-        """A member runs a cycle with its own key; an admin with the operator's."""
+    def _runner(self) -> tuple[str, Signer]:
+        """Who asks for a cycle, and who sends it: a member with its custodial key; the
+        operator for an admin, and for a member holding its own key. The cycle's calldata
+        lists every due invoice and every payment of the currency, which a member signing
+        it would read; and running a cycle commits no member to anything (each payment
+        waits on its payer's and payee's own confirmations), so the operator may send it."""
+        operator = self.platform.operator()
         if self.access.viewer.role is Role.ADMIN:
-            operator = self.platform.operator()
             return operator.address, operator
-        return self._member()
+        member, account = self._member()
+        return member, operator if isinstance(account, RelayedSigner) else account
 
     def run_settlement_cycle(self, currency: str) -> SettlementCycleRecord:
         """Net every payment-due invoice in `currency` not yet in a cycle, among all members."""

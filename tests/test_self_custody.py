@@ -170,6 +170,31 @@ def test_a_member_in_its_own_custody_signs_every_transaction_itself(
     assert gone["errors"][0]["code"] == "VALIDATION" and gone["keystore"] is None
 
 
+def test_the_operator_sends_the_settlement_cycles_of_a_member_holding_its_own_key(
+    platform: Platform, as_member: list[Api], addresses: list[str]
+) -> None:
+    """A cycle's calldata lists every due invoice and payment of its currency: a member
+    signing it would read other pairs' business. Its cycles go out with the operator's key
+    (which commits no one: each payment waits on its own parties), a custodial member's
+    with its own."""
+    from cooperative.access import DataAccess, Viewer
+    from cooperative.billing import Settlement
+    from cooperative.store.models import Role
+
+    cirrus, aurora = addresses[2], addresses[0]
+    assert isinstance(platform.keystore.account(cirrus), RelayedSigner)  # exported above
+    with Session(platform.engine) as session:
+        for member, sender in ((cirrus, platform.operator().address), (aurora, aurora)):
+            viewer = Viewer(principal=member, role=Role.MEMBER, key_id=f"k-{member}")
+            runner, account = Settlement(platform, DataAccess(session, viewer))._runner()
+            assert (runner, account.address) == (member, sender)
+    # and what it learns when nothing of its own is due is the same as before: nothing
+    refused = as_member[2](
+        'mutation { runSettlementCycle(input: {currency: "SEK"}) { cycle { id } errors { code message } } }'
+    )["runSettlementCycle"]
+    assert [e["code"] for e in refused["errors"]] == ["INVALID_STATE"]
+
+
 ADMIT = f"mutation($in: ProposeMemberAdmissionInput!) {{ proposeMemberAdmission(input: $in) {{ proposal {{ id }} {ERRORS} }} }}"
 FIRST_KEY = "mutation($a: String!) { createApiKey(input: {memberAddress: $a}) { secret errors { code message } } }"
 
