@@ -13,7 +13,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, or_
+from sqlalchemy import ColumnElement, Integer, or_, tuple_
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -125,19 +125,41 @@ class DataAccess:
         return [found[record_id] for record_id in record_ids]
 
     def page(
-        self, query: SelectOfScalar[T], order_column: Any, first: int | None, after: str | None
+        self,
+        query: SelectOfScalar[T],
+        order_column: Any,
+        first: int | None,
+        after: str | None,
+        then: Any = None,
     ) -> Page[T]:
-        """A Relay-style page of `query` ordered by a unique string column."""
+        """A Relay-style page of `query` ordered by a unique column, or by `order_column`
+        and then the unique column `then` (members by admission: block, then address). The
+        cursor is the last row's value(s), so a page never skips or repeats a row that
+        stays put."""
         size = page_size(first)
+        columns = [order_column] if then is None else [order_column, then]
         if after is not None:
-            value: str | int = decode_cursor(after)
-            if isinstance(order_column.type, Integer):
-                value = _position(value)
-            query = query.where(col(order_column) > value)
-        rows = list(self.session.exec(query.order_by(col(order_column)).limit(size + 1)).all())
+            decoded = decode_cursor(after)
+            if then is None:
+                parts = [decoded]
+            else:
+                parts = decoded.split("\n")
+                if len(parts) != 2:
+                    raise ValidationFailed(
+                        "`after` is not a cursor this API returned", field="after"
+                    )
+            values = [
+                _position(part) if isinstance(column.type, Integer) else part
+                for column, part in zip(columns, parts, strict=True)
+            ]
+            query = query.where(tuple_(*(col(c) for c in columns)) > tuple_(*values))
+        ordered = query.order_by(*(col(c) for c in columns)).limit(size + 1)
+        rows = list(self.session.exec(ordered).all())
         has_next = len(rows) > size
         rows = rows[:size]
-        cursors = [encode_cursor(str(getattr(row, order_column.key))) for row in rows]
+        cursors = [
+            encode_cursor("\n".join(str(getattr(row, c.key)) for c in columns)) for row in rows
+        ]
         return Page(items=rows, cursors=cursors, has_next_page=has_next)
 
     def page_list(self, items: list[T], first: int | None, after: str | None) -> Page[T]:
@@ -174,7 +196,10 @@ class DataAccess:
         query = select(MemberProfile)
         if not include_former:
             query = query.where(col(MemberProfile.left_block).is_(None))
-        return self.page(query, MemberProfile.address, first, after)
+        # by admission: the founders (one block) by address, then each newcomer
+        return self.page(
+            query, MemberProfile.joined_block, first, after, then=MemberProfile.address
+        )
 
     def member(self, address: str) -> MemberProfile:
         row = self.session.get(MemberProfile, address)

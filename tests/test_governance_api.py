@@ -142,6 +142,19 @@ def test_admission_with_a_signed_ballot_and_a_key_for_the_new_member(
         "ProposalExecuted",
     ]
     assert "Dawn Networks" in member_names(as_member[0])
+    # members come in order of admission: the founders, by address, then the newcomer,
+    # in pages of one as in one page
+    query = "query($a: String) { members(first: 1, after: $a) { edges { node { address joinedBlock } } pageInfo { endCursor hasNextPage } } }"
+    paged, after = [], None
+    while True:
+        page = as_member[0](query, {"a": after})["members"]
+        paged += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert paged[-1]["address"] == newcomer and len(paged) == 4
+    assert paged == sorted(paged, key=lambda m: (int(m["joinedBlock"]), m["address"]))
+    assert int(paged[-1]["joinedBlock"]) > int(paged[0]["joinedBlock"])
 
     issued = as_admin(
         'mutation($m: String!) { createApiKey(input: {memberAddress: $m, label: "onboarding"}) { secret errors { code } } }',

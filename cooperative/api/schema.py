@@ -75,7 +75,10 @@ class Query:
 
         return query(info, work)
 
-    @strawberry.field(description="The cooperative's members (visible to every member).")
+    @strawberry.field(
+        description="The cooperative's members, in order of admission (the founders by address, "
+        "then each newcomer); visible to every member."
+    )
     def members(
         self,
         info: AppInfo,
