@@ -100,8 +100,10 @@ SERVICE_ENDING_EVENT = "serviceEnding"  # the buyer ended the service (it stays 
 
 
 class TicketState(_State):
-    """A trouble ticket (Assurance.vy `TICKET_*`), by Sonata's names: an opened ticket not
-    acknowledged yet is "submitted"."""
+    """A trouble ticket (Assurance.vy `TICKET_*`), by Sonata's names where it has one: an
+    opened ticket the seller has not acknowledged yet is "submitted", a state Sonata lacks
+    (its seller acknowledges a ticket in the answer that creates it; README: Sonata and
+    TMF621 names)."""
 
     NONE = 0
     OPENED = 1, "submitted", "troubleTicketsOpened"

@@ -40,7 +40,9 @@ def _names(state: type[states._State]) -> list[str]:
 
 
 TroubleTicketState = vocabulary(
-    "TroubleTicketState", _names(states.TicketState), "A trouble ticket's state (Sonata's names)."
+    "TroubleTicketState",
+    _names(states.TicketState),
+    "A trouble ticket's state: Sonata's names, and submitted (opened, not acknowledged yet).",
 )
 OutageImpact = vocabulary(
     "OutageImpact",
