@@ -41,7 +41,7 @@ MODULES: list[ModuleSpec] = [
     ),
     ModuleSpec(
         "Assurance",
-        version=1,
+        version=2,
         initialize_args=lambda d: [
             d.address("Membership"),
             d.address("SlaTemplates"),

@@ -78,7 +78,8 @@ from lib import calendar
 
 implements: IAssurance
 
-VERSION: constant(uint256) = 1
+# 2: a period with no outage fact is final at its close (ENDORSED by the close itself)
+VERSION: constant(uint256) = 2
 
 # Ticket states (MEF Sonata trouble ticket states; `opened` is the buyer's submission the
 # seller has not acknowledged yet, a separate transaction on chain)

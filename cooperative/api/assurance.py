@@ -357,7 +357,9 @@ class AssuranceMutation:
         )
 
     @strawberry.mutation(
-        description="Close a period of services: the contract computes availability and credit."
+        description="Close a period of services: the contract computes availability and "
+        "credit. A service with no outage fact in the period gets a credit final at once "
+        "(endorsed, nothing to endorse); the others await both parties' endorsement."
     )
     def close_sla_period(self, info: AppInfo, input: SlaPeriodInput) -> SlaCreditsPayload:
         return mutate(
@@ -373,7 +375,9 @@ class AssuranceMutation:
         )
 
     @strawberry.mutation(
-        description="Endorse the calculated credits of a period, as buyer or seller."
+        description="Endorse the calculated credits of a period, as buyer or seller. A "
+        "period with no outage fact is final at its close (state endorsed, both flags set): "
+        "endorsing it is INVALID_STATE, it can be invoiced at once."
     )
     def endorse_sla_credit(self, info: AppInfo, input: SlaPeriodInput) -> SlaCreditsPayload:
         return mutate(

@@ -79,7 +79,10 @@ LiabilityDirection = vocabulary(
     "LiabilityDirection", [d.value for d in states.Direction], "payable: the caller owes it."
 )
 MemberEventType = vocabulary(
-    "MemberEventType", states.FEED_EVENTS, "What a feed entry says happened."
+    "MemberEventType",
+    states.FEED_EVENTS,
+    "What a feed entry says happened. slaCreditEndorsed comes from a party's endorsement, "
+    "or from the period's close when the service had no outage (final at once).",
 )
 
 
