@@ -37,12 +37,18 @@ from cooperative.api.app import create_app
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
 from cooperative.billing import Billing, Settlement
 from cooperative.marketplace import Marketplace
+from cooperative.outbox import request_context
 from cooperative.periods import period_label, period_of, period_start
 from cooperative.platform import Platform
 from cooperative.settings import Settings
 from cooperative.states import CreditState
 from cooperative.store.database import session_scope
-from cooperative.store.models import MemberProfile, Role, SettlementPaymentRecord
+from cooperative.store.models import (
+    CheckpointRecord,
+    MemberProfile,
+    Role,
+    SettlementPaymentRecord,
+)
 from governance.rules import DEFAULT_RULES, Kind
 
 NAME = "month"
@@ -54,6 +60,9 @@ TICKETS = max(1, int(50_000 * SCALE))
 # The server's clock (Platform.keep_clock: an empty block once the chain idles), on as
 # `coop serve` runs it; BENCH_MONTH_CLOCK=0 measures the month without it.
 CLOCK = os.environ.get("BENCH_MONTH_CLOCK", "1") != "0"
+# and anchors checkpoints on its schedule (COOP_ANCHOR_EVERY_SECONDS / _BLOCKS, as `coop
+# serve` does); BENCH_MONTH_ANCHOR=0 measures the month without it.
+ANCHOR = os.environ.get("BENCH_MONTH_ANCHOR", "1") != "0"
 BATCH = 500  # the Assurance and Billing contracts' bound per call
 CLOSE_BATCH = 250  # a period close reads every ticket of its services: keep a block's gas in bounds
 REGISTER_BATCH = 200  # Ordering's bound
@@ -78,14 +87,18 @@ class Month:
         self.members: list[str] = []
         self.gas_marks: list[int] = []
 
+    # Each step runs as an API request does (outbox.request_context): its transactions are
+    # marked running until its own projection commits, so the chain follower (the
+    # anchoring schedule syncs it) leaves them to it instead of projecting them beside it.
+
     @contextmanager
     def as_member(self, address: str) -> Iterator[DataAccess]:
-        with session_scope(self.platform.engine) as session:
+        with request_context(), session_scope(self.platform.engine) as session:
             yield DataAccess(session, Viewer(principal=address, role=Role.MEMBER, key_id="bench"))
 
     @contextmanager
     def as_admin(self) -> Iterator[DataAccess]:
-        with session_scope(self.platform.engine) as session:
+        with request_context(), session_scope(self.platform.engine) as session:
             yield DataAccess(session, Viewer(principal="admin", role=Role.ADMIN, key_id="bench"))
 
     def now(self) -> datetime:
@@ -398,6 +411,8 @@ def run(config: BenchConfig) -> BenchResult:
             month = Month(platform)
             if CLOCK:
                 platform.keep_clock()
+            if ANCHOR:
+                platform.anchor_periodically()
             platform.sync()
             with session_scope(platform.engine) as session:
                 month.members = [
@@ -416,8 +431,20 @@ def run(config: BenchConfig) -> BenchResult:
                 flush=True,
             )
             clock_blocks = platform.clock_blocks
+            anchored, anchoring_seconds = platform.anchored_checkpoints, platform.anchoring_seconds
+            with session_scope(platform.engine) as session:
+                before = len(session.exec(select(CheckpointRecord.index)).all())
             figures = run_month(month, parties, rng, period)
             figures["clock_blocks"] = platform.clock_blocks - clock_blocks
+            figures["month_checkpoints"] = platform.anchored_checkpoints - anchored
+            figures["month_anchoring_seconds"] = platform.anchoring_seconds - anchoring_seconds
+            with session_scope(platform.engine) as session:
+                posted = session.exec(
+                    select(CheckpointRecord).order_by(CheckpointRecord.index)
+                ).all()[before:]
+            figures["month_anchor_gas"] = sum(
+                platform.anchoring().chain.gateway.receipt(c.anchor_tx).gas_used for c in posted
+            )
             # Not part of the month either: one checkpoint of it on the anchor chain (the
             # commitment log's tree over everything so far, one transaction).
             platform.sync()
@@ -458,6 +485,12 @@ def run(config: BenchConfig) -> BenchResult:
             f"{figures['credits_to_endorse']:,} / {SERVICES - figures['credits_to_endorse']:,}",
         ],
         ["invoices / payments", f"{figures['invoices']} / {figures['payments']}"],
+        [
+            "checkpoints anchored during the month (count / s / anchor gas; "
+            f"anchoring {'on' if ANCHOR else 'off'})",
+            f"{figures['month_checkpoints']} / {figures['month_anchoring_seconds']:.2f} / "
+            f"{figures['month_anchor_gas']:,}",
+        ],
         [
             f"a checkpoint of {figures['anchor_commitments']:,} commitments (s / anchor gas)",
             f"{figures['anchor_seconds']:.2f} / {figures['anchor_gas']:,}",

@@ -114,6 +114,8 @@ class Platform:
         self._stopping = threading.Event()
         self._supervised = False  # (one supervisor thread, however often it is asked for)
         self.clock_blocks = 0  # empty blocks keep_clock sealed (an operational figure)
+        # checkpoints anchor_periodically posted, and its seconds in them (figures too)
+        self.anchored_checkpoints, self.anchoring_seconds = 0, 0.0
         journal = self.gateway.journal
         self.outbox = journal if isinstance(journal, Outbox) else Outbox(self.engine)
         self.gateway.journal = self.outbox
@@ -435,8 +437,11 @@ class Platform:
                     due = time.monotonic() - last_posted >= every_seconds
                     if not (due or head - last_block >= every_blocks):
                         continue
+                    started = time.perf_counter()
                     self.sync()
-                    anchoring.checkpoint()
+                    if anchoring.checkpoint() is not None:
+                        self.anchored_checkpoints += 1
+                    self.anchoring_seconds += time.perf_counter() - started
                     last_posted, last_block = time.monotonic(), head
                 except Exception:  # either chain may be restarting: the next round will do
                     log.warning("anchoring a checkpoint failed; retrying", exc_info=True)
