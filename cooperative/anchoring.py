@@ -129,11 +129,7 @@ class AnchorChain:
     def anchored(self) -> list[dict[str, Any]]:
         """Every checkpoint as the anchor chain holds it (the truth the store is checked
         against), in the bundle's field names."""
-        functions = self.checkpoint_log.functions
-        return [
-            logged_checkpoint(index, functions.checkpoints(index).call())
-            for index in range(functions.checkpoint_count().call())
-        ]
+        return logged_checkpoints(self.checkpoint_log)
 
     def stop(self) -> None:
         if self.node is not None:
@@ -263,6 +259,15 @@ class Anchoring:
                 )
             )
         session.flush()
+
+
+def logged_checkpoints(checkpoint_log: Any) -> list[dict[str, Any]]:
+    """Every checkpoint a CheckpointLog (a web3 contract) holds, oldest first."""
+    functions = checkpoint_log.functions
+    return [
+        logged_checkpoint(index, functions.checkpoints(index).call())
+        for index in range(functions.checkpoint_count().call())
+    ]
 
 
 def logged_checkpoint(index: int, kept: Any) -> dict[str, Any]:

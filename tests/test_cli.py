@@ -192,30 +192,52 @@ def test_reindex_rebuilds_the_read_models_of_a_stopped_platform(deployed_dir: Pa
         assert session.get(ChainCursor, "chain") is not None
 
 
-def test_a_prepared_transaction_is_decoded_with_the_members_own_abis(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_prepared_transaction_is_signed_only_as_the_pins_and_the_members_own_abis_allow(
+    tmp_path: Path,
 ) -> None:
-    """The CLI never signs on the platform's word: a call no cooperative contract has, or a
-    chain other than the pinned one, ends the command unsigned."""
+    """The CLI never signs on the platform's word: the chain and the contracts' addresses
+    are pinned at the first signature; another chain, another address, ether sent, a fee
+    over the cap or a call the addressed contract does not have ends the command unsigned."""
     from web3 import Web3
 
-    from cooperative.cli.client import Client, decoded_call
+    from cooperative.cli.client import MAX_FEE_WEI, Pins
     from deployments.compiler import Compiler
 
-    ordering = Web3().eth.contract(abi=Compiler().vyper("Ordering").abi)
-    data = ordering.encode_abi("publish_offering", [[3], b"\x11" * 32])
-    assert decoded_call({"to": "0x" + "22" * 20, "data": data}).startswith(
+    ordering, governor = "0x" + "0a" * 20, "0x" + "0b" * 20
+    deployed = {"Ordering": ordering, "Ordering.beacon": "0x" + "0c" * 20, "Governor": governor}
+    asked: list[int] = []
+
+    def from_platform() -> dict[str, str]:
+        asked.append(1)
+        return deployed
+
+    contract = Web3().eth.contract(abi=Compiler().vyper("Ordering").abi)
+    data = contract.encode_abi("publish_offering", [[3], b"\x11" * 32])
+    good = {"chainId": "31337", "to": ordering, "value": "0", "gas": "200000", "maxFeePerGas": "2000000000", "data": data}  # fmt: skip
+    path = tmp_path / "member.json.pins.json"
+    pins = Pins(path, from_platform)
+    assert pins.check(good).startswith(
         "Ordering.publish_offering(sla_templates=[3], commitment=0x1111"
     )
-    for foreign in ("0xa9059cbb" + "00" * 64, "0x"):  # an ERC-20 transfer; no call at all
-        with pytest.raises(typer.Exit) as refused:
-            decoded_call({"to": "0x" + "22" * 20, "data": foreign})
-        assert refused.value.exit_code == 1
+    pins.keep()
+    pinned = json.loads(path.read_text())
+    assert pinned == {"chainId": 31337, "contracts": {ordering: "Ordering", governor: "Governor"}}
+    assert path.stat().st_mode & 0o777 == 0o600
 
-    monkeypatch.setenv("COOP_KEYSTORE", str(tmp_path / "member.json"))
-    client = Client("http://127.0.0.1:9/graphql", "a key")
-    client._pin_chain(31337)
-    client._pin_chain(31337)  # the same chain again: fine
-    with pytest.raises(typer.Exit):
-        client._pin_chain(1)
-    assert (tmp_path / "member.json.chain").read_text() == "31337\n"
+    again = Pins(path, from_platform)  # a later command reads the pins, asks nothing
+    assert again.check(good).startswith("Ordering.publish_offering(")
+    assert asked == [1]
+    refused = {
+        "another chain": {**good, "chainId": "1"},
+        "another address": {**good, "to": "0x" + "0d" * 20},
+        "a beacon": {**good, "to": "0x" + "0c" * 20},
+        "ether": {**good, "value": "1"},
+        "a fee over the cap": {**good, "gas": str(MAX_FEE_WEI // 2_000_000_000 + 1)},
+        "Governor has no such call": {**good, "to": governor},
+        "an ERC-20 transfer": {**good, "data": "0xa9059cbb" + "00" * 64},
+    }
+    for what, transaction in refused.items():
+        with pytest.raises(typer.Exit) as stopped:
+            again.check(transaction)
+        assert stopped.value.exit_code == 1, what
+    assert json.loads(path.read_text()) == pinned  # a refusal pins nothing new

@@ -133,7 +133,10 @@ def test_a_member_holding_its_own_key_signs_from_the_command_line(tmp_path: Path
         assert "signing Governor.propose(kind=" in proposed_silver.stderr
         answer = json.loads(proposed_silver.stdout)
         assert answer["errors"] == [] and answer["proposal"]["kind"] == "ADOPT_SLA_TEMPLATE"
-        assert Path(f"{keystore}.chain").read_text().strip().isdigit()  # pinned at first use
+        pins = json.loads(Path(f"{keystore}.pins.json").read_text())  # from the first use
+        assert pins["chainId"] == 31337  # the embedded node's
+        assert {"Governor", "Ordering", "Assurance"} <= set(pins["contracts"].values())
+        assert not any("." in name for name in pins["contracts"].values())  # no beacon, no impl
         bad = coop("call", "ProposeSlaTemplate", "--var", "input", **as_cirrus)
         assert bad.returncode == 1 and "name=value" in bad.stderr and "Traceback" not in bad.stderr
 

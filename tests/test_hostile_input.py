@@ -120,6 +120,12 @@ def test_a_get_querys_variables_pass_the_same_checks(client: TestClient) -> None
     ]:
         response = client.get("/graphql", params={"query": ME, "variables": variables})
         assert_client_error(response, 400, says)
+        # the extensions are parsed too, and a percent-encoded name is the same name
+        response = client.get("/graphql", params={"query": ME, "extensions": variables})
+        assert_client_error(response, 400, says)
+        deep = "[" * 5_000 + "]" * 5_000
+        response = client.get(f"/graphql?query=%7Bme%7Brole%7D%7D&%76ariables={deep}")
+        assert_client_error(response, 400, f"deeper than {MAX_JSON_DEPTH}")
 
 
 def graphql_errors(api: Api, query: str, variables: dict[str, Any] | None = None) -> list[Any]:

@@ -74,15 +74,18 @@ class SettlementPayment:
     amount: BigInt  # type: ignore[valid-type]
     confirmed_by_payer: bool
     confirmed_by_payee: bool
-    state: SettlementPaymentState  # type: ignore[valid-type]
+
+    @strawberry.field(description="Which of its parties have confirmed it (from the two flags).")
+    def state(self) -> SettlementPaymentState:  # type: ignore[valid-type]
+        flags = (
+            PaymentState.PAYER * self.confirmed_by_payer
+            | PaymentState.PAYEE * self.confirmed_by_payee
+        )
+        return PaymentState(flags).api  # type: ignore[return-value]
 
     @classmethod
     def from_row(cls, row: models.SettlementPaymentRecord) -> SettlementPayment:
-        flags = (
-            PaymentState.PAYER * row.confirmed_by_payer
-            | PaymentState.PAYEE * row.confirmed_by_payee
-        )
-        return copy_fields(cls, row, amount=int(row.amount), state=PaymentState(flags).api)
+        return copy_fields(cls, row, amount=int(row.amount))
 
 
 @strawberry.type(

@@ -106,7 +106,9 @@ class RequestLimits:
             return
         try:
             if scope["method"] == "GET":
-                await run_in_threadpool(_check_query_string, scope)
+                json_values = _json_parameters(scope)
+                if json_values:  # /health and pages have none: they never wait for a thread
+                    await run_in_threadpool(_check_parameters, json_values)
                 await self.app(scope, receive, send)
                 return
             if not _is_json(scope):
@@ -160,16 +162,25 @@ class RequestLimits:
         return b"".join(chunks)
 
 
-def _check_query_string(scope: Scope) -> None:
+# The GET parameters Strawberry parses as JSON (it reads them before it refuses a GET)
+JSON_PARAMETERS = ("variables", "extensions")
+
+
+def _json_parameters(scope: Scope) -> list[tuple[str, str]]:
+    """A GET request's JSON parameters, decoded as the server decodes them (`%76ariables`
+    is `variables`)."""
     query = scope.get("query_string", b"")
-    if b"variables" not in query:
-        return
+    if not query:
+        return []
     if len(query) > MAX_BODY_BYTES:
         raise RefusedBody(414, f"the query string is longer than {MAX_BODY_BYTES:,} bytes")
-    for variables in parse_qs(
-        query.decode("latin-1"), encoding="utf-8", errors="surrogateescape"
-    ).get("variables", []):
-        check_body(variables.encode("utf-8", errors="surrogateescape"), "the request's variables")
+    parameters = parse_qs(query.decode("latin-1"), encoding="utf-8", errors="surrogateescape")
+    return [(name, value) for name in JSON_PARAMETERS for value in parameters.get(name, [])]
+
+
+def _check_parameters(values: list[tuple[str, str]]) -> None:
+    for name, value in values:
+        check_body(value.encode("utf-8", errors="surrogateescape"), f"the request's {name}")
 
 
 def _is_json(scope: Scope) -> bool:

@@ -51,7 +51,10 @@ def call(
     variables = dict(_variable(item) for item in var or [])
     client = Client(url, api_key)
     if definition.operation is OperationType.MUTATION:
-        (root,) = definition.selection_set.selections
+        roots = definition.selection_set.selections
+        if len(roots) != 1 or not isinstance(roots[0], FieldNode):
+            fail(f"{operation}: a mutation of one field, please (it has {len(roots)})")
+        root = roots[0]
         assert isinstance(root, FieldNode)
         signable = print_ast(visit(document, _WithTransactions()))
         answer: Any = client.mutate(signable, (root.alias or root.name).value, variables)

@@ -5,13 +5,16 @@ A member that holds its own key (`coop key export`) points COOP_KEYSTORE at its 
 file: each transaction the platform prepares for it (SIGNATURE_REQUIRED) is decoded here,
 with the member's own copy of the contracts' ABIs, shown, signed with that key and sent back
 with the same request (cooperative.signing). The platform's own description of the call is
-not trusted: a call no cooperative contract has is refused unsigned, and so is a chain id
-other than the one the member's first signature was for (pinned beside the keystore)."""
+not trusted: the chain and the cooperative's contract addresses are pinned at the first
+signature (`Pins`), and a transaction for another chain, to another address, sending ether,
+costing more than COOP_MAX_FEE_WEI or calling what its contract does not have is refused
+unsigned."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -114,11 +117,10 @@ class Client:
                     f"the platform asks {transaction['from']} to sign, but COOP_KEYSTORE holds "
                     f"the key of {self.signer.address}"
                 )
-            self._pin_chain(int(transaction["chainId"]))
-            err.print(
-                f"signing {decoded_call(transaction)} as {transaction['from']}", highlight=False
-            )
+            call = self.pins.check(transaction)
+            err.print(f"signing {call} as {transaction['from']}", highlight=False)
             signed.append(sign_prepared(self.signer, transaction))
+            self.pins.keep()
 
     @cached_property
     def signer(self) -> LocalAccount:
@@ -132,52 +134,121 @@ class Client:
             )
         return unlock(Path(str(path)))
 
-    def _pin_chain(self, chain_id: int) -> None:
-        """The chain the member signs for: pinned at its first signature (`<keystore>.chain`),
-        so a platform that later asks for a signature valid on another chain is refused."""
-        pin = Path(str(os.environ["COOP_KEYSTORE"]) + ".chain")
-        if not pin.exists():
-            pin.write_text(f"{chain_id}\n")
-            return
-        pinned = pin.read_text().strip()
-        if pinned != str(chain_id):
-            fail(
-                f"the platform asks for a signature on chain {chain_id}, but this keystore signs "
-                f"for chain {pinned} ({pin}): not signed"
-            )
+    @cached_property
+    def pins(self) -> Pins:
+        path = Path(str(os.environ.get("COOP_KEYSTORE"))).resolve()
+        return Pins(path.with_name(path.name + ".pins.json"), self._deployed_contracts)
+
+    def _deployed_contracts(self) -> dict[str, str]:
+        """name -> address of the cooperative's contracts, as the platform's /health says
+        (asked once: the first signature pins them)."""
+        health = httpx.URL(self.url).copy_with(path="/health", query=None)
+        try:
+            return dict(httpx.get(health, timeout=30).json()["contracts"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            fail(f"cannot read the cooperative's contracts from {health}: {exc}")
+            raise  # unreachable
 
 
 # The contracts a member's transactions call: the cooperative's modules and governance
 MEMBER_CONTRACT_DIRS = ("cooperative", "governance")
+# The most a prepared transaction may cost the member (gas x max fee), unless it says more
+MAX_FEE_WEI = int(os.environ.get("COOP_MAX_FEE_WEI", str(10**17)))
+
+
+class Pins:
+    """What a member's CLI trusts when it signs, pinned at its first signature beside the
+    keystore (`<keystore>.pins.json`, like SSH's known hosts): the chain id and the
+    cooperative's contract addresses. A prepared transaction is signed only if it is for
+    that chain, to one of those contracts, sends no ether, costs at most MAX_FEE_WEI, and
+    decodes as a function of that very contract, by the CLI's own copy of its ABI."""
+
+    def __init__(self, path: Path, deployed: Callable[[], dict[str, str]]) -> None:
+        self.path, self._deployed = path, deployed
+        self._pending: dict[str, Any] | None = None
+
+    def check(self, transaction: dict[str, Any]) -> str:
+        """The call in words, as this CLI decodes it; the command ends if it may not sign."""
+        chain_id = int(transaction["chainId"])
+        pinned = self._pinned()
+        if pinned is None:
+            contracts = {
+                address.lower(): name
+                for name, address in self._deployed().items()
+                if _is_member_contract(name)
+            }
+            self._pending = {"chainId": chain_id, "contracts": contracts}
+            pinned = self._pending
+        if pinned["chainId"] != chain_id:
+            fail(
+                f"the platform asks for a signature on chain {chain_id}, but this keystore "
+                f"signs for chain {pinned['chainId']} ({self.path}): not signed"
+            )
+        name = pinned["contracts"].get(str(transaction.get("to") or "").lower())
+        if name is None:
+            fail(
+                f"the platform asks to sign a call to {transaction.get('to')}, which is none of "
+                f"the cooperative's contracts ({self.path}): not signed"
+            )
+        if int(transaction["value"]) != 0:
+            fail("the platform asks to send ether with the call: not signed")
+        fee = int(transaction["gas"]) * int(transaction["maxFeePerGas"])
+        if fee > MAX_FEE_WEI:
+            fail(
+                f"the transaction may cost {fee:,} wei, more than COOP_MAX_FEE_WEI "
+                f"({MAX_FEE_WEI:,}): not signed"
+            )
+        return decoded_call(name, transaction["data"])
+
+    def keep(self) -> None:
+        """Pin what the first signature trusted (never over an existing pin)."""
+        if self._pending is None:
+            return
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        except OSError as exc:
+            fail(f"cannot write {self.path}: {exc.strerror}")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self._pending, handle, indent=2)
+        self._pending = None
+
+    def _pinned(self) -> dict[str, Any] | None:
+        if self._pending is not None:
+            return self._pending
+        try:
+            return dict(json.loads(self.path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            fail(f"cannot read {self.path}: {exc}")
+            raise  # unreachable
+
+
+def _is_member_contract(name: str) -> bool:
+    """A contract members call (a module's proxy, governance), not an implementation or a
+    beacon record."""
+    source = vyper_sources().get(name)
+    return source is not None and source.parent.name in MEMBER_CONTRACT_DIRS
 
 
 @cache
-def _member_contracts() -> dict[str, Any]:
-    """name -> a web3 contract (no address) of each contract a member may be asked to call,
-    compiled from this installation's own sources."""
-    compiler, w3 = Compiler(), Web3()
-    return {
-        name: w3.eth.contract(abi=compiler.vyper(name).abi)
-        for name, path in vyper_sources().items()
-        if path.parent.name in MEMBER_CONTRACT_DIRS
-    }
+def _contract(name: str) -> Any:
+    """A web3 contract (no address) of `name`, compiled from this installation's sources."""
+    return Web3().eth.contract(abi=Compiler().vyper(name).abi)
 
 
-def decoded_call(transaction: dict[str, Any]) -> str:
-    """The prepared transaction's call as the member's own ABIs read it, e.g.
-    `Ordering.request_quote(sellers=[…], …)`; a call none of them has ends the command."""
-    for name, contract in _member_contracts().items():
-        try:
-            function, arguments = contract.decode_function_input(transaction["data"])
-        except (ValueError, DecodingError):  # not this contract's function
-            continue
-        shown = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())
-        return f"{name}.{function.fn_name}({shown})"
-    fail(
-        f"the platform asks to sign a call to {transaction['to']} that no cooperative contract "
-        "has: not signed"
-    )
-    raise AssertionError  # unreachable
+def decoded_call(name: str, data: str) -> str:
+    """A call to the contract `name` as its ABI reads it, e.g.
+    `Ordering.request_quote(sellers=[…], …)`; one it does not have ends the command."""
+    try:
+        function, arguments = _contract(name).decode_function_input(data)
+    except (ValueError, DecodingError):
+        fail(f"the platform asks to sign a call that {name} does not have: not signed")
+        raise  # unreachable
+    shown = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())
+    return f"{name}.{function.fn_name}({shown})"
 
 
 def _short(value: Any) -> str:

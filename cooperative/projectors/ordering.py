@@ -211,6 +211,8 @@ class OrderingProjector(Projector):
             for quote in run.session.exec(
                 select(QuoteRecord).where(QuoteRecord.request_id == request_id)
             ).all():
+                if quote.state == AnswerState.DECLINED.api:
+                    continue  # the seller's own refusal stays what it was: unableToProvide
                 quote.state = (
                     AnswerState.ACCEPTED.api if quote.seller == accepted else DECLINED_BY_BUYER
                 )
