@@ -237,11 +237,14 @@ class Settlement(ModuleService):
         cycle_id = self._event(receipt, "SettlementCycleOpened")["cycle_id"]
         return self._projected(SettlementCycleRecord, cycle_id)
 
-    def confirm_payment(self, cycle_id: int, payment_index: int) -> SettlementPaymentRecord:
+    def payment(self, payment_id: str) -> SettlementPaymentRecord:
+        """One payment (`<cycle>-<index>`) the viewer pays or receives."""
+        return self.access.get_private(SettlementPaymentRecord, payment_id, what="payment")
+
+    def confirm_payment(self, payment_id: str) -> SettlementPaymentRecord:
         member, account = self._member()
-        payment = self.access.get_private(
-            SettlementPaymentRecord, f"{cycle_id}-{payment_index}", what="payment"
-        )
+        payment = self.payment(payment_id)
+        cycle_id, payment_index = payment.cycle_id, payment.index
         already = (
             payment.confirmed_by_payer if member == payment.payer else payment.confirmed_by_payee
         )

@@ -172,6 +172,14 @@ class Marketplace(ModuleService):
             matching.sort(key=lambda r: (r.seller not in prices, prices.get(r.seller, 0)))
         return self.access.page_list(matching, first, after)
 
+    def offering(self, offering_id: int) -> OfferingRecord:
+        """One offering, active or withdrawn (public to members)."""
+        self.access.shared_with_members("offerings")
+        row = self.access.session.get(OfferingRecord, offering_id)
+        if row is None:
+            raise NotFound(f"offering {offering_id} does not exist")
+        return row
+
     def _lowest_quoted_prices(self) -> dict[str, int]:
         """Seller -> the lowest MRC it quoted the viewer (the viewer's own quotes only)."""
         buyer = self.access.viewer.principal

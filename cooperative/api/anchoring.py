@@ -4,7 +4,6 @@ them) and a document's inclusion proof against one (cooperative.proofs)."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -13,9 +12,10 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, query
+from cooperative.api.ids import key_of, type_of
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection
-from cooperative.errors import InvalidState
+from cooperative.errors import InvalidState, ValidationFailed
 from cooperative.proofs import PROVABLE, commitment_proof, consistency_proof, state_proof
 from cooperative.store.models import CheckpointRecord
 
@@ -76,11 +76,8 @@ class ConsistencyProof:
     proof: list[str] = strawberry.field(description="RFC 9162 PROOF(m, D[n]), 0x-hex hashes.")
 
 
-@strawberry.enum(description="The records a party can prove against an anchored state root.")
-class ProvableRecordKind(Enum):
-    SLA_CREDIT = "slaCredit"
-    INVOICE = "invoice"
-    TROUBLE_TICKET = "troubleTicket"
+# the record types a state proof is made of, and their kinds in cooperative.proofs
+PROVABLE_TYPES = {"SlaCredit": "slaCredit", "Invoice": "invoice", "TroubleTicket": "troubleTicket"}
 
 
 @strawberry.type(description="A state proof of one of the caller's own on-chain records.")
@@ -145,21 +142,23 @@ class AnchoringQuery:
     @strawberry.field(
         description="The proof, against the latest checkpoint's state root, of one of the "
         "caller's own records as its module's contract holds it (eth_getProof of its "
-        "storage words): an SLA credit, an invoice or a trouble ticket."
+        "storage words): an SLA credit, an invoice or a trouble ticket, by its id."
     )
-    def record_state_proof(
-        self,
-        info: AppInfo,
-        kind: ProvableRecordKind,
-        id: str,
-    ) -> StateProof:
+    def record_state_proof(self, info: AppInfo, id: strawberry.ID) -> StateProof:
+        type_name = type_of(id, "id")
+        if type_name not in PROVABLE_TYPES:
+            raise ValidationFailed(
+                f"id: state proofs are of {', '.join(PROVABLE_TYPES)} records", field="id"
+            )
+        kind, key = PROVABLE_TYPES[type_name], key_of(id, type_name, "id")
+
         def work(access: DataAccess) -> StateProof:
             platform = info.context.platform
-            spec = PROVABLE[kind.value]
+            spec = PROVABLE[kind]
             bundle = state_proof(
                 access,
-                kind.value,
-                id,
+                kind,
+                str(key),
                 platform.deployment.contracts[spec.module].address,
                 _get_proof(info),
             )

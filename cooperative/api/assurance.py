@@ -10,17 +10,20 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
+from cooperative.api.ids import key_of, keys_of, optional_key, refetchable
 from cooperative.api.inputs import long_text
 from cooperative.api.limits import MAX_BODY_BYTES
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import (
     Connection,
+    Node,
     OutageImpact,
     RootCause,
     SlaCreditState,
     TroubleTicketState,
     UserError,
     copy_fields,
+    reference,
 )
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
 from cooperative.periods import period_label
@@ -41,9 +44,8 @@ class RootCauseSuggestion:
 @strawberry.type(
     description="A trouble ticket (Sonata states); the service's buyer and seller only."
 )
-class TroubleTicket:
-    id: str
-    service_id: int
+class TroubleTicket(Node):
+    service_id: strawberry.ID = reference("Service")
     number: int
     buyer: str
     seller: str
@@ -82,9 +84,8 @@ class TroubleTicket:
 
 
 @strawberry.type(description="A service's SLA credit for one period, as the contract computed it.")
-class SlaCredit:
-    id: str
-    service_id: int
+class SlaCredit(Node):
+    service_id: strawberry.ID = reference("Service")
     period: str
     buyer: str
     seller: str
@@ -96,7 +97,7 @@ class SlaCredit:
     outage_seconds: int
     endorsed_by_buyer: bool
     endorsed_by_seller: bool
-    invoice_id: int | None
+    invoice_id: strawberry.ID | None = reference("Invoice")
 
     @classmethod
     def from_row(cls, row: models.SlaCreditRecord) -> SlaCredit:
@@ -111,19 +112,20 @@ class AssuranceQuery:
         info: AppInfo,
         first: int | None = None,
         after: str | None = None,
-        service_id: int | None = None,
+        service_id: strawberry.ID | None = None,
         state: TroubleTicketState | None = None,  # type: ignore[valid-type]
     ) -> Connection[TroubleTicket]:
+        service = optional_key(service_id, "Service", "serviceId")
         return query(
             info,
             lambda a: Connection.from_page(
-                _assurance(info, a).tickets(first, after, service_id, state), TroubleTicket.from_row
+                _assurance(info, a).tickets(first, after, service, state), TroubleTicket.from_row
             ),
         )
 
     @strawberry.field
-    def trouble_ticket(self, info: AppInfo, id: str) -> TroubleTicket:
-        return query(info, lambda a: TroubleTicket.from_row(_assurance(info, a).ticket(id)))
+    def trouble_ticket(self, info: AppInfo, id: strawberry.ID) -> TroubleTicket:
+        return _ticket(info, key_of(id, "TroubleTicket", "id"))
 
     @strawberry.field(
         description="SLA credits of the caller's services; filter by period (YYYY-MM)."
@@ -143,12 +145,23 @@ class AssuranceQuery:
         )
 
 
+# the by-id reads, which node(id:) uses too
+@refetchable("TroubleTicket")
+def _ticket(info: AppInfo, key: str) -> TroubleTicket:
+    return query(info, lambda a: TroubleTicket.from_row(_assurance(info, a).ticket(key)))
+
+
+@refetchable("SlaCredit")
+def _credit(info: AppInfo, key: str) -> SlaCredit:
+    return query(info, lambda a: SlaCredit.from_row(_assurance(info, a).credit(key)))
+
+
 # ------------------------------------------------------------------ mutations
 
 
 @strawberry.input
 class TicketOpeningInput:
-    service_id: int
+    service_id: strawberry.ID
     impact: OutageImpact  # type: ignore[valid-type]
     started_at: datetime
     description: str
@@ -163,20 +176,20 @@ class OpenTroubleTicketInput:
 
 @strawberry.input
 class TicketIdsInput:
-    ticket_ids: list[str]
+    ticket_ids: list[strawberry.ID]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class ProgressTroubleTicketInput:
-    ticket_ids: list[str]
+    ticket_ids: list[strawberry.ID]
     state: TroubleTicketState = strawberry.field(description="inProgress or pending")  # type: ignore[valid-type]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class TicketResolutionInput:
-    ticket_id: str
+    ticket_id: strawberry.ID
     ended_at: datetime
     root_cause: RootCause  # type: ignore[valid-type]
     note: str = ""
@@ -191,15 +204,15 @@ class ResolveTroubleTicketInput:
 @strawberry.input
 class SlaPeriodInput:
     period: str = strawberry.field(description="The month, YYYY-MM")
-    service_ids: list[int]
+    service_ids: list[strawberry.ID]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class DisputeSlaCreditInput:
-    service_id: int
+    service_id: strawberry.ID
     period: str
-    ticket_ids: list[str]
+    ticket_ids: list[strawberry.ID]
     statement: str
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -274,16 +287,20 @@ class AssuranceMutation:
     def open_trouble_ticket(
         self, info: AppInfo, input: OpenTroubleTicketInput
     ) -> TroubleTicketsPayload:
-        openings = [
-            TicketOpening(t.service_id, t.impact, t.started_at, t.description, t.external_id)
-            for t in input.tickets
-        ]
-        return mutate(
-            info,
-            TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).open_tickets(openings)),
-            input,
-        )
+        def work(a: DataAccess) -> TroubleTicketsPayload:
+            openings = [
+                TicketOpening(
+                    key_of(t.service_id, "Service", "serviceId"),
+                    t.impact,
+                    t.started_at,
+                    t.description,
+                    t.external_id,
+                )
+                for t in input.tickets
+            ]
+            return _tickets(_assurance(info, a).open_tickets(openings))
+
+        return mutate(info, TroubleTicketsPayload, work, input)
 
     @strawberry.mutation(description="The seller acknowledges submitted tickets.")
     def acknowledge_trouble_ticket(
@@ -292,7 +309,11 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).acknowledge_tickets(input.ticket_ids)),
+            lambda a: _tickets(
+                _assurance(info, a).acknowledge_tickets(
+                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
+                )
+            ),
             input,
         )
 
@@ -305,7 +326,11 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).progress_tickets(input.ticket_ids, input.state)),
+            lambda a: _tickets(
+                _assurance(info, a).progress_tickets(
+                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds"), input.state
+                )
+            ),
             input,
         )
 
@@ -315,15 +340,19 @@ class AssuranceMutation:
     def resolve_trouble_ticket(
         self, info: AppInfo, input: ResolveTroubleTicketInput
     ) -> TroubleTicketsPayload:
-        resolutions = [
-            TicketResolution(t.ticket_id, t.ended_at, t.root_cause, t.note) for t in input.tickets
-        ]
-        return mutate(
-            info,
-            TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).resolve_tickets(resolutions)),
-            input,
-        )
+        def work(a: DataAccess) -> TroubleTicketsPayload:
+            resolutions = [
+                TicketResolution(
+                    key_of(t.ticket_id, "TroubleTicket", "ticketId"),
+                    t.ended_at,
+                    t.root_cause,
+                    t.note,
+                )
+                for t in input.tickets
+            ]
+            return _tickets(_assurance(info, a).resolve_tickets(resolutions))
+
+        return mutate(info, TroubleTicketsPayload, work, input)
 
     @strawberry.mutation(
         description="The buyer closes resolved tickets: it agrees with their end and cause."
@@ -332,7 +361,11 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).close_tickets(input.ticket_ids)),
+            lambda a: _tickets(
+                _assurance(info, a).close_tickets(
+                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
+                )
+            ),
             input,
         )
 
@@ -343,7 +376,11 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).reopen_tickets(input.ticket_ids)),
+            lambda a: _tickets(
+                _assurance(info, a).reopen_tickets(
+                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
+                )
+            ),
             input,
         )
 
@@ -352,7 +389,11 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(_assurance(info, a).cancel_tickets(input.ticket_ids)),
+            lambda a: _tickets(
+                _assurance(info, a).cancel_tickets(
+                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
+                )
+            ),
             input,
         )
 
@@ -368,7 +409,9 @@ class AssuranceMutation:
             lambda a: SlaCreditsPayload(
                 credits=[
                     SlaCredit.from_row(c)
-                    for c in _assurance(info, a).close_period(input.period, input.service_ids)
+                    for c in _assurance(info, a).close_period(
+                        input.period, keys_of(input.service_ids, "Service", "serviceIds")
+                    )
                 ]
             ),
             input,
@@ -386,7 +429,9 @@ class AssuranceMutation:
             lambda a: SlaCreditsPayload(
                 credits=[
                     SlaCredit.from_row(c)
-                    for c in _assurance(info, a).endorse_credits(input.period, input.service_ids)
+                    for c in _assurance(info, a).endorse_credits(
+                        input.period, keys_of(input.service_ids, "Service", "serviceIds")
+                    )
                 ]
             ),
             input,
@@ -398,7 +443,10 @@ class AssuranceMutation:
     def dispute_sla_credit(self, info: AppInfo, input: DisputeSlaCreditInput) -> DisputePayload:
         def work(a: DataAccess) -> DisputePayload:
             credit, tickets = _assurance(info, a).dispute_credit(
-                input.service_id, input.period, input.ticket_ids, input.statement
+                key_of(input.service_id, "Service", "serviceId"),
+                input.period,
+                keys_of(input.ticket_ids, "TroubleTicket", "ticketIds"),
+                input.statement,
             )
             return DisputePayload(
                 credit=SlaCredit.from_row(credit),

@@ -13,17 +13,21 @@ from strawberry.scalars import JSON
 from cooperative import billing as billing_service
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
+from cooperative.api.ids import global_id, key_of, keys_of, refetchable
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import (
     Connection,
     InvoiceState,
     LiabilityDirection,
+    Node,
     SettlementCycleState,
     SettlementPaymentState,
     UserError,
     copy_fields,
+    reference,
 )
 from cooperative.billing import Billing, Settlement
+from cooperative.errors import NotFound
 from cooperative.periods import period_label
 from cooperative.states import PaymentState
 from cooperative.store import models
@@ -40,8 +44,7 @@ def _settlement(info: AppInfo, access: DataAccess) -> Settlement:
 @strawberry.type(
     description="An invoice seller -> buyer for one period (MEF 141 states); its two parties only."
 )
-class Invoice:
-    id: int
+class Invoice(Node):
     seller: str
     buyer: str
     period: str
@@ -52,7 +55,7 @@ class Invoice:
     amount_due: BigInt  # type: ignore[valid-type]
     document: JSON
     commitment: str
-    cycle_id: int | None
+    cycle_id: strawberry.ID | None = reference("SettlementCycle")
 
     @classmethod
     def from_row(cls, row: models.InvoiceRecord) -> Invoice:
@@ -67,7 +70,8 @@ class Invoice:
 
 
 @strawberry.type(description="A payment of a settlement cycle; its payer and payee only.")
-class SettlementPayment:
+class SettlementPayment(Node):
+    cycle_id: strawberry.ID = reference("SettlementCycle")
     index: int
     payer: str
     payee: str
@@ -91,8 +95,7 @@ class SettlementPayment:
 @strawberry.type(
     description="A settlement cycle as the caller takes part in it: its own position and payments."
 )
-class SettlementCycle:
-    id: int
+class SettlementCycle(Node):
     currency: str
     state: SettlementCycleState  # type: ignore[valid-type]
     # (no participant or payment counts: they would tell a member how many others had
@@ -109,7 +112,7 @@ def _cycle_view(
 ) -> SettlementCycle:
     cycle = settlement.cycle(position.cycle_id)
     return SettlementCycle(
-        id=cycle.id,
+        id=global_id("SettlementCycle", cycle.id),
         currency=cycle.currency,
         state=cycle.state,
         opened_at=cycle.opened_at,
@@ -192,8 +195,8 @@ class BillingQuery:
         )
 
     @strawberry.field
-    def invoice(self, info: AppInfo, id: int) -> Invoice:
-        return query(info, lambda a: Invoice.from_row(_billing(info, a).invoice(id)))
+    def invoice(self, info: AppInfo, id: strawberry.ID) -> Invoice:
+        return _invoice(info, key_of(id, "Invoice", "id"))
 
     @strawberry.field(
         description="Settlement cycles the caller took part in, with its own position and payments."
@@ -235,12 +238,38 @@ class BillingQuery:
         return query(info, lambda a: counterparty_balances(_settlement(info, a).liabilities()))
 
 
+# the by-id reads, which node(id:) uses too
+@refetchable("Invoice")
+def _invoice(info: AppInfo, key: int) -> Invoice:
+    return query(info, lambda a: Invoice.from_row(_billing(info, a).invoice(key)))
+
+
+@refetchable("SettlementCycle")
+def _cycle(info: AppInfo, key: int) -> SettlementCycle:
+    def work(a: DataAccess) -> SettlementCycle:
+        position = a.session.exec(  # a cycle is the caller's where it has a position in it
+            a.private(models.SettlementPositionRecord).where(
+                models.SettlementPositionRecord.cycle_id == key
+            )
+        ).first()
+        if position is None:
+            raise NotFound(f"settlement cycle {key} does not exist")
+        return _cycle_view(_settlement(info, a), position)
+
+    return query(info, work)
+
+
+@refetchable("SettlementPayment")
+def _payment(info: AppInfo, key: str) -> SettlementPayment:
+    return query(info, lambda a: SettlementPayment.from_row(_settlement(info, a).payment(key)))
+
+
 @strawberry.input
 class IssueInvoiceInput:
     buyer: str
     period: str = strawberry.field(description="The month, YYYY-MM; over")
     currency: str
-    service_ids: list[int] | None = strawberry.field(
+    service_ids: list[strawberry.ID] | None = strawberry.field(
         default=None,
         description="Default: every active service of the pair in the currency whose credit for the period is endorsed and not invoiced",
     )
@@ -255,8 +284,7 @@ class RunSettlementCycleInput:
 
 @strawberry.input
 class ConfirmPaymentInput:
-    cycle_id: int
-    payment_index: int
+    payment_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -288,7 +316,12 @@ class BillingMutation:
             lambda a: InvoicePayload(
                 invoice=Invoice.from_row(
                     _billing(info, a).issue_invoice(
-                        input.buyer, input.period, input.currency, input.service_ids
+                        input.buyer,
+                        input.period,
+                        input.currency,
+                        None
+                        if input.service_ids is None
+                        else keys_of(input.service_ids, "Service", "serviceIds"),
                     )
                 )
             ),
@@ -332,7 +365,9 @@ class BillingMutation:
             PaymentPayload,
             lambda a: PaymentPayload(
                 payment=SettlementPayment.from_row(
-                    _settlement(info, a).confirm_payment(input.cycle_id, input.payment_index)
+                    _settlement(info, a).confirm_payment(
+                        key_of(input.payment_id, "SettlementPayment", "paymentId")
+                    )
                 )
             ),
             input,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import AppInfo, query
+from cooperative.api.ids import global_id
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection, MemberEventType, copy_fields
 from cooperative.store.models import MemberEvent as MemberEventRecord
@@ -19,11 +20,14 @@ log = logging.getLogger(__name__)
 
 @strawberry.type(
     description="Something that happened on chain to a record the caller is a party to: "
-    "its type and the ids it concerns."
+    "its type and the ids of the records it concerns."
 )
 class MemberEvent:
     type: MemberEventType  # type: ignore[valid-type]
-    subject: JSON
+    subjects: list[strawberry.ID] = strawberry.field(
+        description="The records it concerns, most specific first (a quote before its request); "
+        "refetch any of them with `node(id:)`."
+    )
     block: BigInt  # type: ignore[valid-type]
     tx: str
     log_index: int
@@ -31,7 +35,29 @@ class MemberEvent:
 
     @classmethod
     def from_row(cls, row: MemberEventRecord) -> MemberEvent:
-        return copy_fields(cls, row)
+        return copy_fields(cls, row, subjects=subjects(row.subject))
+
+
+# the feed's stored subject keys (cooperative.projectors) and the records they name
+SUBJECT_TYPES = {
+    "creditId": "SlaCredit",
+    "quoteId": "Quote",
+    "requestId": "QuoteRequest",
+    "orderId": "Order",
+    "serviceId": "Service",
+    "invoiceId": "Invoice",
+    "cycleId": "SettlementCycle",
+}
+
+
+def subjects(subject: dict[str, Any]) -> list[strawberry.ID]:
+    ids = [global_id("TroubleTicket", t) for t in subject.get("ticketIds", [])]
+    if "paymentIndex" in subject:
+        ids.append(
+            global_id("SettlementPayment", f"{subject['cycleId']}-{subject['paymentIndex']}")
+        )
+    ids += [global_id(kind, subject[key]) for key, kind in SUBJECT_TYPES.items() if key in subject]
+    return ids
 
 
 def _feed(access: DataAccess, first: int | None, after: str | None) -> Connection[MemberEvent]:

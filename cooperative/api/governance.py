@@ -12,9 +12,10 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess, encode_cursor
 from cooperative.api.context import AppInfo, mutate, query
+from cooperative.api.ids import global_id, key_of, refetchable
 from cooperative.api.scalars import BigInt
-from cooperative.api.types import Connection, Edge, PageInfo, UserError
-from cooperative.errors import ValidationFailed
+from cooperative.api.types import Connection, Edge, Node, PageInfo, UserError
+from cooperative.errors import NotFound, ValidationFailed
 from cooperative.proposals import Proposals, ProposalView
 from cooperative.store import models
 from cooperative.transactions import chain_errors
@@ -91,8 +92,8 @@ class ProposalStateChange:
 
 
 @strawberry.type(description="A governance proposal.")
-class Proposal:
-    id: str
+class Proposal(Node):
+    key: strawberry.Private[str]
     kind: ProposalKind  # type: ignore[valid-type]
     proposer: str
     description: str
@@ -113,14 +114,14 @@ class Proposal:
         return query(
             info,
             lambda access: Connection.from_page(
-                _proposals(info, access).votes(self.id, first, after), Vote.from_row
+                _proposals(info, access).votes(self.key, first, after), Vote.from_row
             ),
         )
 
     @strawberry.field(description="The caller's own vote, if it voted.")
     def viewer_vote(self, info: AppInfo) -> Vote | None:
         def work(access: DataAccess) -> Vote | None:
-            row = _proposals(info, access).viewer_vote(self.id)
+            row = _proposals(info, access).viewer_vote(self.key)
             return Vote.from_row(row) if row else None
 
         return query(info, work)
@@ -136,7 +137,7 @@ class Proposal:
                     tx_hash=e.tx,
                     detail=e.detail,
                 )
-                for e in _proposals(info, access).history(self.id)
+                for e in _proposals(info, access).history(self.key)
             ]
 
         return query(info, work)
@@ -145,7 +146,8 @@ class Proposal:
     def from_view(cls, view: ProposalView) -> Proposal:
         record, tally = view.record, view.tally
         return cls(
-            id=record.id,
+            id=global_id("Proposal", record.id),
+            key=record.id,
             kind=gov_rules.Kind(record.kind),
             proposer=record.proposer,
             description=record.description,
@@ -188,8 +190,7 @@ class CreditTier:
 
 
 @strawberry.type(description="An SLA template the members adopted.")
-class SlaTemplate:
-    id: int
+class SlaTemplate(Node):
     name: str
     version: int
     document_commitment: str
@@ -206,7 +207,7 @@ class SlaTemplate:
     @classmethod
     def from_view(cls, t: gov.TemplateView) -> SlaTemplate:
         return cls(
-            id=t.id,
+            id=global_id("SlaTemplate", t.id),
             name=t.name,
             version=t.version,
             document_commitment="0x" + t.document.hex(),
@@ -259,17 +260,23 @@ class GovernanceQuery:
         return query(info, work)
 
     @strawberry.field(description="One proposal, with votes, tallies and the caller's own vote.")
-    def proposal(self, info: AppInfo, id: str) -> Proposal:
-        return query(info, lambda access: Proposal.from_view(_proposals(info, access).get(id)))
+    def proposal(self, info: AppInfo, id: strawberry.ID) -> Proposal:
+        return _proposal(info, key_of(id, "Proposal", "id"))
 
     @strawberry.field(
         description="The EIP-712 typed data a member signs (eth_signTypedData_v4) to vote with its own key; submit the signature with castVoteBySig."
     )
     def ballot(
-        self, info: AppInfo, proposal_id: str, support: VoteSupport, voter: str | None = None
+        self,
+        info: AppInfo,
+        proposal_id: strawberry.ID,
+        support: VoteSupport,
+        voter: str | None = None,
     ) -> JSON:  # type: ignore[valid-type]
+        key = key_of(proposal_id, "Proposal", "proposalId")
+
         def work(access: DataAccess) -> Any:
-            full_id = _proposals(info, access).get(proposal_id).record.id
+            full_id = _proposals(info, access).get(key).record.id
             address = voter or access.viewer.member_address
             if address is None:
                 raise ValidationFailed("say which member signs: `voter`", field="voter")
@@ -320,6 +327,25 @@ class ProposalPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+# the by-id reads, which node(id:) uses too
+@refetchable("Proposal")
+def _proposal(info: AppInfo, key: str) -> Proposal:
+    return query(info, lambda access: Proposal.from_view(_proposals(info, access).get(key)))
+
+
+@refetchable("SlaTemplate")
+def _sla_template(info: AppInfo, key: int) -> SlaTemplate:
+    def work(_access: DataAccess) -> SlaTemplate:
+        with chain_errors():
+            views = gov.sla_templates(info.context.platform.governance)
+        for view in views:
+            if view.id == key:
+                return SlaTemplate.from_view(view)
+        raise NotFound(f"SLA template {key} does not exist")
+
+    return query(info, work)
+
+
 @strawberry.input
 class ProposeMemberAdmissionInput:
     name: str
@@ -357,7 +383,7 @@ class ProposeSlaTemplateInput:
 
 @strawberry.input
 class ProposeSlaTemplateRetirementInput:
-    template_id: int
+    template_id: strawberry.ID
     description: str
 
 
@@ -386,14 +412,16 @@ class ProposeRuleChangeInput:
 
 @strawberry.input
 class CastVoteInput:
-    proposal_id: str
+    proposal_id: strawberry.ID = strawberry.field(
+        description="The proposal's id, or its start: `Proposal:` and at least 6 hex digits."
+    )
     support: VoteSupport  # type: ignore[valid-type]
     reason: str = ""
 
 
 @strawberry.input
 class CastVoteBySigInput:
-    proposal_id: str
+    proposal_id: strawberry.ID
     support: VoteSupport  # type: ignore[valid-type]
     voter: str
     signature: str = strawberry.field(
@@ -403,7 +431,7 @@ class CastVoteBySigInput:
 
 @strawberry.input
 class ProposalIdInput:
-    proposal_id: str
+    proposal_id: strawberry.ID
 
 
 def _proposal_mutation(info: AppInfo, input: Any, work: Any) -> ProposalPayload:
@@ -479,7 +507,11 @@ class GovernanceMutation:
     ) -> ProposalPayload:
         def work(p: Proposals) -> ProposalView:
             with chain_errors():
-                actions = p.gov.retire_sla_template(_check_uint(input.template_id, "templateId"))
+                actions = p.gov.retire_sla_template(
+                    _check_uint(
+                        key_of(input.template_id, "SlaTemplate", "templateId"), "templateId"
+                    )
+                )
             return p.propose(gov_rules.Kind.RETIRE_SLA_TEMPLATE, actions, input.description)
 
         return _proposal_mutation(info, input, work)
@@ -535,7 +567,11 @@ class GovernanceMutation:
         return _proposal_mutation(
             info,
             input,
-            lambda p: p.vote(input.proposal_id, gov_rules.Support(input.support), input.reason),
+            lambda p: p.vote(
+                key_of(input.proposal_id, "Proposal", "proposalId"),
+                gov_rules.Support(input.support),
+                input.reason,
+            ),
         )
 
     @strawberry.mutation(
@@ -546,20 +582,29 @@ class GovernanceMutation:
             info,
             input,
             lambda p: p.vote_by_signature(
-                input.proposal_id, gov_rules.Support(input.support), input.voter, input.signature
+                key_of(input.proposal_id, "Proposal", "proposalId"),
+                gov_rules.Support(input.support),
+                input.voter,
+                input.signature,
             ),
         )
 
     @strawberry.mutation(description="Queue a succeeded proposal in the Timelock.")
     def queue_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(info, input, lambda p: p.queue(input.proposal_id))
+        return _proposal_mutation(
+            info, input, lambda p: p.queue(key_of(input.proposal_id, "Proposal", "proposalId"))
+        )
 
     @strawberry.mutation(description="Execute a queued proposal whose delay is over.")
     def execute_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(info, input, lambda p: p.execute(input.proposal_id))
+        return _proposal_mutation(
+            info, input, lambda p: p.execute(key_of(input.proposal_id, "Proposal", "proposalId"))
+        )
 
     @strawberry.mutation(
         description="Cancel: the proposer before any vote, or an admin as guardian before execution."
     )
     def cancel_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(info, input, lambda p: p.cancel(input.proposal_id))
+        return _proposal_mutation(
+            info, input, lambda p: p.cancel(key_of(input.proposal_id, "Proposal", "proposalId"))
+        )

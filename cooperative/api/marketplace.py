@@ -11,14 +11,17 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
+from cooperative.api.ids import global_id, key_of, keys_of, optional_key, refetchable
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import (
     Connection,
+    Node,
     OrderState,
     QuoteState,
     ServiceState,
     UserError,
     copy_fields,
+    reference,
 )
 from cooperative.marketplace import Marketplace
 from cooperative.store import models
@@ -39,32 +42,25 @@ class ServingArea:
 
 
 @strawberry.type(description="A seller's product offering (visible to every member).")
-class Offering:
-    id: int
+class Offering(Node):
     seller: str
     product_type: str
     bandwidths_mbps: list[int]
     serving_area: list[ServingArea]
-    sla_templates: list[int]
+    sla_templates: list[strawberry.ID] = reference("SlaTemplate")
     term_months: list[int]
     active: bool
     commitment: str
 
     @classmethod
     def from_row(cls, r: models.OfferingRecord) -> Offering:
-        return cls(
-            id=r.id,
-            seller=r.seller,
-            product_type=r.product_type,
-            bandwidths_mbps=r.bandwidths_mbps,
+        return copy_fields(
+            cls,
+            r,
             serving_area=[
                 ServingArea(country=a["country"], city=a.get("city"), site=a.get("site"))
                 for a in r.serving_area
             ],
-            sla_templates=r.sla_templates,
-            term_months=r.term_months,
-            active=r.active,
-            commitment=r.commitment,
         )
 
 
@@ -72,14 +68,15 @@ class Offering:
     description="A seller's quote on a buyer's request (Sonata states), with everything the "
     "seller needs to answer it; buyer and seller only."
 )
-class Quote:
-    id: str
-    request_id: int
+class Quote(Node):
+    request_id: strawberry.ID = reference(
+        "QuoteRequest", description="The buyer's request; every quote on it carries it."
+    )
     buyer: str
     seller: str
     state: QuoteState  # type: ignore[valid-type]
-    sla_template: int = strawberry.field(
-        description="The SLA template asked for, as the contract holds it."
+    sla_template: strawberry.ID = reference(
+        "SlaTemplate", description="The SLA template asked for, as the contract holds it."
     )
     respond_by: datetime = strawberry.field(
         description="An answer after this counts as late for the seller's reputation (chain time, as the contract holds it)."
@@ -96,8 +93,9 @@ class Quote:
     product_type: str | None = strawberry.field(
         description="The product type asked for, if the buyer named one."
     )
-    offering_id: int | None = strawberry.field(
-        description="The offering of this quote's seller the buyer asked about (a Sonata quote item's productOffering), if any."
+    offering_id: strawberry.ID | None = reference(
+        "Offering",
+        description="The offering of this quote's seller the buyer asked about (a Sonata quote item's productOffering), if any.",
     )
     request: JSON = strawberry.field(
         description="The request document as this quote's seller sees it.",
@@ -130,17 +128,16 @@ class Quote:
 
 
 @strawberry.type(description="A product order (Sonata states); buyer and seller only.")
-class Order:
-    id: int
-    request_id: int
+class Order(Node):
+    request_id: strawberry.ID = reference("QuoteRequest")
     buyer: str
     seller: str
     state: OrderState  # type: ignore[valid-type]
-    sla_template: int
+    sla_template: strawberry.ID = reference("SlaTemplate")
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     requested_delivery: datetime
-    service_id: int | None
+    service_id: strawberry.ID | None = reference("Service")
     commitment: str
 
     @classmethod
@@ -149,17 +146,16 @@ class Order:
 
 
 @strawberry.type(description="A service both parties signed for; buyer and seller only.")
-class Service:
-    id: int
+class Service(Node):
     buyer: str
     seller: str
     state: ServiceState  # type: ignore[valid-type]
-    sla_template: int
+    sla_template: strawberry.ID = reference("SlaTemplate")
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     started_at: datetime
     ended_at: datetime | None
-    order_id: int | None
+    order_id: strawberry.ID | None = reference("Order")
     document: JSON
     commitment: str
 
@@ -204,7 +200,7 @@ class MarketplaceQuery:
         country: str | None = None,
         product_type: str | None = None,
         min_bandwidth_mbps: int | None = None,
-        sla_template: int | None = None,
+        sla_template: strawberry.ID | None = None,
         sort: OfferingSort = OfferingSort.ID,  # type: ignore[assignment]
     ) -> Connection[Offering]:
         return query(
@@ -216,7 +212,7 @@ class MarketplaceQuery:
                     country,
                     product_type,
                     min_bandwidth_mbps,
-                    sla_template,
+                    optional_key(sla_template, "SlaTemplate", "slaTemplate"),
                     sort.value,
                 ),
                 Offering.from_row,
@@ -233,8 +229,8 @@ class MarketplaceQuery:
         )
 
     @strawberry.field
-    def quote(self, info: AppInfo, id: str) -> Quote:
-        return query(info, lambda a: Quote.from_row(_market(info, a).quote(id)))
+    def quote(self, info: AppInfo, id: strawberry.ID) -> Quote:
+        return _quote(info, key_of(id, "Quote", "id"))
 
     @strawberry.field(description="The caller's orders, as buyer or seller.")
     def orders(
@@ -246,8 +242,8 @@ class MarketplaceQuery:
         )
 
     @strawberry.field
-    def order(self, info: AppInfo, id: int) -> Order:
-        return query(info, lambda a: Order.from_row(_market(info, a).order(id)))
+    def order(self, info: AppInfo, id: strawberry.ID) -> Order:
+        return _order(info, key_of(id, "Order", "id"))
 
     @strawberry.field(description="The caller's services, as buyer or seller.")
     def services(
@@ -261,17 +257,37 @@ class MarketplaceQuery:
         )
 
     @strawberry.field
-    def service(self, info: AppInfo, id: int) -> Service:
-        return query(info, lambda a: Service.from_row(_market(info, a).service(id)))
+    def service(self, info: AppInfo, id: strawberry.ID) -> Service:
+        return _service(info, key_of(id, "Service", "id"))
 
     @strawberry.field(description="A member's track record as a seller (visible to every member).")
-    def reputation(self, info: AppInfo, member_id: str) -> Reputation:
+    def reputation(self, info: AppInfo, member_id: strawberry.ID) -> Reputation:
+        address = key_of(member_id, "Member", "memberId")
         return query(
             info,
-            lambda a: Reputation(
-                member=member_id, **_snake(_market(info, a).reputation(member_id))
-            ),
+            lambda a: Reputation(member=address, **_snake(_market(info, a).reputation(address))),
         )
+
+
+# the by-id reads, which node(id:) uses too
+@refetchable("Offering")
+def _offering(info: AppInfo, key: int) -> Offering:
+    return query(info, lambda a: Offering.from_row(_market(info, a).offering(key)))
+
+
+@refetchable("Quote")
+def _quote(info: AppInfo, key: str) -> Quote:
+    return query(info, lambda a: Quote.from_row(_market(info, a).quote(key)))
+
+
+@refetchable("Order")
+def _order(info: AppInfo, key: int) -> Order:
+    return query(info, lambda a: Order.from_row(_market(info, a).order(key)))
+
+
+@refetchable("Service")
+def _service(info: AppInfo, key: int) -> Service:
+    return query(info, lambda a: Service.from_row(_market(info, a).service(key)))
 
 
 def _snake(counts: dict[str, Any]) -> dict[str, Any]:
@@ -300,7 +316,7 @@ class PublishOfferingInput:
     product_type: str
     bandwidths_mbps: list[int]
     serving_area: list[ServingAreaInput]
-    sla_templates: list[int]
+    sla_templates: list[strawberry.ID]
     term_months: list[int]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -310,7 +326,7 @@ class PublishOfferingInput:
 )
 class OfferingChoice:
     seller: str = strawberry.field(description="One of the request's sellers.")
-    offering_id: int = strawberry.field(
+    offering_id: strawberry.ID = strawberry.field(
         description="An active offering of that seller offering the requested SLA template, bandwidth and term."
     )
 
@@ -318,7 +334,7 @@ class OfferingChoice:
 @strawberry.input
 class RequestQuoteInput:
     sellers: list[str]
-    sla_template: int
+    sla_template: strawberry.ID
     respond_by: datetime
     expires_at: datetime
     requested_delivery: datetime
@@ -338,7 +354,7 @@ class RequestQuoteInput:
 
 @strawberry.input
 class RespondToQuoteInput:
-    quote_id: str
+    quote_id: strawberry.ID
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     nrc: BigInt  # type: ignore[valid-type]
@@ -351,19 +367,19 @@ class RespondToQuoteInput:
 
 @strawberry.input
 class QuoteIdInput:
-    quote_id: str
+    quote_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class RejectQuoteInput:
-    request_id: int
+    request_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class PlaceOrderInput:
-    quote_id: str
+    quote_id: strawberry.ID
     requested_delivery: datetime
     details: JSON | None = strawberry.field(
         default=None, description="Optional; none is the same as {}."
@@ -373,13 +389,13 @@ class PlaceOrderInput:
 
 @strawberry.input
 class OrderIdInput:
-    order_id: int
+    order_id: strawberry.ID
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class CompleteOrderInput:
-    order_id: int
+    order_id: strawberry.ID
     circuit: JSON | None = strawberry.field(
         default=None, description="Optional; none is the same as {}."
     )
@@ -394,7 +410,7 @@ class OfferingPayload:
 
 @strawberry.type
 class QuoteRequestPayload:
-    request_id: int | None = None
+    request_id: strawberry.ID | None = None
     quotes: list[Quote] = strawberry.field(default_factory=list)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -412,16 +428,19 @@ class OrderPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _quotes_of(market: Marketplace, request_id: int) -> list[Quote]:
+def _request_payload(market: Marketplace, request_id: int) -> QuoteRequestPayload:
+    """A request's id and its quotes, as the caller may see them."""
     rows = market.access.session.exec(
         market.access.private(models.QuoteRecord).where(models.QuoteRecord.request_id == request_id)
     ).all()
-    return [Quote.from_row(r) for r in rows]
+    return QuoteRequestPayload(
+        request_id=global_id("QuoteRequest", request_id), quotes=[Quote.from_row(r) for r in rows]
+    )
 
 
 @strawberry.input
 class ExistingCircuitInput:
-    sla_template: int
+    sla_template: strawberry.ID
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     started_at: datetime
@@ -439,27 +458,27 @@ class RegisterServicesInput:
 
 @strawberry.input
 class ConfirmServicesInput:
-    service_ids: list[int]
+    service_ids: list[strawberry.ID]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class DeclineQuoteInput:
-    quote_id: str
+    quote_id: strawberry.ID
     reason: str = ""
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class RejectOrderInput:
-    order_id: int
+    order_id: strawberry.ID
     reason: str = ""
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class EndServiceInput:
-    service_id: int
+    service_id: strawberry.ID
     ended_at: datetime = strawberry.field(description="Now or later; billed until then")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -485,7 +504,7 @@ class MarketplaceMutation:
         def work(a: DataAccess) -> ServicesPayload:
             circuits = [
                 {
-                    "slaTemplate": c.sla_template,
+                    "slaTemplate": key_of(c.sla_template, "SlaTemplate", "slaTemplate"),
                     "currency": c.currency,
                     "mrc": c.mrc,
                     "startedAt": c.started_at,
@@ -512,7 +531,9 @@ class MarketplaceMutation:
             lambda a: ServicesPayload(
                 services=[
                     Service.from_row(s)
-                    for s in _market(info, a).confirm_services(input.service_ids)
+                    for s in _market(info, a).confirm_services(
+                        keys_of(input.service_ids, "Service", "serviceIds")
+                    )
                 ]
             ),
             input,
@@ -527,7 +548,9 @@ class MarketplaceMutation:
             ServicePayload,
             lambda a: ServicePayload(
                 service=Service.from_row(
-                    _market(info, a).end_service(input.service_id, input.ended_at)
+                    _market(info, a).end_service(
+                        key_of(input.service_id, "Service", "serviceId"), input.ended_at
+                    )
                 )
             ),
             input,
@@ -539,7 +562,11 @@ class MarketplaceMutation:
             info,
             QuotePayload,
             lambda a: QuotePayload(
-                quote=Quote.from_row(_market(info, a).decline_quote(input.quote_id, input.reason))
+                quote=Quote.from_row(
+                    _market(info, a).decline_quote(
+                        key_of(input.quote_id, "Quote", "quoteId"), input.reason
+                    )
+                )
             ),
             input,
         )
@@ -550,7 +577,9 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(_market(info, a).start_order(input.order_id))
+                order=Order.from_row(
+                    _market(info, a).start_order(key_of(input.order_id, "Order", "orderId"))
+                )
             ),
             input,
         )
@@ -561,7 +590,11 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(_market(info, a).reject_order(input.order_id, input.reason))
+                order=Order.from_row(
+                    _market(info, a).reject_order(
+                        key_of(input.order_id, "Order", "orderId"), input.reason
+                    )
+                )
             ),
             input,
         )
@@ -576,7 +609,7 @@ class MarketplaceMutation:
                     {k: v for k, v in vars(area).items() if v is not None}
                     for area in input.serving_area
                 ],
-                input.sla_templates,
+                keys_of(input.sla_templates, "SlaTemplate", "slaTemplates"),
                 input.term_months,
             )
             return OfferingPayload(offering=Offering.from_row(record))
@@ -590,7 +623,7 @@ class MarketplaceMutation:
             site: Any = input.site
             request = market.request_quote(
                 input.sellers,
-                input.sla_template,
+                key_of(input.sla_template, "SlaTemplate", "slaTemplate"),
                 input.respond_by,
                 input.expires_at,
                 input.requested_delivery,
@@ -600,12 +633,15 @@ class MarketplaceMutation:
                 input.level,
                 input.product_type,
                 [
-                    {"seller": choice.seller, "offeringId": choice.offering_id}
+                    {
+                        "seller": choice.seller,
+                        "offeringId": key_of(choice.offering_id, "Offering", "offeringId"),
+                    }
                     for choice in input.offerings or []
                 ],
             )
             a.session.flush()
-            return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))
+            return _request_payload(market, request.id)
 
         return mutate(info, QuoteRequestPayload, work, input)
 
@@ -614,7 +650,12 @@ class MarketplaceMutation:
         def work(a: DataAccess) -> QuotePayload:
             terms: Any = input.terms or {}
             quote = _market(info, a).respond_to_quote(
-                input.quote_id, input.currency, input.mrc, input.nrc, input.valid_until, terms or {}
+                key_of(input.quote_id, "Quote", "quoteId"),
+                input.currency,
+                input.mrc,
+                input.nrc,
+                input.valid_until,
+                terms or {},
             )
             return QuotePayload(quote=Quote.from_row(quote))
 
@@ -626,7 +667,9 @@ class MarketplaceMutation:
             info,
             QuotePayload,
             lambda a: QuotePayload(
-                quote=Quote.from_row(_market(info, a).accept_quote(input.quote_id))
+                quote=Quote.from_row(
+                    _market(info, a).accept_quote(key_of(input.quote_id, "Quote", "quoteId"))
+                )
             ),
             input,
         )
@@ -635,8 +678,8 @@ class MarketplaceMutation:
     def reject_quote(self, info: AppInfo, input: RejectQuoteInput) -> QuoteRequestPayload:
         def work(a: DataAccess) -> QuoteRequestPayload:
             market = _market(info, a)
-            request = market.reject_quote(input.request_id)
-            return QuoteRequestPayload(request_id=request.id, quotes=_quotes_of(market, request.id))
+            request = market.reject_quote(key_of(input.request_id, "QuoteRequest", "requestId"))
+            return _request_payload(market, request.id)
 
         return mutate(info, QuoteRequestPayload, work, input)
 
@@ -645,7 +688,7 @@ class MarketplaceMutation:
         def work(a: DataAccess) -> OrderPayload:
             details: Any = input.details or {}
             order = _market(info, a).place_order(
-                input.quote_id, input.requested_delivery, details or {}
+                key_of(input.quote_id, "Quote", "quoteId"), input.requested_delivery, details or {}
             )
             return OrderPayload(order=Order.from_row(order))
 
@@ -657,7 +700,9 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(_market(info, a).acknowledge_order(input.order_id))
+                order=Order.from_row(
+                    _market(info, a).acknowledge_order(key_of(input.order_id, "Order", "orderId"))
+                )
             ),
             input,
         )
@@ -666,7 +711,9 @@ class MarketplaceMutation:
     def complete_order(self, info: AppInfo, input: CompleteOrderInput) -> OrderPayload:
         def work(a: DataAccess) -> OrderPayload:
             circuit: Any = input.circuit or {}
-            order, service = _market(info, a).complete_order(input.order_id, circuit or {})
+            order, service = _market(info, a).complete_order(
+                key_of(input.order_id, "Order", "orderId"), circuit or {}
+            )
             return OrderPayload(order=Order.from_row(order), service=Service.from_row(service))
 
         return mutate(info, OrderPayload, work, input)
@@ -677,7 +724,9 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(_market(info, a).cancel_order(input.order_id))
+                order=Order.from_row(
+                    _market(info, a).cancel_order(key_of(input.order_id, "Order", "orderId"))
+                )
             ),
             input,
         )

@@ -26,8 +26,9 @@ from cooperative.api.cost import IntrospectionAnswers, ValidatedDocuments
 from cooperative.api.custody import CustodyMutation, KeyCustody
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
+from cooperative.api.ids import fetch_node, key_of, refetchable
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
-from cooperative.api.types import ApiKey, Connection, Member, Role, UserError
+from cooperative.api.types import ApiKey, Connection, Member, Node, Role, UserError
 from cooperative.errors import CoopError, Forbidden, ValidationFailed
 from cooperative.store import models
 from graphql import GraphQLError
@@ -59,8 +60,26 @@ class Me:
         )
 
 
+@refetchable("Member")
+def _member(info: AppInfo, address: str) -> Member:
+    return query(info, lambda access: Member.from_row(access.member(address)))
+
+
+@refetchable("ApiKey")
+def _api_key(info: AppInfo, key_id: str) -> ApiKey:
+    return query(info, lambda access: ApiKey.from_row(access.api_key(key_id)))
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(
+        description="Any record by its global id, under the same isolation as the record's own "
+        "query: another member's private record is NOT_FOUND, as if it did not exist."
+    )
+    def node(self, info: AppInfo, id: strawberry.ID) -> Node:
+        info.context.viewer  # noqa: B018 - an unauthenticated caller learns nothing, not even VALIDATION
+        return fetch_node(info, id)
+
     @strawberry.field(description="Who the API key belongs to.")
     def me(self, info: AppInfo) -> Me:
         def work(access: DataAccess) -> Me:
@@ -117,7 +136,7 @@ class CreateApiKeyPayload:
 
 @strawberry.input
 class RevokeApiKeyInput:
-    id: str
+    id: strawberry.ID
 
 
 @strawberry.type
@@ -171,7 +190,7 @@ class Mutation:
             info,
             RevokeApiKeyPayload,
             lambda access: RevokeApiKeyPayload(
-                api_key=ApiKey.from_row(apikeys.revoke(access, input.id))
+                api_key=ApiKey.from_row(apikeys.revoke(access, key_of(input.id, "ApiKey", "id")))
             ),
             input,
         )

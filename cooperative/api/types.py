@@ -11,6 +11,7 @@ import strawberry
 
 from cooperative import errors, states
 from cooperative.access import Page
+from cooperative.api.ids import global_id
 from cooperative.api.scalars import BigInt
 from cooperative.errors import CoopError, SignatureRequired
 from cooperative.store import models
@@ -86,11 +87,52 @@ MemberEventType = vocabulary(
 )
 
 
+# ------------------------------------------------------------------ records and their ids
+
+
+@strawberry.interface(
+    description="A record with a global id: refetch it with `node(id:)` (the same isolation "
+    "applies as to the record's own query)."
+)
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque and stable (it reads `<Type>:<key>`, for people; do not parse it)."
+    )
+
+
+REFERENCE = "coop.reference"
+
+
+def reference(type_name: str, **options: Any) -> Any:
+    """A field holding the id (or ids) of `type_name` records: the store's key, sent as the
+    record's global id by `copy_fields`."""
+    return strawberry.field(metadata={REFERENCE: type_name}, **options)
+
+
 def copy_fields(cls: type[T], row: Any, **overrides: Any) -> T:
     """An API object from a store row: each field of the GraphQL type takes the row's
-    attribute of the same name, unless given in `overrides` (for converted values)."""
-    names = [f.python_name for f in cls.__strawberry_definition__.fields if not f.base_resolver]  # type: ignore[attr-defined]
-    return cls(**{name: getattr(row, name) for name in names if name not in overrides}, **overrides)
+    attribute of the same name, unless given in `overrides` (for converted values). A
+    Node's `id` and each `reference` field turn the row's keys into global ids."""
+    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {}
+    for f in definition.fields:
+        if f.base_resolver or f.python_name in overrides:
+            continue
+        value = getattr(row, f.python_name)
+        type_name = (f.metadata or {}).get(REFERENCE)
+        if f.python_name == "id" and issubclass(cls, Node):
+            type_name = definition.name
+        values[f.python_name] = as_ids(type_name, value) if type_name else value
+    return cls(**values, **overrides)
+
+
+def as_ids(type_name: str, value: Any) -> Any:
+    """A key, a list of keys or None as global ids of `type_name`."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return [global_id(type_name, v) for v in value]
+    return global_id(type_name, value)
 
 
 @strawberry.type(
@@ -180,7 +222,7 @@ class Connection(Generic[NodeT]):
 
 
 @strawberry.type(description="A carrier that is (or was) a member of the cooperative.")
-class Member:
+class Member(Node):
     address: str
     name: str
     joined_block: BigInt  # type: ignore[valid-type]
@@ -190,12 +232,11 @@ class Member:
 
     @classmethod
     def from_row(cls, row: models.MemberProfile) -> Member:
-        return copy_fields(cls, row)
+        return copy_fields(cls, row, id=global_id("Member", row.address))
 
 
 @strawberry.type(description="An API key (its secret is shown once, when created).")
-class ApiKey:
-    id: str
+class ApiKey(Node):
     label: str
     role: Role  # type: ignore[valid-type]
     created_by: str | None = strawberry.field(
