@@ -88,28 +88,29 @@ def _soon(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
-def adopt_template(members: list[Client], node: ChainGateway) -> int:
-    """Propose, vote, queue and execute an SLA template (the chain's clock moved forward)."""
+def adopt_template(members: list[Client], node: ChainGateway) -> str:
+    """Propose, vote, queue and execute an SLA template (the chain's clock moved forward);
+    its id."""
     proposal = members[0](
         "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message } } }",
         {"in": TEMPLATE},
     )["proposeSlaTemplate"]["proposal"]["id"]
     for member in members[:2]:
         member(
-            "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }",
+            "mutation($id: ID!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }",
             {"id": proposal},
         )
     node.increase_time(3_600)
     for step in ("queueProposal", "executeProposal"):
         members[0](
-            f"mutation($id: String!) {{ {step}(input: {{proposalId: $id}}) {{ errors {{ code message }} }} }}",
+            f"mutation($id: ID!) {{ {step}(input: {{proposalId: $id}}) {{ errors {{ code message }} }} }}",
             {"id": proposal},
         )
         node.increase_time(3_600)
     return members[0]("{ slaTemplates { id } }")["slaTemplates"][-1]["id"]
 
 
-def lifecycle(buyer: Client, seller: Client, seller_address: str, template: int) -> None:
+def lifecycle(buyer: Client, seller: Client, seller_address: str, template: str) -> None:
     requested = buyer(
         "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { quotes { id } errors { code message } } }",
         {
@@ -139,7 +140,7 @@ def lifecycle(buyer: Client, seller: Client, seller_address: str, template: int)
         },
     )
     buyer(
-        "mutation($id: String!) { acceptQuote(input: {quoteId: $id}) { errors { code message } } }",
+        "mutation($id: ID!) { acceptQuote(input: {quoteId: $id}) { errors { code message } } }",
         {"id": quote},
     )
     order = buyer(
@@ -148,7 +149,7 @@ def lifecycle(buyer: Client, seller: Client, seller_address: str, template: int)
     )["placeOrder"]["order"]["id"]
     for step in ("acknowledgeOrder", "completeOrder"):
         seller(
-            f"mutation($id: Int!) {{ {step}(input: {{orderId: $id}}) {{ errors {{ code message }} }} }}",
+            f"mutation($id: ID!) {{ {step}(input: {{orderId: $id}}) {{ errors {{ code message }} }} }}",
             {"id": order},
         )
 
@@ -185,7 +186,7 @@ def run(config: BenchConfig) -> BenchResult:
 
         print(f"[{NAME}] registering and confirming {SERVICES} existing services…", flush=True)
         started_at = _soon(-365)
-        ids: list[int] = []
+        ids: list[str] = []
 
         def register() -> None:
             for start in range(0, SERVICES, BATCH):
@@ -208,7 +209,7 @@ def run(config: BenchConfig) -> BenchResult:
         def confirm() -> None:
             for start in range(0, len(ids), BATCH):
                 members[0](
-                    "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+                    "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
                     {"ids": ids[start : start + BATCH]},
                 )
 

@@ -34,6 +34,7 @@ from benchmarks.report import gas_since, print_table, usable_cores
 from cooperative import apikeys
 from cooperative.access import DataAccess, Viewer
 from cooperative.api.app import create_app
+from cooperative.api.ids import key_of
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
 from cooperative.billing import Billing, Settlement
 from cooperative.marketplace import Marketplace
@@ -116,7 +117,8 @@ class Month:
 
 
 def adopt_template(month: Month) -> int:
-    """Through the API, as members and the operator would: propose, vote, queue, execute."""
+    """Through the API, as members and the operator would: propose, vote, queue, execute.
+    The template's number (the service layer's key, not its API id)."""
     platform = month.platform
     client = TestClient(create_app(platform))
     with session_scope(platform.engine) as session:
@@ -142,22 +144,23 @@ def adopt_template(month: Month) -> int:
     for key in keys[: MEMBERS // 2 + 1]:
         call(
             key,
-            "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { message } } }",
+            "mutation($id: ID!) { castVote(input: {proposalId: $id, support: FOR}) { errors { message } } }",
             {"id": proposal},
         )
     platform.gateway.increase_time(rules.voting_period + 1)
     call(
         admin,
-        "mutation($id: String!) { queueProposal(input: {proposalId: $id}) { errors { message } } }",
+        "mutation($id: ID!) { queueProposal(input: {proposalId: $id}) { errors { message } } }",
         {"id": proposal},
     )
     platform.gateway.increase_time(rules.timelock_delay + 1)
     call(
         admin,
-        "mutation($id: String!) { executeProposal(input: {proposalId: $id}) { errors { message } } }",
+        "mutation($id: ID!) { executeProposal(input: {proposalId: $id}) { errors { message } } }",
         {"id": proposal},
     )
-    return call(keys[0], "{ slaTemplates { id } }", {})["slaTemplates"][-1]["id"]
+    template = call(keys[0], "{ slaTemplates { id } }", {})["slaTemplates"][-1]["id"]
+    return key_of(template, "SlaTemplate", "id")
 
 
 def register_services(
@@ -357,7 +360,7 @@ def run_month(
 
         in_parallel({s: partial(invoice_for, s, buyers) for s, buyers in by_pair_seller.items()})
 
-    payments: list[tuple[int, int, str, str]] = []
+    payments: list[tuple[str, str, str]] = []  # (payment id, payer, payee)
 
     def settle() -> None:
         with month.as_admin() as access:
@@ -367,16 +370,16 @@ def run_month(
             rows = session.exec(
                 select(SettlementPaymentRecord).where(SettlementPaymentRecord.cycle_id == cycle_id)
             ).all()
-            payments.extend((cycle_id, r.index, r.payer, r.payee) for r in rows)
-        confirmations: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for cycle_id, index, payer, payee in payments:
-            confirmations[payer].append((cycle_id, index))
-            confirmations[payee].append((cycle_id, index))
+            payments.extend((r.id, r.payer, r.payee) for r in rows)
+        confirmations: dict[str, list[str]] = defaultdict(list)
+        for payment_id, payer, payee in payments:
+            confirmations[payer].append(payment_id)
+            confirmations[payee].append(payment_id)
 
-        def confirm_for(member: str, items: list[tuple[int, int]]) -> None:
-            for cycle_id, index in items:
+        def confirm_for(member: str, items: list[str]) -> None:
+            for payment_id in items:
                 with month.as_member(member) as access:
-                    Settlement(platform, access).confirm_payment(cycle_id, index)
+                    Settlement(platform, access).confirm_payment(payment_id)
 
         in_parallel({m: partial(confirm_for, m, items) for m, items in confirmations.items()})
 

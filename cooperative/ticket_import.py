@@ -2,9 +2,10 @@
 `importTroubleTickets` mutation.
 
 Columns (a header line first; order free): service_id, impact, started_at, description and
-optionally external_id (the ERP's own ticket reference). Each row is checked on its own; a
-bad row is reported with its line number and reason and never written, the good rows are
-opened. Line numbers count the header as line 1.
+optionally external_id (the ERP's own ticket reference). service_id names the service by its
+number (`12`, as a NOC export has it) or by the API's id (`Service:12`). Each row is checked
+on its own; a bad row is reported with its line number and reason and never written, the
+good rows are opened. Line numbers count the header as line 1.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cooperative.errors import CoopError, ValidationFailed
 from cooperative.store.models import TroubleTicketRecord, whole_number
 
 REQUIRED_COLUMNS = ("service_id", "impact", "started_at", "description")
+SERVICE = "Service"  # the type in a service's id, `Service:12` (cooperative.api.ids)
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,19 @@ def parse_ticket_csv(text: str) -> tuple[list[tuple[int, TicketOpening]], list[R
     return good, problems
 
 
+def service_number(text: str) -> int:
+    """The service a service_id cell names: its number (`12`) or its id (`Service:12`)."""
+    named, colon, key = text.partition(":")
+    number = whole_number(key if colon else text) if named == SERVICE or not colon else None
+    if not number:  # (none, 0, or another record's id)
+        raise ValueError(
+            f"service_id must be a service number (12) or id (Service:12), not {text[:80]!r}"
+        )
+    return number
+
+
 def _opening(row: dict[str, str | None]) -> TicketOpening:
-    service = (row.get("service_id") or "").strip()
-    service_id = whole_number(service)
-    if not service_id:  # (none, or 0)
-        raise ValueError(f"service_id must be a service number, not {service!r}")
+    service_id = service_number((row.get("service_id") or "").strip())
     impact = (row.get("impact") or "").strip()
     if impact not in IMPACTS:
         raise ValueError(f"impact must be one of {', '.join(IMPACTS)}, not {impact!r}")

@@ -96,7 +96,7 @@ class Api:
         return body["data"]
 
 
-EVENTS = "query($after: String, $first: Int) { events(after: $after, first: $first) { edges { cursor node { type subject block tx } } pageInfo { endCursor hasNextPage } } }"
+EVENTS = "query($after: String, $first: Int) { events(after: $after, first: $first) { edges { cursor node { type subjects block tx } } pageInfo { endCursor hasNextPage } } }"
 
 
 def feed(api: Api, after: str | None = None, first: int = 100) -> list[dict[str, Any]]:

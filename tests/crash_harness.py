@@ -34,15 +34,15 @@ ANSWER_TIMEOUT = 60.0
 RETRYABLE = {"UNAVAILABLE", "INVALID_STATE"}  # INVALID_STATE only for "still running"
 
 PROPOSE = "mutation($in: ProposeSlaTemplateInput!) { proposeSlaTemplate(input: $in) { proposal { id } errors { code message } } }"
-VOTE = "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }"
-QUEUE = "mutation($id: String!) { queueProposal(input: {proposalId: $id}) { proposal { state } errors { code message } } }"
-EXECUTE = "mutation($id: String!) { executeProposal(input: {proposalId: $id}) { proposal { state } errors { code message } } }"
+VOTE = "mutation($id: ID!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code message } } }"
+QUEUE = "mutation($id: ID!) { queueProposal(input: {proposalId: $id}) { proposal { state } errors { code message } } }"
+EXECUTE = "mutation($id: ID!) { executeProposal(input: {proposalId: $id}) { proposal { state } errors { code message } } }"
 REGISTER = "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message } } }"
-CONFIRM = "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { services { id state } errors { code message } } }"
+CONFIRM = "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { services { id state } errors { code message } } }"
 OPEN = "mutation($in: OpenTroubleTicketInput!) { openTroubleTicket(input: $in) { tickets { id serviceId number } errors { code message } } }"
 PUBLISH = "mutation($in: PublishOfferingInput!) { publishOffering(input: $in) { offering { id } errors { code message } } }"
 REQUEST = "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { requestId errors { code message } } }"
-FEED = "query($after: String) { events(after: $after, first: 100) { edges { cursor node { type subject block logIndex } } pageInfo { endCursor hasNextPage } } }"
+FEED = "query($after: String) { events(after: $after, first: 100) { edges { cursor node { type subjects block logIndex } } pageInfo { endCursor hasNextPage } } }"
 
 
 def _iso(moment: datetime) -> str:
@@ -227,7 +227,7 @@ class Harness:
         self.tally = Tally()
         self.lock = threading.Lock()
         self.stop_clients = threading.Event()
-        self.services: dict[int, tuple[Client, str]] = {}  # service id -> its buyer
+        self.services: dict[str, tuple[Client, str]] = {}  # service id -> its buyer
 
     # ------------------------------------------------------------------ setup
 
@@ -244,7 +244,7 @@ class Harness:
         # the delay: steps are retried until they come due.
         self._when_due(self.admin, QUEUE, proposal)
         self._when_due(self.admin, EXECUTE, proposal)
-        self.template = 1
+        self.template = "SlaTemplate:1"
         started = datetime.now(UTC) - timedelta(days=40)
         # Two pairs: Borealis sells to Aurora, Cirrus to Borealis.
         for seller, buyer in ((1, 0), (2, 1)):

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from cooperative import apikeys, merkle
 from cooperative.anchoring import ANCHOR_CHAIN_ID, REANCHOR_AFTER_BLOCKS, leaves_up_to
+from cooperative.api.ids import key_of
 from cooperative.platform import Platform
 from cooperative.proofs import PROVABLE, UnreadableBundle, on_anchor_chain, verify_bundle
 from cooperative.store.models import (
@@ -29,7 +30,7 @@ from cooperative.store.models import (
     ServiceRecord,
 )
 from tests.conftest import Api
-from tests.test_assurance_api import services  # noqa: F401  (a fixture)
+from tests.test_assurance_api import service_number, services  # noqa: F401  (a fixture)
 from tests.test_marketplace_api import RESPOND, request_quote
 
 
@@ -43,7 +44,7 @@ def anchored(platform: Platform, record: CheckpointRecord) -> Any:
 
 
 def test_checkpoints_anchor_the_commitment_log_and_only_grow(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora = as_member[0]
     assert request_quote(aurora, [addresses[1]], template_id)["errors"] == []
@@ -110,8 +111,8 @@ def test_the_anchor_chain_receives_only_hashes_and_counts(
     platform: Platform,
     as_member: list[Api],
     addresses: list[str],
-    template_id: int,
-    services: list[int],  # noqa: F811  (circuits with their MRCs, on the chain)
+    template_id: str,
+    services: list[str],  # noqa: F811  (circuits with their MRCs, on the chain)
 ) -> None:
     """Every transaction input, log and storage write the anchor chain holds is scanned
     for what the cooperative chain keeps private: documents' texts, members, member
@@ -209,13 +210,15 @@ def test_a_party_proves_its_document_and_anyone_verifies_it_offline(
     client: TestClient,
     as_member: list[Api],
     addresses: list[str],
-    template_id: int,
+    template_id: str,
     tmp_path: Path,
 ) -> None:
     aurora, _, cirrus = as_member
     asked = request_quote(aurora, [addresses[1]], template_id)
     with Session(platform.engine) as session:
-        request = session.get(QuoteRequestRecord, int(asked["requestId"]))
+        request = session.get(
+            QuoteRequestRecord, key_of(asked["requestId"], "QuoteRequest", "requestId")
+        )
         assert request is not None
         commitment, document, salt = request.commitment, request.document, request.salt
         issued = apikeys.issue(session, owner="auditor", role=Role.AUDITOR)
@@ -293,14 +296,16 @@ def test_a_party_proves_its_document_and_anyone_verifies_it_offline(
     assert unreadable.returncode == 2 and "Traceback" not in unreadable.stderr
 
 
-STATE_PROOF = "query($kind: ProvableRecordKind!, $id: String!) { recordStateProof(kind: $kind, id: $id) { values checkpoint { index stateRoot } bundle } }"
+STATE_PROOF = (
+    "query($id: ID!) { recordStateProof(id: $id) { values checkpoint { index stateRoot } bundle } }"
+)
 
 
 def test_a_party_proves_its_records_against_the_anchored_state_root(
     platform: Platform,
     as_member: list[Api],
     addresses: list[str],
-    services: list[int],  # noqa: F811
+    services: list[str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """A ticket, an SLA credit and an invoice, each proven from the contract's storage
@@ -333,8 +338,9 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
         "issueInvoice"
     ]
     assert issued["errors"] == []
-    credit_id, invoice_id = f"{services[0]}-{period}", str(issued["invoice"]["id"])
-    waiting = aurora.post(STATE_PROOF, {"kind": "SLA_CREDIT", "id": credit_id}).json()["errors"][0]
+    first_service, second_service = service_number(services[0]), service_number(services[1])
+    credit_id, invoice_id = f"SlaCredit:{first_service}-{period}", issued["invoice"]["id"]
+    waiting = aurora.post(STATE_PROOF, {"id": credit_id}).json()["errors"][0]
     assert waiting["extensions"]["code"] == "INVALID_STATE"  # not anchored yet
     platform.sync()
     checkpoint = platform.anchoring().checkpoint()
@@ -342,17 +348,17 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
 
     assurance = platform.governance.handle("Assurance").functions
     billing = platform.governance.handle("Billing").functions
-    service, number = (int(part) for part in ticket_id.split("-"))
+    service, number = (int(part) for part in key_of(ticket_id, "TroubleTicket", "id").split("-"))
     expected = {
-        "SLA_CREDIT": (credit_id, assurance.credit(services[0], period).call()),
-        "INVOICE": (invoice_id, billing.invoices(int(invoice_id)).call()),
+        "SLA_CREDIT": (credit_id, assurance.credit(first_service, period).call()),
+        "INVOICE": (invoice_id, billing.invoices(key_of(invoice_id, "Invoice", "id")).call()),
         "TROUBLE_TICKET": (ticket_id, assurance.ticket(service << 32 | number).call()),
     }
     anchor_rpc = platform.anchoring().chain.node.rpc_url  # type: ignore[union-attr]
     abi = platform.compiler.vyper("CheckpointLog").abi
     bundles = {}
     for kind, (record_id, view) in expected.items():
-        answer = aurora(STATE_PROOF, {"kind": kind, "id": record_id})["recordStateProof"]
+        answer = aurora(STATE_PROOF, {"id": record_id})["recordStateProof"]
         assert answer["checkpoint"]["stateRoot"] == checkpoint.state_root
         values = answer["values"]
         if kind == "SLA_CREDIT":
@@ -387,7 +393,7 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
         assert all(s.passed for s in verify_bundle(bundle, module_address=module))
         first = verify_bundle(bundle, module_address="0x" + "12" * 20)[0]
         assert not first.passed and "not the cooperative's" in first.detail
-        other = cirrus.post(STATE_PROOF, {"kind": kind, "id": record_id}).json()["errors"][0]
+        other = cirrus.post(STATE_PROOF, {"id": record_id}).json()["errors"][0]
         assert other["extensions"]["code"] == "NOT_FOUND"  # someone else's, as a missing one
 
     def flip_node(b: dict[str, Any]) -> None:
@@ -415,9 +421,11 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
         # the same proof relabelled as another record: the slots follow the record's id
         "another credit": tampered(
             credit,
-            lambda b: b["record"].update(id=f"{services[1]}-{period}", serviceId=services[1]),
+            lambda b: b["record"].update(id=f"{second_service}-{period}", serviceId=second_service),
         ),
-        "id against fields": tampered(credit, lambda b: b["record"].update(serviceId=services[1])),
+        "id against fields": tampered(
+            credit, lambda b: b["record"].update(serviceId=second_service)
+        ),
         "no slots": tampered(credit, lambda b: b.update(slots=[], words=[], values=None)),
         "no proof": tampered(credit, lambda b: b.update(proof=[])),
         "bad contract": tampered(credit, lambda b: b.update(contract="0xzz")),
@@ -444,6 +452,35 @@ def test_a_party_proves_its_records_against_the_anchored_state_root(
     assert f"verified: invoice {invoice_id}" in verified.stdout
     failed = coop("verify", str(bad_file))
     assert failed.returncode == 1 and "FAIL the values are the invoice's" in failed.stdout
+
+    # `coop proof` asks by the record's id, or by --record and the id's bare key
+    from typer.testing import CliRunner
+
+    from cooperative import cli
+    from cooperative.api.app import create_app
+    from tests.conftest import served
+
+    runner, out = CliRunner(), tmp_path / "proven.json"
+    with served(create_app(platform)) as base:
+        as_aurora = ["-o", str(out), "--api-key", str(aurora.key), "--url", f"{base}/graphql"]
+        for kind, args in (
+            ("INVOICE", [invoice_id]),
+            ("SLA_CREDIT", ["--record", "sla-credit", credit_id.removeprefix("SlaCredit:")]),
+            ("TROUBLE_TICKET", ["--record", "trouble-ticket", ticket_id]),
+        ):
+            proven = runner.invoke(cli.app, ["proof", *args, *as_aurora])
+            assert proven.exit_code == 0, proven.output
+            record_id = expected[kind][0]
+            assert f"wrote {out}: {record_id} at cooperative block" in proven.output
+            written = json.loads(out.read_text())
+            assert written["record"] == bundles[kind]["record"], kind
+            assert [s.passed for s in verify_bundle(written)] == [True] * 4, kind
+        for args, says in (
+            (["Order:1"], "state proofs are of SlaCredit, Invoice, TroubleTicket records"),
+            (["--record", "invoice", credit_id], "is the id of a SlaCredit, not of an invoice"),
+        ):
+            refused = runner.invoke(cli.app, ["proof", *args, *as_aurora])
+            assert refused.exit_code == 1 and says in refused.output, refused.output
 
 
 def test_empty_blocks_get_a_checkpoint_only_before_the_last_leaves_the_provable_window(
@@ -481,7 +518,7 @@ DECLINE = "mutation($in: DeclineQuoteInput!) { declineQuote(input: $in) { quote 
 
 
 def test_a_sellers_answer_and_decline_open_their_commitments(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """The document a proof hands out is exactly the one committed: a quote's answer (its
     price terms) and a decline (its reason), not the record's merged view of them."""
@@ -509,7 +546,7 @@ def test_a_sellers_answer_and_decline_open_their_commitments(
     assert platform.anchoring().checkpoint() is not None
     with Session(platform.engine) as session:
         commitments = {
-            seller: session.get(QuoteRecord, quote_id).commitment  # type: ignore[union-attr]
+            seller: session.get(QuoteRecord, key_of(quote_id, "Quote", "id")).commitment  # type: ignore[union-attr]
             for seller, quote_id in quotes.items()
         }
     for seller, party in ((addresses[1], borealis), (addresses[2], cirrus)):
@@ -525,7 +562,7 @@ CONSISTENCY = (
 
 
 def test_an_auditor_checks_from_the_anchor_chain_that_the_tree_only_grew(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """An auditor's key and the public anchor chain are enough: the checkpoints are read
     from CheckpointLog, only the consistency proofs come from the operator, and a proof
@@ -584,7 +621,7 @@ def test_an_auditor_checks_from_the_anchor_chain_that_the_tree_only_grew(
 
 
 def test_a_rewritten_cooperative_chain_is_detected(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """Roll the cooperative node back past an anchored block and replay other
     transactions: the history check names the checkpoint whose block is gone. (Last in

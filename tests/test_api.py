@@ -15,7 +15,7 @@ from tests.conftest import Api
 
 ME = "{ me { role member { address name isMember } } }"
 CREATE_KEY = "mutation($label: String!) { createApiKey(input: {label: $label}) { apiKey { id label role revokedAt } secret errors { code message field } } }"
-REVOKE_KEY = "mutation($id: String!) { revokeApiKey(input: {id: $id}) { apiKey { id revokedAt } errors { code message } } }"
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { apiKey { id revokedAt } errors { code message field } } }"
 
 
 def key_rows(platform: Platform) -> list[tuple[str, Any]]:
@@ -150,12 +150,26 @@ def test_revoking_another_members_key_is_not_found(
         result = api(REVOKE_KEY, {"id": borealis_key})["revokeApiKey"]
         assert result["apiKey"] is None
         assert result["errors"] == [
-            {"code": "NOT_FOUND", "message": f"API key {borealis_key} does not exist"}
+            {
+                "code": "NOT_FOUND",
+                "message": f"API key {borealis_key.removeprefix('ApiKey:')} does not exist",
+                "field": None,
+            }
         ]
-    missing = as_member[0](REVOKE_KEY, {"id": "0000000000000000"})["revokeApiKey"]["errors"][0]
+    missing = as_member[0](REVOKE_KEY, {"id": "ApiKey:0000000000000000"})["revokeApiKey"]["errors"][
+        0
+    ]
     assert (
         missing["message"] == "API key 0000000000000000 does not exist"
     )  # same words: existence does not leak
+    for wrong, why in (
+        ("Order:1", "expected an id of type ApiKey, got one of type Order"),
+        ("0000000000000000", "is not an id this API returned"),
+        ("Nonsense:1", "is not an id this API returned"),
+    ):
+        error = as_member[0](REVOKE_KEY, {"id": wrong})["revokeApiKey"]["errors"][0]
+        assert (error["code"], error["field"]) == ("VALIDATION", "id"), error
+        assert why in error["message"]
     assert key_rows(platform) == before
 
 
@@ -241,3 +255,41 @@ def test_health_reports_chain_database_and_contracts(
     assert int(body["latestBlock"]) >= platform.deployment.contracts["ModuleRegistry"].block
     assert body["contracts"]["Membership"] == platform.deployment.address("Membership")
     assert set(body["contracts"]) >= {"Membership", "ModuleRegistry", "Anchor", "Anchor.beacon"}
+
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id ... on Member { address name } ... on ApiKey { label } } }"
+
+
+def test_node_refetches_a_record_by_its_id_and_refuses_what_is_no_id(
+    as_member: list[Api], as_admin: Api, client: TestClient, credentials: dict[str, Any]
+) -> None:
+    address = credentials["members"][1]["address"]
+    member = as_member[0](NODE, {"id": f"Member:{address}"})["node"]
+    assert member == {
+        "__typename": "Member",
+        "id": f"Member:{address}",
+        "address": address,
+        "name": credentials["members"][1]["name"],
+    }
+    key = as_member[1](CREATE_KEY, {"label": "refetched"})["createApiKey"]["apiKey"]["id"]
+    assert as_member[1](NODE, {"id": key})["node"] == {
+        "__typename": "ApiKey",
+        "id": key,
+        "label": "refetched",
+    }
+    for other in (as_member[0], as_admin):  # another principal's key does not exist for it
+        response = other.post(NODE, {"id": key}).json()
+        assert error_code(response) == "NOT_FOUND" and response["data"] is None
+    for wrong, code in (
+        ("Member", "VALIDATION"),  # no key
+        (address, "VALIDATION"),  # a bare key
+        ("Colour:red", "VALIDATION"),  # no such type
+        ("Order:twelve", "VALIDATION"),  # a key of the wrong kind
+        ("QuoteRequest:1", "NOT_FOUND"),  # a type node() does not return
+        ("Member:0x" + "00" * 20, "NOT_FOUND"),
+    ):
+        response = as_member[0].post(NODE, {"id": wrong}).json()
+        assert error_code(response) == code, (wrong, response)
+        assert response["errors"][0]["message"]
+    anonymous = Api(client, None).post(NODE, {"id": "Order:twelve"})
+    assert anonymous.status_code == 401 and error_code(anonymous.json()) == "UNAUTHENTICATED"

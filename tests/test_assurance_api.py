@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cooperative.api.ids import global_id
 from cooperative.periods import period_label, period_of
 from cooperative.platform import Platform
 from cooperative.store.models import SlaCreditRecord, TroubleTicketRecord
@@ -20,14 +21,14 @@ from tests.test_marketplace_api import count
 MRCS = [100_000, 200_000, 300_000]
 TICKET_FIELDS = "id state impact rootCause startedAt endedAt serviceId"
 OPEN = f"mutation($in: OpenTroubleTicketInput!) {{ openTroubleTicket(input: $in) {{ tickets {{ {TICKET_FIELDS} }} errors {{ code message field }} }} }}"
-STEP = "mutation($ids: [String!]!) {{ {name}(input: {{ticketIds: $ids}}) {{ tickets {{ id state }} errors {{ code message field }} }} }}"
+STEP = "mutation($ids: [ID!]!) {{ {name}(input: {{ticketIds: $ids}}) {{ tickets {{ id state }} errors {{ code message field }} }} }}"
 RESOLVE = "mutation($in: ResolveTroubleTicketInput!) { resolveTroubleTicket(input: $in) { tickets { id state rootCause endedAt } errors { code message field } } }"
 CREDIT_FIELDS = "id serviceId period state amount creditBps availabilityPpm outageSeconds endorsedByBuyer endorsedBySeller"
 CLOSE_PERIOD = f"mutation($in: SlaPeriodInput!) {{ closeSlaPeriod(input: $in) {{ credits {{ {CREDIT_FIELDS} }} errors {{ code message field }} }} }}"
 ENDORSE = f"mutation($in: SlaPeriodInput!) {{ endorseSlaCredit(input: $in) {{ credits {{ {CREDIT_FIELDS} }} errors {{ code message field }} }} }}"
 ISSUE = "mutation($in: IssueInvoiceInput!) { issueInvoice(input: $in) { invoice { id state charges credits amountDue period currency cycleId } errors { code message field } } }"
 RUN = "mutation($in: RunSettlementCycleInput!) { runSettlementCycle(input: $in) { cycle { id state net payments { index payer payee amount } } errors { code message field } } }"
-CONFIRM = "mutation($c: Int!, $i: Int!) { confirmPayment(input: {cycleId: $c, paymentIndex: $i}) { payment { index confirmedByPayer confirmedByPayee } errors { code message field } } }"
+CONFIRM = "mutation($p: ID!) { confirmPayment(input: {paymentId: $p}) { payment { index confirmedByPayer confirmedByPayee } errors { code message field } } }"
 LIABILITIES = (
     "{ liabilities { counterparty currency direction creditsCalculated creditsEndorsed invoiced } }"
 )
@@ -41,10 +42,18 @@ def step(api: Api, name: str, ids: list[str]) -> dict[str, Any]:
     return api(STEP.format(name=name), {"ids": ids})[name]
 
 
+def service_number(service_id: str) -> int:
+    """The store's key of the service the API named `service_id` (what the contracts and
+    the domain's messages call it)."""
+    kind, _, key = service_id.partition(":")
+    assert kind == "Service", service_id
+    return int(key)
+
+
 @pytest.fixture(scope="module")
 def services(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
-) -> list[int]:
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
+) -> list[str]:
     """Three live EUR circuits Borealis provides to Aurora, confirmed by Aurora."""
     aurora, borealis, _ = as_member
     started = (chain_time(platform) - timedelta(days=400)).isoformat()
@@ -58,7 +67,7 @@ def services(
     )["registerServices"]
     ids = [s["id"] for s in registered["services"]]
     confirmed = aurora(
-        "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+        "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
         {"ids": ids},
     )["confirmServices"]
     assert confirmed["errors"] == []
@@ -70,7 +79,7 @@ def test_a_month_from_ticket_to_settlement(
     as_member: list[Api],
     as_admin: Api,
     addresses: list[str],
-    services: list[int],
+    services: list[str],
 ) -> None:
     aurora, borealis, cirrus = as_member
     now = chain_time(platform)
@@ -116,7 +125,7 @@ def test_a_month_from_ticket_to_settlement(
     assert resolved["errors"] == [] and {t["state"] for t in resolved["tickets"]} == {"resolved"}
     assert step(aurora, "closeTroubleTicket", [down, degraded])["errors"] == []
     assert (
-        aurora("query($id: String!) { troubleTicket(id: $id) { state } }", {"id": down})[
+        aurora("query($id: ID!) { troubleTicket(id: $id) { state } }", {"id": down})[
             "troubleTicket"
         ]["state"]
         == "closed"
@@ -169,7 +178,7 @@ def test_a_month_from_ticket_to_settlement(
     assert [(e["code"], e["message"]) for e in needless["errors"]] == [
         (
             "INVALID_STATE",
-            f"the credit {services[1]}-{period} needs no endorsement: its period had no "
+            f"the credit {service_number(services[1])}-{period} needs no endorsement: its period had no "
             "outage, so it was final when the period closed",
         )
     ]
@@ -183,7 +192,10 @@ def test_a_month_from_ticket_to_settlement(
         "endorseSlaCredit"
     ]
     assert [(e["code"], e["message"]) for e in again["errors"]] == [
-        ("INVALID_STATE", f"the credit {services[0]}-{period} is final: both parties endorsed it")
+        (
+            "INVALID_STATE",
+            f"the credit {service_number(services[0])}-{period} is final: both parties endorsed it",
+        )
     ]
 
     invoice = borealis(ISSUE, {"in": {"buyer": addresses[0], "period": label, "currency": "EUR"}})[
@@ -236,36 +248,43 @@ def test_a_month_from_ticket_to_settlement(
     assert cycle["errors"] == [] and cycle["cycle"]["state"] == "open"
     cycle_id = cycle["cycle"]["id"]
     mine = aurora(
-        "{ settlementCycles { edges { node { id net payments { index payer payee amount } } } } }"
+        "{ settlementCycles { edges { node { id net payments { id index payer payee amount } } } } }"
     )["settlementCycles"]["edges"]
     assert [(n["node"]["id"], n["node"]["net"]) for n in mine] == [
         (cycle_id, "-" + invoice["amountDue"])
     ]
+    payment_id = mine[0]["node"]["payments"][0]["id"]  # its payment, as Aurora sees it
     assert mine[0]["node"]["payments"] == [
-        {"index": 0, "payer": addresses[0], "payee": addresses[1], "amount": invoice["amountDue"]}
+        {
+            "id": payment_id,
+            "index": 0,
+            "payer": addresses[0],
+            "payee": addresses[1],
+            "amount": invoice["amountDue"],
+        }
     ]
     # Cirrus took no part: no position, no payment, no invoice
     assert (
         cirrus("{ settlementCycles { edges { node { id } } } }")["settlementCycles"]["edges"] == []
     )
-    outsider = cirrus(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]
+    outsider = cirrus(CONFIRM, {"p": payment_id})["confirmPayment"]
     assert [e["code"] for e in outsider["errors"]] == ["NOT_FOUND"]
 
-    assert aurora(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]["errors"] == []
-    assert [
-        e["code"] for e in aurora(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]["errors"]
-    ] == ["INVALID_STATE"]
-    confirmed = borealis(CONFIRM, {"c": cycle_id, "i": 0})["confirmPayment"]
+    assert aurora(CONFIRM, {"p": payment_id})["confirmPayment"]["errors"] == []
+    assert [e["code"] for e in aurora(CONFIRM, {"p": payment_id})["confirmPayment"]["errors"]] == [
+        "INVALID_STATE"
+    ]
+    confirmed = borealis(CONFIRM, {"p": payment_id})["confirmPayment"]
     assert confirmed["payment"] == {"index": 0, "confirmedByPayer": True, "confirmedByPayee": True}
     settled = aurora(
-        "query($id: Int!) { invoice(id: $id) { state cycleId } }", {"id": invoice["id"]}
+        "query($id: ID!) { invoice(id: $id) { state cycleId } }", {"id": invoice["id"]}
     )["invoice"]
     assert settled == {"state": "settled", "cycleId": cycle_id}
     assert aurora(LIABILITIES)["liabilities"] == []
 
 
 def test_a_month_with_no_outage_is_invoiced_with_no_endorsement(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """Two USD circuits with no trouble ticket at all: each month's close records their
     credits final (endorsed by both, by nobody), and the seller invoices at once."""
@@ -281,7 +300,7 @@ def test_a_month_with_no_outage_is_invoiced_with_no_endorsement(
     )["registerServices"]
     quiet = [s["id"] for s in registered["services"]]
     aurora(
-        "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+        "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
         {"ids": quiet},
     )
     # periods close in order, from the month Assurance started in to the last one over
@@ -318,14 +337,17 @@ def test_a_month_with_no_outage_is_invoiced_with_no_endorsement(
 
 
 def test_another_member_sees_no_ticket_credit_or_invoice(
-    platform: Platform, as_member: list[Api], services: list[int]
+    platform: Platform, as_member: list[Api], services: list[str]
 ) -> None:
     cirrus = as_member[2]
     ticket = next(iter(_all(platform, TroubleTicketRecord)), None)
     assert ticket is not None
     for query, variables in (
-        ("query($id: String!) { troubleTicket(id: $id) { id } }", {"id": ticket.id}),
-        ("query($id: Int!) { invoice(id: $id) { id } }", {"id": 1}),
+        (
+            "query($id: ID!) { troubleTicket(id: $id) { id } }",
+            {"id": global_id("TroubleTicket", ticket.id)},
+        ),
+        ("query($id: ID!) { invoice(id: $id) { id } }", {"id": global_id("Invoice", 1)}),
     ):
         body = cirrus.post(query, variables).json()
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -334,7 +356,9 @@ def test_another_member_sees_no_ticket_credit_or_invoice(
     assert cirrus("{ invoices { edges { node { id } } } }")["invoices"]["edges"] == []
     # nor can it act on them
     for name in ("acknowledgeTroubleTicket", "closeTroubleTicket", "reopenTroubleTicket"):
-        assert [e["code"] for e in step(cirrus, name, [ticket.id])["errors"]] == ["NOT_FOUND"]
+        assert [
+            e["code"] for e in step(cirrus, name, [global_id("TroubleTicket", ticket.id)])["errors"]
+        ] == ["NOT_FOUND"]
     opened = cirrus(
         OPEN,
         {
@@ -361,7 +385,7 @@ def _all(platform: Platform, model: type) -> list[Any]:
 
 
 def test_bad_ticket_input_is_refused_and_writes_nothing(
-    platform: Platform, as_member: list[Api], services: list[int]
+    platform: Platform, as_member: list[Api], services: list[str]
 ) -> None:
     aurora, borealis, _ = as_member
     now = chain_time(platform)
@@ -394,7 +418,7 @@ def test_bad_ticket_input_is_refused_and_writes_nothing(
         (borealis, {"tickets": [opening()]}, "FORBIDDEN"),  # the seller opens on the buyer's behalf
         (
             aurora,
-            {"tickets": [opening(), opening(serviceId=999_999)]},
+            {"tickets": [opening(), opening(serviceId=global_id("Service", 999_999))]},
             "NOT_FOUND",
         ),  # one bad row: none written
     ]
@@ -434,7 +458,7 @@ def test_bad_ticket_input_is_refused_and_writes_nothing(
     assert [e["code"] for e in not_over["errors"]] == ["INVALID_STATE"]
     assert count(platform, SlaCreditRecord) == credits_before
     assert (
-        aurora("query($id: String!) { troubleTicket(id: $id) { state } }", {"id": ticket})[
+        aurora("query($id: ID!) { troubleTicket(id: $id) { state } }", {"id": ticket})[
             "troubleTicket"
         ]["state"]
         == "acknowledged"
@@ -442,7 +466,7 @@ def test_bad_ticket_input_is_refused_and_writes_nothing(
 
 
 def test_the_month_feeds_both_parties_events_and_nobody_elses(
-    platform: Platform, as_member: list[Api], services: list[int]
+    platform: Platform, as_member: list[Api], services: list[str]
 ) -> None:
     from tests.conftest import feed
 
@@ -465,12 +489,14 @@ def test_the_month_feeds_both_parties_events_and_nobody_elses(
         types = [e["type"] for e in feed(api)]
         assert set(expected) <= set(types), set(expected) - set(types)
         opened = next(e for e in feed(api) if e["type"] == "troubleTicketsOpened")
-        assert opened["subject"]["ticketIds"][0] == f"{services[0]}-0"
+        assert opened["subjects"][0] == global_id(
+            "TroubleTicket", f"{service_number(services[0])}-0"
+        )
     assert not {e["type"] for e in feed(cirrus)} & set(expected)
 
 
 def test_concurrent_openings_on_one_service_take_distinct_numbers(
-    platform: Platform, as_member: list[Api], services: list[int]
+    platform: Platform, as_member: list[Api], services: list[str]
 ) -> None:
     """Requests run in worker threads: six clients opening a ticket on one service at once
     each get one, numbered one after another (a service's numbers are handed out under its
@@ -495,5 +521,5 @@ def test_concurrent_openings_on_one_service_take_distinct_numbers(
     ids = [a["tickets"][0]["id"] for a in answers]
     numbers = sorted(int(i.split("-")[1]) for i in ids)
     assert len(set(ids)) == 6 and numbers == list(range(numbers[0], numbers[0] + 6))
-    stored = {t.id for t in _all(platform, TroubleTicketRecord)}
+    stored = {global_id("TroubleTicket", t.id) for t in _all(platform, TroubleTicketRecord)}
     assert set(ids) <= stored

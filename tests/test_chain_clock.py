@@ -19,7 +19,7 @@ from tests.test_governance_api import GOLD
 
 pytestmark = pytest.mark.e2e
 
-STATE = "query($id: String!) { proposal(id: $id) { state eta } }"
+STATE = "query($id: ID!) { proposal(id: $id) { state eta } }"
 DEADLINE_SECONDS = 60.0
 
 
@@ -87,7 +87,7 @@ def test_a_ticket_that_started_a_second_ago_opens(served: ServedPlatform) -> Non
     buyer, seller = (Client(served, m["apiKey"]) for m in credentials["members"][:2])
     started = datetime.now(UTC) - timedelta(days=3)
     circuit = {
-        "slaTemplate": 1,
+        "slaTemplate": "SlaTemplate:1",
         "currency": "EUR",
         "mrc": "100000",
         "startedAt": started.isoformat(),

@@ -241,3 +241,115 @@ def test_a_prepared_transaction_is_signed_only_as_the_pins_and_the_members_own_a
             again.check(transaction)
         assert stopped.value.exit_code == 1, what
     assert json.loads(path.read_text()) == pinned  # a refusal pins nothing new
+
+
+def test_the_ids_a_person_types_are_sent_as_the_apis_ids() -> None:
+    """A proposal by its id, its hex or an abbreviation (at least 6 hex digits, with or
+    without 0x and Proposal:); a template by its id or number; anything else ends the
+    command in one line before any request."""
+    from cooperative.cli.common import proposal_id, typed_id
+
+    full = "0x" + "ab" * 32
+    for typed, sent in (
+        (f"Proposal:{full}", f"Proposal:{full}"),
+        (full, f"Proposal:{full}"),
+        ("0x" + "AB" * 32, f"Proposal:{full}"),
+        ("Proposal:0x1a2B3c", "Proposal:0x1a2b3c"),
+        ("1a2b3c", "Proposal:0x1a2b3c"),
+        ("0X1a2b3c4d", "Proposal:0x1a2b3c4d"),
+        (" Proposal:1a2b3c ", "Proposal:0x1a2b3c"),
+    ):
+        assert proposal_id(typed) == sent, typed
+    for bad in ("1a2b3", "0x12345", "Order:12", "Proposal:0x1a2b3z", "0x" + "a" * 65, ""):
+        with pytest.raises(typer.Exit) as stopped:
+            proposal_id(bad)
+        assert stopped.value.exit_code == 1, bad
+    for typed in ("7", "SlaTemplate:7", " 7 "):
+        assert typed_id(typed, "SlaTemplate", "an SLA template", numeric=True) == "SlaTemplate:7"
+    for bad in ("Offering:7", "seven", "SlaTemplate:", "SlaTemplate:-1", "\uff17"):
+        with pytest.raises(typer.Exit):
+            typed_id(bad, "SlaTemplate", "an SLA template", numeric=True)
+
+
+def test_commands_send_global_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`coop vote`/`queue`, `coop propose retire-template` and `coop proof` build the id
+    the API expects from what the user typed."""
+    from cooperative.cli.client import Client
+
+    sent: list[dict[str, object]] = []
+    proposal = {
+        "id": "Proposal:0x" + "12" * 32,
+        "kind": "RETIRE_SLA_TEMPLATE",
+        "state": "ACTIVE",
+        "tally": dict.fromkeys(
+            ("forVotes", "againstVotes", "abstainVotes", "eligible", "quorumVotes"), 0
+        ),
+    }
+    checkpoint = {"index": 0, "sourceBlock": 9, "anchorTx": "0x99"}
+
+    def mutate(self: Client, document: str, field: str, variables: dict[str, object]) -> object:
+        sent.append(variables["in"])  # type: ignore[arg-type]
+        return {"proposal": proposal}
+
+    def query(self: Client, document: str, variables: dict[str, object] | None = None) -> object:
+        sent.append(variables or {})
+        if "recordStateProof" in document:
+            assert "kind" not in document and "$id: ID!" in document
+            return {"recordStateProof": {"bundle": {"checkpoint": checkpoint}}}
+        return {"commitmentProof": {"bundle": {"checkpoint": checkpoint, "leaf": {"index": 1, "treeSize": 2}}}}  # fmt: skip
+
+    monkeypatch.setattr(Client, "mutate", mutate)
+    monkeypatch.setattr(Client, "query", query)
+    runner, key = CliRunner(), ["--api-key", "coop_x_y"]
+    out = ["-o", str(tmp_path / "bundle.json")]
+    for args, variables in (
+        (["vote", "1a2b3c", "for"], {"proposalId": "Proposal:0x1a2b3c", "support": "FOR", "reason": ""}),
+        (["queue", "Proposal:0x1A2B3C4D"], {"proposalId": "Proposal:0x1a2b3c4d"}),
+        (["cancel", "0x" + "12" * 32], {"proposalId": "Proposal:0x" + "12" * 32}),
+        (["propose", "retire-template", "7", "-d", "old"], {"templateId": "SlaTemplate:7", "description": "old"}),
+        (["propose", "retire-template", "SlaTemplate:7", "-d", "old"], {"templateId": "SlaTemplate:7", "description": "old"}),
+        (["proof", "SlaCredit:3-24321", *out], {"id": "SlaCredit:3-24321"}),
+        (["proof", "--record", "sla-credit", "3-24321", *out], {"id": "SlaCredit:3-24321"}),
+        (["proof", "--record", "INVOICE", "Invoice:7", *out], {"id": "Invoice:7"}),
+        (["proof", "TroubleTicket:5-0", *out], {"id": "TroubleTicket:5-0"}),
+        (["proof", "0x" + "cd" * 32, *out], {"id": "0x" + "cd" * 32}),
+    ):  # fmt: skip
+        sent.clear()
+        result = runner.invoke(cli.app, [*args, *key])
+        assert result.exit_code == 0, (args, result.output)
+        assert sent == [variables], args
+    proven = runner.invoke(cli.app, ["proof", "--record", "invoice", "7", *out, *key])
+    assert "wrote " in proven.output and "Invoice:7 at cooperative block 9" in proven.output
+    for args, says in (
+        (["vote", "12345", "for"], "not a proposal's id"),
+        (["execute", "Order:12"], "the id of an Order, not of a proposal"),
+        (["propose", "retire-template", "Offering:7", "-d", "x"], "not of an SLA template"),
+        (["proof", "Order:12", *out], "state proofs are of"),
+        (["proof", "--record", "invoice", "SlaCredit:3-1", *out], "not of an invoice"),
+    ):
+        sent.clear()
+        refused = runner.invoke(cli.app, [*args, *key])
+        assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
+        assert sent == [], args  # refused before any request
+    for command in (["vote"], ["queue"], ["propose", "retire-template"], ["proof"]):
+        shown = runner.invoke(cli.app, [*command, "--help"], terminal_width=200).output
+        assert "Proposal:" in shown or "SlaTemplate:7" in shown or "SlaCredit:3-24321" in shown
+
+
+def test_a_csv_row_names_its_service_by_number_or_by_id() -> None:
+    from cooperative.ticket_import import parse_ticket_csv
+
+    good, problems = parse_ticket_csv(
+        "service_id,impact,started_at,description\n"
+        "12,down,2026-11-02T08:15:00Z,by number\n"  # line 2: as a NOC export has it
+        "Service:13,down,2026-11-02T08:15:00Z,by id\n"  # line 3
+        "Order:12,down,2026-11-02T08:15:00Z,another record's id\n"  # line 4
+        "Service:x,down,2026-11-02T08:15:00Z,no number\n"  # line 5
+        "service:12,down,2026-11-02T08:15:00Z,not the id's spelling\n"  # line 6
+        "Service:0,down,2026-11-02T08:15:00Z,no service 0\n"  # line 7
+    )
+    assert [(line, opening.service_id) for line, opening in good] == [(2, 12), (3, 13)]
+    assert [p.line for p in problems] == [4, 5, 6, 7]
+    for problem in problems:
+        assert problem.reason.startswith("service_id must be a service number (12) or id")
+    assert "'Order:12'" in problems[0].reason

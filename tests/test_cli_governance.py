@@ -51,12 +51,20 @@ def test_propose_vote_and_execute_from_the_command_line(tmp_path: Path) -> None:
         )
         assert proposed.returncode == 0, proposed.stderr
         proposal_id = proposed.stdout.split()[1]
+        assert proposal_id.startswith("Proposal:0x") and len(proposal_id) == len("Proposal:") + 66
         assert "ADMIT_MEMBER" in proposed.stdout and "ACTIVE" in proposed.stdout
+        hex_id = proposal_id.removeprefix("Proposal:")
 
-        for key, support in ((aurora, "for"), (borealis, "FOR")):  # either case
-            voted = coop("vote", proposal_id, support, "--reason", "good carrier", key=key, url=url)
+        # the id, or an abbreviation (at least 6 hex digits, with or without 0x, Proposal:)
+        for key, support, named in ((aurora, "for", proposal_id), (borealis, "FOR", hex_id[:8])):
+            voted = coop("vote", named, support, "--reason", "good carrier", key=key, url=url)
             assert voted.returncode == 0, voted.stderr
-        again = coop("vote", proposal_id, "for", key=aurora, url=url)
+            assert proposal_id in voted.stdout
+        for bad in ("0x12345", "Order:12", "Proposal:0xnothex"):
+            refused = coop("vote", bad, "for", key=aurora, url=url)
+            assert refused.returncode == 1 and "Traceback" not in refused.stderr
+            assert "not of a proposal" in refused.stderr or "not a proposal's id" in refused.stderr
+        again = coop("vote", f"Proposal:{hex_id[:10]}", "for", key=aurora, url=url)
         assert (
             again.returncode == 1
             and "INVALID_STATE" in again.stderr
@@ -68,10 +76,10 @@ def test_propose_vote_and_execute_from_the_command_line(tmp_path: Path) -> None:
         listed = coop("proposals", "--state", "succeeded", key=aurora, url=url)
         assert proposal_id in listed.stdout
         assert (
-            coop("queue", proposal_id, key=credentials["admin"]["apiKey"], url=url).returncode == 0
+            coop("queue", hex_id[2:9], key=credentials["admin"]["apiKey"], url=url).returncode == 0
         )
         chain.increase_time(31)
-        executed = coop("execute", proposal_id, key=credentials["admin"]["apiKey"], url=url)
+        executed = coop("execute", hex_id, key=credentials["admin"]["apiKey"], url=url)
         assert executed.returncode == 0 and "EXECUTED" in executed.stdout
 
         no_key = coop("proposals", url=url)

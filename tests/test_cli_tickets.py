@@ -50,21 +50,21 @@ def test_import_reports_bad_rows_by_line_and_opens_the_good_ones_once(tmp_path: 
             graphql(
                 url,
                 key,
-                "mutation($id: String!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code } } }",
+                "mutation($id: ID!) { castVote(input: {proposalId: $id, support: FOR}) { errors { code } } }",
                 {"id": proposal},
             )
         chain.increase_time(61)
         graphql(
             url,
             admin,
-            "mutation($id: String!) { queueProposal(input: {proposalId: $id}) { errors { code } } }",
+            "mutation($id: ID!) { queueProposal(input: {proposalId: $id}) { errors { code } } }",
             {"id": proposal},
         )
         chain.increase_time(31)
         graphql(
             url,
             admin,
-            "mutation($id: String!) { executeProposal(input: {proposalId: $id}) { errors { code } } }",
+            "mutation($id: ID!) { executeProposal(input: {proposalId: $id}) { errors { code } } }",
             {"id": proposal},
         )
         template = graphql(url, aurora, "{ slaTemplates { id } }")["slaTemplates"][0]["id"]
@@ -92,10 +92,12 @@ def test_import_reports_bad_rows_by_line_and_opens_the_good_ones_once(tmp_path: 
             },
         )["registerServices"]["services"]
         ids = [s["id"] for s in registered]
+        numbers = [service_id.removeprefix("Service:") for service_id in ids]
+        assert all(number.isdigit() for number in numbers), ids
         graphql(
             url,
             aurora,
-            "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code } } }",
+            "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code } } }",
             {"ids": ids},
         )
 
@@ -103,12 +105,13 @@ def test_import_reports_bad_rows_by_line_and_opens_the_good_ones_once(tmp_path: 
             now - timedelta(minutes=20), datetime(now.year, now.month, 1, tzinfo=UTC)
         ).isoformat()
         csv_file = tmp_path / "tickets.csv"
+        # a service by its id (Service:12) or by its number (12), as a NOC export has it
         csv_file.write_text(
             "service_id,impact,started_at,description,external_id\n"
             f"{ids[0]},down,{start},LOS on port 3,INC-1\n"  # line 2
             f"{ids[0]},flaky,{start},?,INC-2\n"  # line 3: unknown impact
-            f'{ids[1]},degraded,{start},"CRC errors, both directions",INC-3\n'  # line 4
-            f"{ids[1]},down,2026-11-02T08:00:00,no zone,INC-4\n"  # line 5: no time zone
+            f'{numbers[1]},degraded,{start},"CRC errors, both directions",INC-3\n'  # line 4
+            f"{numbers[1]},down,2026-11-02T08:00:00,no zone,INC-4\n"  # line 5: no time zone
             f"999999,down,{start},not our service,INC-5\n"  # line 6: refused by the platform
             f"{ids[1]},intermittent,{start},flapping,INC-6\n"  # line 7
         )

@@ -33,6 +33,11 @@ ROUNDS = int(os.environ.get("CRASH_ROUNDS", "21"))
 SEED = int(os.environ.get("CRASH_SEED", "20261202"))
 
 
+def key_of(global_id: str) -> str:
+    """The record key in an API id (`TroubleTicket:5-0` -> `5-0`), to compare with the store."""
+    return global_id.partition(":")[2]
+
+
 def feed_of(client: object) -> list[dict]:
     events: list[dict] = []
     after = None
@@ -77,6 +82,9 @@ def test_sigkill_of_server_node_or_both_loses_nothing_and_applies_nothing_twice(
                 w.result["requestId"] for w in tally.acknowledged if w.kind == "quoteRequest"
             ],  # type: ignore[index]
         }
+        answered = {kind: [key_of(i) for i in ids] for kind, ids in answered.items()}
+        answered["offering"] = [int(i) for i in answered["offering"]]
+        answered["quoteRequest"] = [int(i) for i in answered["quoteRequest"]]
         assert set(answered["ticket"]) <= set(tickets)
         assert set(answered["offering"]) <= offerings
         assert set(answered["quoteRequest"]) <= requests_
@@ -112,7 +120,8 @@ def test_sigkill_of_server_node_or_both_loses_nothing_and_applies_nothing_twice(
             on_chain = assurance.functions.ticket(ticket.service_id << 32 | ticket.number).call()
             assert on_chain[0] == ticket.service_id and on_chain[1] == ticket.number
             assert on_chain[5] == int(ticket.started_at.replace(tzinfo=UTC).timestamp())
-        for service_id in harness.services:  # the next number the store gives is the chain's
+        for service in harness.services:  # the next number the store gives is the chain's
+            service_id = int(key_of(service))
             numbers = [t.number for t in tickets.values() if t.service_id == service_id]
             next_number = assurance.functions.next_ticket_number(service_id).call()
             assert next_number == (max(numbers) + 1 if numbers else 0)
@@ -137,7 +146,7 @@ def test_sigkill_of_server_node_or_both_loses_nothing_and_applies_nothing_twice(
                 ticket
                 for e in events
                 if e["type"] == "troubleTicketsOpened"
-                for ticket in e["subject"]["ticketIds"]
+                for ticket in map(key_of, e["subjects"])
             )
             own = {t.id for t in tickets.values() if t.buyer == harness.addresses[index]}
             assert set(in_feed) >= own and all(n == 1 for n in in_feed.values())

@@ -25,11 +25,11 @@ from tests.conftest import Api
 FIXTURES = Path(__file__).resolve().parent / "contracts" / "fixtures"
 
 PROPOSAL_FIELDS = "id kind state proposer tally { forVotes againstVotes abstainVotes eligible } actions { contract function args }"
-VOTE = f'mutation($id: String!, $support: VoteSupport!, $reason: String! = "") {{ castVote(input: {{proposalId: $id, support: $support, reason: $reason}}) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}'
-QUEUE = f"mutation($id: String!) {{ queueProposal(input: {{proposalId: $id}}) {{ proposal {{ {PROPOSAL_FIELDS} eta }} errors {{ code message }} }} }}"
-EXECUTE = f"mutation($id: String!) {{ executeProposal(input: {{proposalId: $id}}) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message }} }} }}"
-CANCEL = f"mutation($id: String!) {{ cancelProposal(input: {{proposalId: $id}}) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message }} }} }}"
-PROPOSAL = f"query($id: String!) {{ proposal(id: $id) {{ {PROPOSAL_FIELDS} description votes {{ edges {{ node {{ voter support reason }} }} }} viewerVote {{ support reason }} history {{ event }} }} }}"
+VOTE = f'mutation($id: ID!, $support: VoteSupport!, $reason: String! = "") {{ castVote(input: {{proposalId: $id, support: $support, reason: $reason}}) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message field }} }} }}'
+QUEUE = f"mutation($id: ID!) {{ queueProposal(input: {{proposalId: $id}}) {{ proposal {{ {PROPOSAL_FIELDS} eta }} errors {{ code message }} }} }}"
+EXECUTE = f"mutation($id: ID!) {{ executeProposal(input: {{proposalId: $id}}) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message }} }} }}"
+CANCEL = f"mutation($id: ID!) {{ cancelProposal(input: {{proposalId: $id}}) {{ proposal {{ {PROPOSAL_FIELDS} }} errors {{ code message }} }} }}"
+PROPOSAL = f"query($id: ID!) {{ proposal(id: $id) {{ {PROPOSAL_FIELDS} description votes {{ edges {{ node {{ voter support reason }} }} }} viewerVote {{ support reason }} history {{ event }} }} }}"
 
 GOLD = {
     "name": "Gold Ethernet",
@@ -97,13 +97,13 @@ def test_admission_with_a_signed_ballot_and_a_key_for_the_new_member(
     # Cirrus signs a ballot with its own key; an admin relays it.
     cirrus = as_member[2]("{ me { member { address } } }")["me"]["member"]["address"]
     typed = as_member[2](
-        "query($id: String!) { ballot(proposalId: $id, support: AGAINST) }", {"id": pid}
+        "query($id: ID!) { ballot(proposalId: $id, support: AGAINST) }", {"id": pid}
     )["ballot"]
     signature = Account.sign_typed_data(
         platform.keystore.account(cirrus).key, full_message=typed
     ).signature
     relayed = as_admin(
-        "mutation($id: String!, $voter: String!, $sig: String!) { castVoteBySig(input: {proposalId: $id, support: AGAINST, voter: $voter, signature: $sig}) { proposal { tally { forVotes againstVotes } } errors { code message } } }",
+        "mutation($id: ID!, $voter: String!, $sig: String!) { castVoteBySig(input: {proposalId: $id, support: AGAINST, voter: $voter, signature: $sig}) { proposal { tally { forVotes againstVotes } } errors { code message } } }",
         {"id": pid, "voter": cirrus, "sig": "0x" + bytes(signature).hex()},
     )["castVoteBySig"]
     assert relayed["errors"] == [] and relayed["proposal"]["tally"] == {
@@ -111,7 +111,7 @@ def test_admission_with_a_signed_ballot_and_a_key_for_the_new_member(
         "againstVotes": 1,
     }
     replay = as_admin(
-        "mutation($id: String!, $voter: String!, $sig: String!) { castVoteBySig(input: {proposalId: $id, support: AGAINST, voter: $voter, signature: $sig}) { errors { code message } } }",
+        "mutation($id: ID!, $voter: String!, $sig: String!) { castVoteBySig(input: {proposalId: $id, support: AGAINST, voter: $voter, signature: $sig}) { errors { code message } } }",
         {"id": pid, "voter": cirrus, "sig": "0x" + bytes(signature).hex()},
     )["castVoteBySig"]
     assert (
@@ -210,7 +210,7 @@ def test_sla_template_adopted_then_retired(
 
     retire = ok(
         as_member[1](
-            'mutation($id: Int!) { proposeSlaTemplateRetirement(input: {templateId: $id, description: "Retire Gold"}) { proposal { id kind } errors { code message } } }',
+            'mutation($id: ID!) { proposeSlaTemplateRetirement(input: {templateId: $id, description: "Retire Gold"}) { proposal { id kind } errors { code message } } }',
             {"id": gold["id"]},
         )["proposeSlaTemplateRetirement"]
     )
@@ -359,12 +359,15 @@ def test_refusals_have_codes(platform: Platform, as_member: list[Api], as_admin:
         'mutation { proposeMemberAdmission(input: {name: "X", description: "x"}) { proposal { id } errors { code message } } }'
     )["proposeMemberAdmission"]
     assert not_member["errors"][0]["code"] == "FORBIDDEN"
-    missing = as_member[0](VOTE, {"id": "0x" + "ab" * 32, "support": "FOR"})["castVote"]
+    missing = as_member[0](VOTE, {"id": "Proposal:0x" + "ab" * 32, "support": "FOR"})["castVote"]
     assert missing["errors"][0] == {
         "code": "NOT_FOUND",
         "message": f"proposal 0x{'ab' * 32} does not exist",
         "field": None,
     }
+    for wrong in ("0x" + "ab" * 32, "Order:1", "SlaTemplate:1"):  # not a proposal's id
+        refused = as_member[0](VOTE, {"id": wrong, "support": "FOR"})["castVote"]["errors"][0]
+        assert (refused["code"], refused["field"]) == ("VALIDATION", "proposalId"), refused
     bad_rules = as_member[0](
         'mutation { proposeRuleChange(input: {kind: CHANGE_RULES, quorumNumerator: 3, quorumDenominator: 2, approvalNumerator: 1, approvalDenominator: 2, approvalInclusive: false, votingDelaySeconds: 0, votingPeriodSeconds: 60, timelockDelaySeconds: 30, lateQuorumExtensionSeconds: 0, description: "x"}) { errors { code message field } } }'
     )["proposeRuleChange"]
@@ -400,17 +403,19 @@ def test_a_proposal_id_may_be_abbreviated_where_unambiguous(
         )["proposeMemberAdmission"]
     )
     full = created["id"]
-    short = full[:10]  # 0x and 8 hex digits, as a person copies it
+    key = full.removeprefix("Proposal:")
+    short = "Proposal:" + key[:10]  # 0x and 8 hex digits, as a person copies it
     assert as_member[1](PROPOSAL, {"id": short})["proposal"]["id"] == full
-    voted = as_member[1](VOTE, {"id": short.upper().replace("0X", "0x"), "support": "FOR"})
+    upper = "Proposal:" + key[:10].upper().replace("0X", "0x")
+    voted = as_member[1](VOTE, {"id": upper, "support": "FOR"})
     assert voted["castVote"]["errors"] == []
     assert voted["castVote"]["proposal"]["tally"]["forVotes"] == 1
-    too_short = as_member[1](VOTE, {"id": full[:6], "support": "FOR"})["castVote"]["errors"]
+    too_short = as_member[1](VOTE, {"id": "Proposal:" + key[:6], "support": "FOR"})["castVote"]["errors"]
     assert too_short[0]["code"] == "NOT_FOUND"
     # Another proposal whose id starts the same: the abbreviation no longer names one.
-    twin = full[:10] + "0" * 56
+    twin = key[:10] + "0" * 56
     with Session(platform.engine) as session:
-        original = session.get(ProposalRecord, full)
+        original = session.get(ProposalRecord, key)
         assert original is not None
         session.add(ProposalRecord(**{**original.model_dump(), "id": twin}))
         session.commit()

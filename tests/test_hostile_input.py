@@ -210,7 +210,7 @@ OPEN = "mutation($in: OpenTroubleTicketInput!) { openTroubleTicket(input: $in) {
 
 def opening(**changes: Any) -> dict[str, Any]:
     ticket = {
-        "serviceId": 1,
+        "serviceId": "Service:1",
         "impact": "down",
         "startedAt": "2026-01-01T00:00:00Z",
         "description": "seen by the NOC",
@@ -267,7 +267,7 @@ OFFERINGS = "query($sort: OfferingSort!, $after: String) { offerings(sort: $sort
 
 def circuit(**changes: Any) -> dict[str, Any]:
     return {
-        "slaTemplate": 1,
+        "slaTemplate": "SlaTemplate:1",
         "currency": "EUR",
         "mrc": "100000",
         "startedAt": "2026-01-01T00:00:00Z",
@@ -313,6 +313,14 @@ SELLER, BUYER = 1, 0  # Borealis sells `services` to Aurora
             "tickets[0].description",
         ),
         (BUYER, OPEN, lambda a, s: opening(serviceId=-3), "tickets[0].serviceId"),
+        (BUYER, OPEN, lambda a, s: opening(serviceId="Order:1"), "tickets[0].serviceId"),
+        (
+            BUYER,
+            OPEN,
+            lambda a, s: opening(serviceId="Service:" + "9" * 30),
+            "tickets[0].serviceId",
+        ),
+        (BUYER, OPEN, lambda a, s: opening(serviceId="Service:x" * 50), "tickets[0].serviceId"),
         (
             SELLER,
             INVOICE,
@@ -334,6 +342,9 @@ SELLER, BUYER = 1, 0  # Borealis sells `services` to Aurora
         "text-over-10000",
         "description-over-2000",
         "negative-id",
+        "id-of-another-type",
+        "id-past-64-bits",
+        "id-of-nothing",
         "invoice-of-no-service",
         "null-for-a-defaulted-enum",
         "cursor-past-64-bits",

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,9 +21,13 @@ from sqlmodel import Session, SQLModel
 
 from cooperative import apikeys, merkle
 from cooperative.access import DataAccess, Viewer
+from cooperative.api.app import format_error
+from cooperative.api.context import Context
+from cooperative.api.ids import global_id
+from cooperative.api.schema import schema
 from cooperative.assurance import Assurance
 from cooperative.billing import Billing, Settlement
-from cooperative.errors import NotFound
+from cooperative.errors import CoopError, NotFound
 from cooperative.marketplace import Marketplace
 from cooperative.proofs import DOCUMENT_RECORDS, commitment_proof
 from cooperative.store.database import session_scope
@@ -39,6 +44,7 @@ from cooperative.store.models import (
     Role,
     RootCauseModel,
     ServiceRecord,
+    SettlementCycleRecord,
     SettlementPaymentRecord,
     SettlementPositionRecord,
     SlaCreditRecord,
@@ -68,6 +74,14 @@ class PrivateType:
     list_ids: Callable[[DataAccess], set[Any]]
     get: Callable[[DataAccess, Any], Any]
     parties: int = 1  # how many of the owners are parties (buyer and seller: 2)
+    # the GraphQL type `node(id:)` returns it as (None: not a record `node` returns) ...
+    node: str | None = None
+    # ... its key in that type's global id, from the record's id (the same by default) ...
+    node_key: Callable[[Any], Any] = lambda record_id: record_id
+    # ... a key of that type that names no record ...
+    missing_key: Any = None
+    # ... and the record's own by-id query, if the API has one
+    by_id: str | None = None
 
 
 def _create_api_key(session: Session, owners: list[str]) -> str:
@@ -150,6 +164,12 @@ def _create_invoice(session: Session, owners: list[str]) -> int:
 
 def _create_position(session: Session, owners: list[str]) -> str:
     cycle = next(_ids)
+    session.add(  # the cycle's public frame, which a member reads through its position only
+        SettlementCycleRecord(
+            id=cycle, currency="EUR", state="open", runner=owners[0], invoice_count=1,
+            participant_count=2, payment_count=1, opened_at=NOW,
+        )
+    )  # fmt: skip
     record = SettlementPositionRecord(
         id=f"{cycle}-{owners[0]}",
         cycle_id=cycle,
@@ -202,6 +222,8 @@ PRIVATE_RECORD_TYPES = [
         create=_create_api_key,
         list_ids=lambda access: {k.id for k in access.api_keys(first=100, after=None).items},
         get=lambda access, record_id: access.api_key(record_id),
+        node="ApiKey",
+        missing_key="0" * 32,
     ),
     PrivateType(
         model=QuoteRequestRecord,
@@ -221,6 +243,9 @@ PRIVATE_RECORD_TYPES = [
         list_ids=lambda access: {r.id for r in _market(access).quotes(100, None).items},
         get=lambda access, record_id: _market(access).quote(record_id),
         parties=2,
+        node="Quote",
+        missing_key=f"999999999-{AURORA}",
+        by_id="quote",
     ),
     PrivateType(
         model=OrderRecord,
@@ -229,6 +254,9 @@ PRIVATE_RECORD_TYPES = [
         list_ids=lambda access: {r.id for r in _market(access).orders(100, None).items},
         get=lambda access, record_id: _market(access).order(record_id),
         parties=2,
+        node="Order",
+        missing_key=999_999_999,
+        by_id="order",
     ),
     PrivateType(
         model=ServiceRecord,
@@ -237,6 +265,9 @@ PRIVATE_RECORD_TYPES = [
         list_ids=lambda access: {r.id for r in _market(access).services(100, None).items},
         get=lambda access, record_id: _market(access).service(record_id),
         parties=2,
+        node="Service",
+        missing_key=999_999_999,
+        by_id="service",
     ),
     PrivateType(
         model=TroubleTicketRecord,
@@ -245,6 +276,9 @@ PRIVATE_RECORD_TYPES = [
         list_ids=lambda access: {r.id for r in _assurance(access).tickets(100, None).items},
         get=lambda access, record_id: _assurance(access).ticket(record_id),
         parties=2,
+        node="TroubleTicket",
+        missing_key="999999999-0",
+        by_id="troubleTicket",
     ),
     PrivateType(
         model=SlaCreditRecord,
@@ -253,6 +287,8 @@ PRIVATE_RECORD_TYPES = [
         list_ids=lambda access: {r.id for r in _assurance(access).credits(100, None).items},
         get=lambda access, record_id: _assurance(access).credit(record_id),
         parties=2,
+        node="SlaCredit",
+        missing_key="999999999-682",
     ),
     PrivateType(
         model=InvoiceRecord,
@@ -261,6 +297,9 @@ PRIVATE_RECORD_TYPES = [
         list_ids=lambda access: {r.id for r in _billing(access).invoices(100, None).items},
         get=lambda access, record_id: _billing(access).invoice(record_id),
         parties=2,
+        node="Invoice",
+        missing_key=999_999_999,
+        by_id="invoice",
     ),
     PrivateType(
         model=SettlementPositionRecord,
@@ -270,6 +309,10 @@ PRIVATE_RECORD_TYPES = [
         get=lambda access, record_id: access.get_private(
             SettlementPositionRecord, record_id, what="settlement position"
         ),
+        # a member reaches a cycle through its own position in it (`<cycle>-<member>`)
+        node="SettlementCycle",
+        node_key=lambda record_id: int(record_id.partition("-")[0]),
+        missing_key=999_999_999,
     ),
     PrivateType(
         model=SettlementPaymentRecord,
@@ -282,6 +325,8 @@ PRIVATE_RECORD_TYPES = [
             SettlementPaymentRecord, record_id, what="payment"
         ),
         parties=2,
+        node="SettlementPayment",
+        missing_key="999999999-0",
     ),
     PrivateType(
         model=MemberEvent,
@@ -357,6 +402,85 @@ def test_only_parties_see_a_private_record(
             assert str(hidden.value).replace(str(record_id), "ID") == str(missing.value).replace(
                 "no-such-record", "ID"
             )
+
+
+NODE_RECORD_TYPES = [t for t in PRIVATE_RECORD_TYPES if t.node is not None]
+
+
+def _graphql(engine: Engine, viewer: Viewer, document: str, record_id: str) -> dict[str, Any]:
+    """`document` with `$id` through the API's schema as `viewer`, over `engine`, answered
+    as the server answers it (data, and errors with their codes); the reads need no chain."""
+    platform = SimpleNamespace(engine=engine, chain_status="ok")
+    result = schema.execute_sync(
+        document,
+        variable_values={"id": record_id},
+        context_value=Context(platform, viewer),  # type: ignore[arg-type]
+    )
+    answer: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        answer["errors"] = [format_error(error) for error in result.errors]
+    return answer
+
+
+def _refusal(answer: dict[str, Any], *ids: str) -> tuple[str, str]:
+    """The one error of a refused read: its code, and its message with `ids` as ID."""
+    assert answer["data"] is None, answer
+    (error,) = answer["errors"]
+    message = error["message"]
+    for record_id in ids:
+        message = message.replace(record_id, "ID")
+    return error["extensions"]["code"], message
+
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+
+@pytest.mark.parametrize("record_type", NODE_RECORD_TYPES, ids=lambda t: t.what)
+@pytest.mark.parametrize("owners", OWNERSHIPS, ids="+".join)
+@pytest.mark.parametrize("viewer_name", list(PRINCIPALS))
+def test_node_answers_as_the_records_own_query(
+    engine: Engine, record_type: PrivateType, owners: list[str], viewer_name: str
+) -> None:
+    """`node(id:)` is in the matrix: a party gets the record; anyone else gets what the
+    record's own by-id query answers (NOT_FOUND for a member, as for a missing record)."""
+    assert record_type.node is not None
+    parties = set(owners[: record_type.parties])
+    with session_scope(engine) as session:
+        record_id = record_type.create(session, [PRINCIPALS[o].principal for o in owners])
+    key = record_type.node_key(record_id)
+    node_id = global_id(record_type.node, key)
+    missing_id = global_id(record_type.node, record_type.missing_key)
+    viewer = PRINCIPALS[viewer_name]
+    by_id = (
+        None
+        if record_type.by_id is None
+        else f"query($id: ID!) {{ {record_type.by_id}(id: $id) {{ __typename id }} }}"
+    )
+    node = _graphql(engine, viewer, NODE, node_id)
+    if viewer_name in parties:
+        expected = {"__typename": record_type.node, "id": node_id}
+        assert node == {"data": {"node": expected}}
+        if by_id is not None:
+            assert _graphql(engine, viewer, by_id, node_id) == {
+                "data": {record_type.by_id: expected}
+            }
+        return
+    hidden = _refusal(node, node_id, str(key))
+    # existence does not leak: a hidden record reads as a missing one
+    missing = _refusal(
+        _graphql(engine, viewer, NODE, missing_id), missing_id, str(record_type.missing_key)
+    )
+    assert hidden == missing
+    if viewer.role is Role.MEMBER:
+        assert hidden[0] == "NOT_FOUND"
+    else:
+        assert hidden[0] in ("NOT_FOUND", "FORBIDDEN")
+    if by_id is not None:  # exactly what the record's own query answers
+        assert _refusal(_graphql(engine, viewer, by_id, node_id), node_id, str(key)) == hidden
+    else:  # no by-id query: the data-access read behind `node` refuses it with that code
+        with session_scope(engine) as session, pytest.raises(CoopError) as refused:
+            record_type.get(DataAccess(session, viewer), record_id)
+        assert refused.value.code.value == hidden[0]
 
 
 def test_revoking_someone_elses_key_changes_nothing(engine: Engine) -> None:

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from cooperative import apikeys
+from cooperative.api.ids import global_id, key_of
 from cooperative.platform import Platform
 from cooperative.store.models import (
     OrderRecord,
@@ -37,7 +38,7 @@ def count(platform: Platform, model: type) -> int:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
-def request_quote(api: Api, to: list[str], template: int, **changes: Any) -> dict[str, Any]:
+def request_quote(api: Api, to: list[str], template: str, **changes: Any) -> dict[str, Any]:
     variables = {
         "sellers": to,
         "slaTemplate": template,
@@ -56,15 +57,15 @@ def request_quote(api: Api, to: list[str], template: int, **changes: Any) -> dic
 
 
 RESPOND = "mutation($in: RespondToQuoteInput!) { respondToQuote(input: $in) { quote { id state currency mrc } errors { code message field } } }"
-ACCEPT = "mutation($id: String!) { acceptQuote(input: {quoteId: $id}) { quote { id state } errors { code message } } }"
+ACCEPT = "mutation($id: ID!) { acceptQuote(input: {quoteId: $id}) { quote { id state } errors { code message } } }"
 PLACE = "mutation($in: PlaceOrderInput!) { placeOrder(input: $in) { order { id state mrc currency } errors { code message field } } }"
-ACK = "mutation($id: Int!) { acknowledgeOrder(input: {orderId: $id}) { order { id state } errors { code message } } }"
-COMPLETE = 'mutation($id: Int!) { completeOrder(input: {orderId: $id, circuit: {circuitId: "HEL-1000-42"}}) { order { id state serviceId } service { id state mrc buyer seller } errors { code message } } }'
-CANCEL = "mutation($id: Int!) { cancelOrder(input: {orderId: $id}) { order { id state } errors { code message } } }"
+ACK = "mutation($id: ID!) { acknowledgeOrder(input: {orderId: $id}) { order { id state } errors { code message } } }"
+COMPLETE = 'mutation($id: ID!) { completeOrder(input: {orderId: $id, circuit: {circuitId: "HEL-1000-42"}}) { order { id state serviceId } service { id state mrc buyer seller } errors { code message } } }'
+CANCEL = "mutation($id: ID!) { cancelOrder(input: {orderId: $id}) { order { id state } errors { code message } } }"
 
 
 def test_the_erp_flow_from_offering_to_service(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     published = borealis(
@@ -102,21 +103,17 @@ def test_the_erp_flow_from_offering_to_service(
     accepted = aurora(ACCEPT, {"id": quote_b})["acceptQuote"]
     assert accepted["errors"] == []
     assert (
-        cirrus("query($id: String!) { quote(id: $id) { state } }", {"id": quote_c})["quote"][
-            "state"
-        ]
+        cirrus("query($id: ID!) { quote(id: $id) { state } }", {"id": quote_c})["quote"]["state"]
         == "declined"
     )
     # The losing seller learns that its own quote was not accepted, not who won.
     platform.sync()
     about_this = [
-        (e["type"], e["subject"])
-        for e in feed(cirrus)
-        if e["subject"].get("requestId") == requested["requestId"]
+        (e["type"], e["subjects"]) for e in feed(cirrus) if requested["requestId"] in e["subjects"]
     ]
     assert about_this == [
-        ("quoteRequested", {"requestId": requested["requestId"], "quoteId": quote_c}),
-        ("quoteNotAccepted", {"requestId": requested["requestId"], "quoteId": quote_c}),
+        ("quoteRequested", [quote_c, requested["requestId"]]),
+        ("quoteNotAccepted", [quote_c, requested["requestId"]]),
     ]
     assert addresses[1].lower() not in str(about_this).lower()
 
@@ -139,10 +136,10 @@ def test_the_erp_flow_from_offering_to_service(
         "seller": addresses[1],
     }
     ordering = platform.governance.handle("Ordering")
-    assert ordering.functions.is_active_service(service["id"]).call()
+    assert ordering.functions.is_active_service(key_of(service["id"], "Service", "id")).call()
     reputation = cirrus(
-        "query($m: String!) { reputation(memberId: $m) { quotesInTime ordersOnTime } }",
-        {"m": addresses[1]},
+        "query($m: ID!) { reputation(memberId: $m) { quotesInTime ordersOnTime } }",
+        {"m": global_id("Member", addresses[1])},
     )["reputation"]
     assert reputation == {"quotesInTime": 1, "ordersOnTime": 1}
 
@@ -153,9 +150,9 @@ def test_the_erp_flow_from_offering_to_service(
     assert cirrus("{ orders { edges { node { id } } } }")["orders"]["edges"] == []
     assert cirrus("{ services { edges { node { id } } } }")["services"]["edges"] == []
     for document, variables in (
-        ("query($id: String!) { quote(id: $id) { id } }", {"id": quote_b}),
-        ("query($id: Int!) { order(id: $id) { id } }", {"id": order_id}),
-        ("query($id: Int!) { service(id: $id) { id } }", {"id": service["id"]}),
+        ("query($id: ID!) { quote(id: $id) { id } }", {"id": quote_b}),
+        ("query($id: ID!) { order(id: $id) { id } }", {"id": order_id}),
+        ("query($id: ID!) { service(id: $id) { id } }", {"id": service["id"]}),
     ):
         body = cirrus.post(document, variables).json()
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -173,7 +170,7 @@ def test_the_erp_flow_from_offering_to_service(
     [
         ({"requestedDelivery": "2020-01-01T00:00:00+00:00"}, "requestedDelivery"),
         ({"respondBy": "2020-01-01T00:00:00+00:00"}, "respondBy"),
-        ({"slaTemplate": 999}, "slaTemplate"),
+        ({"slaTemplate": "SlaTemplate:999"}, "slaTemplate"),
         ({"sellers": []}, "sellers"),
         ({"level": "maybe"}, "level"),
     ],
@@ -182,7 +179,7 @@ def test_bad_quote_requests_write_nothing(
     platform: Platform,
     as_member: list[Api],
     addresses: list[str],
-    template_id: int,
+    template_id: str,
     changes: dict[str, Any],
     field: str,
 ) -> None:
@@ -211,7 +208,7 @@ def test_bad_quote_requests_write_nothing(
     ],
 )
 def test_bad_answers_are_refused(
-    as_member: list[Api], addresses: list[str], template_id: int, answer: dict[str, str], field: str
+    as_member: list[Api], addresses: list[str], template_id: str, answer: dict[str, str], field: str
 ) -> None:
     requested = request_quote(as_member[0], [addresses[1]], template_id)
     quote_id = requested["quotes"][0]["id"]
@@ -226,14 +223,14 @@ def test_bad_answers_are_refused(
             "message": result["errors"][0]["message"],
             "field": field,
         }
-    state = as_member[0]("query($id: String!) { quote(id: $id) { state } }", {"id": quote_id})[
-        "quote"
-    ]["state"]
+    state = as_member[0]("query($id: ID!) { quote(id: $id) { state } }", {"id": quote_id})["quote"][
+        "state"
+    ]
     assert state == "inProgress"
 
 
 def test_order_state_rules(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     quote = request_quote(aurora, [addresses[1]], template_id)["quotes"][0]["id"]
@@ -269,7 +266,7 @@ def test_order_state_rules(
     )
     assert count(platform, ServiceRecord) == before
     with Session(platform.engine) as session:
-        assert session.get(OrderRecord, order_id).state == "cancelled"
+        assert session.get(OrderRecord, key_of(order_id, "Order", "id")).state == "cancelled"
     not_seller = aurora(ACK, {"id": order_id})["acknowledgeOrder"]
     assert not_seller["errors"][0]["code"] == "FORBIDDEN"
     admin_tries = cirrus.post("query { me { role } }").json()
@@ -277,11 +274,11 @@ def test_order_state_rules(
 
 
 REGISTER = "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id state mrc currency buyer seller } errors { code message field } } }"
-CONFIRM = "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { services { id state } errors { code message } } }"
+CONFIRM = "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { services { id state } errors { code message } } }"
 
 
 def test_live_circuits_registered_by_the_seller_and_confirmed_by_the_buyer(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     circuits = [
@@ -300,15 +297,16 @@ def test_live_circuits_registered_by_the_seller_and_confirmed_by_the_buyer(
     assert registered["errors"] == [] and len(registered["services"]) == 5
     assert {s["state"] for s in registered["services"]} == {"pendingConfirmation"}
     ids = [s["id"] for s in registered["services"]]
+    keys = [key_of(i, "Service", "id") for i in ids]
     ordering = platform.governance.handle("Ordering")
-    assert not any(ordering.functions.is_active_service(i).call() for i in ids)
+    assert not any(ordering.functions.is_active_service(k).call() for k in keys)
 
     # Only the buyer confirms; a third member gets NOT_FOUND, the seller FORBIDDEN.
     assert cirrus(CONFIRM, {"ids": ids})["confirmServices"]["errors"][0]["code"] == "NOT_FOUND"
     assert borealis(CONFIRM, {"ids": ids})["confirmServices"]["errors"][0]["code"] == "FORBIDDEN"
     confirmed = aurora(CONFIRM, {"ids": ids})["confirmServices"]
     assert confirmed["errors"] == [] and {s["state"] for s in confirmed["services"]} == {"active"}
-    assert all(ordering.functions.is_active_service(i).call() for i in ids)
+    assert all(ordering.functions.is_active_service(k).call() for k in keys)
     again = aurora(CONFIRM, {"ids": ids[:1]})["confirmServices"]
     assert again["errors"][0]["code"] == "INVALID_STATE"
 
@@ -326,7 +324,7 @@ OFFERINGS_SORTED = "query($sort: OfferingSort!) { offerings(sort: $sort, first: 
 
 
 def test_offerings_sort_by_the_viewers_own_quoted_prices_and_by_reputation(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     for seller in (borealis, cirrus):
@@ -373,9 +371,10 @@ def test_offerings_sort_by_the_viewers_own_quoted_prices_and_by_reputation(
     ] == by_id
     # reputation: best score first, as `reputation` reports the scores
     scores = {
-        member: aurora("query($m: String!) { reputation(memberId: $m) { score } }", {"m": member})[
-            "reputation"
-        ]["score"]
+        member: aurora(
+            "query($m: ID!) { reputation(memberId: $m) { score } }",
+            {"m": global_id("Member", member)},
+        )["reputation"]["score"]
         for member in addresses
     }
     ranked = [scores[s] for s in sellers(aurora, "REPUTATION")]
@@ -383,13 +382,13 @@ def test_offerings_sort_by_the_viewers_own_quoted_prices_and_by_reputation(
     assert known == sorted(known, reverse=True) and ranked[: len(known)] == known
 
 
-def test_offerings_pages_follow_the_sorted_order(as_member: list[Api], template_id: int) -> None:
+def test_offerings_pages_follow_the_sorted_order(as_member: list[Api], template_id: str) -> None:
     aurora = as_member[0]
     whole = [
         e["node"]["id"]
         for e in aurora(OFFERINGS_SORTED, {"sort": "REPUTATION"})["offerings"]["edges"]
     ]
-    paged: list[int] = []
+    paged: list[str] = []
     after = None
     while True:
         page = aurora(
@@ -407,7 +406,7 @@ END = "mutation($in: EndServiceInput!) { endService(input: $in) { service { id e
 
 
 def test_the_buyer_ends_a_service_once_and_nobody_else_can(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     started = soon(-30)
@@ -429,7 +428,7 @@ def test_the_buyer_ends_a_service_once_and_nobody_else_can(
     )["registerServices"]["services"]
     service = registered[0]["id"]
     aurora(
-        "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code } } }",
+        "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code } } }",
         {"ids": [service]},
     )
     later = soon(40)
@@ -441,10 +440,12 @@ def test_the_buyer_ends_a_service_once_and_nobody_else_can(
     for api, variables, code in refused:
         answer = api(END, {"in": variables})["endService"]
         assert [e["code"] for e in answer["errors"]] == [code]
-    assert platform.governance.handle("Ordering").functions.service_ended_at(service).call() == 0
+    service_key = key_of(service, "Service", "id")
+    ordering = platform.governance.handle("Ordering")
+    assert ordering.functions.service_ended_at(service_key).call() == 0
     ended = aurora(END, {"in": {"serviceId": service, "endedAt": later}})["endService"]
     assert ended["errors"] == [] and ended["service"]["endedAt"] is not None
-    on_chain = platform.governance.handle("Ordering").functions.service_ended_at(service).call()
+    on_chain = ordering.functions.service_ended_at(service_key).call()
     assert on_chain == int(datetime.fromisoformat(later).timestamp())
     again = aurora(END, {"in": {"serviceId": service, "endedAt": soon(50)}})["endService"]
     assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
@@ -491,7 +492,7 @@ SILVER = {
 }
 
 
-def publish(api: Api, template: int, **changes: Any) -> int:
+def publish(api: Api, template: str, **changes: Any) -> str:
     published = api(PUBLISH, {"in": {**OFFERING, "slaTemplates": [template], **changes}})
     assert published["publishOffering"]["errors"] == []
     return published["publishOffering"]["offering"]["id"]
@@ -505,8 +506,8 @@ def chain_days(platform: Platform, days: float) -> datetime:
 
 @pytest.fixture(scope="module")
 def silver_template(
-    platform: Platform, as_member: list[Api], as_admin: Api, template_id: int
-) -> int:
+    platform: Platform, as_member: list[Api], as_admin: Api, template_id: str
+) -> str:
     """A second adopted SLA template, which the tests' offerings do not offer."""
     from tests.test_governance_api import ok, passes
 
@@ -522,7 +523,7 @@ def silver_template(
 
 
 def test_a_seller_sees_everything_it_needs_to_answer_and_only_its_own_offering_link(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     offering_b = publish(borealis, template_id)
@@ -548,13 +549,15 @@ def test_a_seller_sees_everything_it_needs_to_answer_and_only_its_own_offering_l
     requested = aurora(REQUEST_FOR_OFFERINGS, {"in": variables})["requestQuote"]
     assert requested["errors"] == []
     # the times are the contract's stored values (chain time), which are what was sent
-    stored = platform.governance.handle("Ordering").functions.requests(requested["requestId"])
+    request_key = key_of(requested["requestId"], "QuoteRequest", "requestId")
+    stored = platform.governance.handle("Ordering").functions.requests(request_key)
     _buyer, template, *on_chain, _state = stored.call()
-    assert on_chain == [int(sent[t].timestamp()) for t in times] and template == template_id
+    assert on_chain == [int(sent[t].timestamp()) for t in times]
+    assert global_id("SlaTemplate", template) == template_id
 
     asked_of = {addresses[1]: offering_b, addresses[2]: offering_c}
     for seller, api in ((addresses[1], borealis), (addresses[2], cirrus)):
-        quote_id = f"{requested['requestId']}-{seller}"
+        quote_id = global_id("Quote", f"{request_key}-{seller}")
         listed = [
             e["node"]
             for e in api("{ quotes(first: 100) { edges { node { " + QUOTE_FIELDS + " } } } }")[
@@ -562,9 +565,9 @@ def test_a_seller_sees_everything_it_needs_to_answer_and_only_its_own_offering_l
             ]["edges"]
             if e["node"]["id"] == quote_id
         ]
-        one = api(
-            "query($id: String!) { quote(id: $id) { " + QUOTE_FIELDS + " } }", {"id": quote_id}
-        )["quote"]
+        one = api("query($id: ID!) { quote(id: $id) { " + QUOTE_FIELDS + " } }", {"id": quote_id})[
+            "quote"
+        ]
         assert listed == [one]
         assert {t: datetime.fromisoformat(one[t]) for t in times} == {t: sent[t] for t in times}
         expected = {
@@ -581,8 +584,10 @@ def test_a_seller_sees_everything_it_needs_to_answer_and_only_its_own_offering_l
         }
         assert {k: one[k] for k in expected} == expected
         # Isolation: the other seller's link, and so its identity, is nowhere in this view
-        # (not in the deprecated `request` document either).
-        assert one["request"]["offerings"] == [{"seller": seller, "offeringId": asked_of[seller]}]
+        # (not in the deprecated `request` document either: the document as committed, with
+        # the offering's number, not its global id).
+        asked = key_of(asked_of[seller], "Offering", "id")
+        assert one["request"]["offerings"] == [{"seller": seller, "offeringId": asked}]
         other = addresses[2] if seller == addresses[1] else addresses[1]
         assert other.lower() not in str(one).lower()
     # The buyer sees each quote with the offering it asked of that quote's seller.
@@ -593,8 +598,12 @@ def test_a_seller_sees_everything_it_needs_to_answer_and_only_its_own_offering_l
     requested = aurora(REQUEST_FOR_OFFERINGS, {"in": only_b})["requestQuote"]
     assert requested["errors"] == []
     quote_c = cirrus(
-        "query($id: String!) { quote(id: $id) { " + QUOTE_FIELDS + " } }",
-        {"id": f"{requested['requestId']}-{addresses[2]}"},
+        "query($id: ID!) { quote(id: $id) { " + QUOTE_FIELDS + " } }",
+        {
+            "id": global_id(
+                "Quote", f"{key_of(requested['requestId'], 'QuoteRequest', 'id')}-{addresses[2]}"
+            )
+        },
     )["quote"]
     assert quote_c["offeringId"] is None and "offerings" not in quote_c["request"]
     assert addresses[1].lower() not in str(quote_c).lower()
@@ -624,8 +633,8 @@ def test_an_offering_link_must_be_the_sellers_own_active_offering_of_what_is_ask
     platform: Platform,
     as_member: list[Api],
     addresses: list[str],
-    template_id: int,
-    silver_template: int,
+    template_id: str,
+    silver_template: str,
     case: str,
     field: str,
 ) -> None:
@@ -639,7 +648,7 @@ def test_an_offering_link_must_be_the_sellers_own_active_offering_of_what_is_ask
     elif case == "withdrawn":
         platform.gateway.transact(
             platform.keystore.account(addresses[1]),
-            ordering.functions.withdraw_offering(offering_b),
+            ordering.functions.withdraw_offering(key_of(offering_b, "Offering", "id")),
         )
     elif case == "other template":
         changes["slaTemplate"] = silver_template
@@ -650,7 +659,7 @@ def test_an_offering_link_must_be_the_sellers_own_active_offering_of_what_is_ask
     elif case == "other product":
         changes["productType"] = "e-line"
     elif case == "missing":
-        links[0]["offeringId"] = 10**6
+        links[0]["offeringId"] = global_id("Offering", 10**6)
     elif case == "seller not asked":
         links[0]["seller"] = addresses[2]
     elif case == "seller twice":
@@ -676,8 +685,9 @@ def test_the_operator_and_auditors_see_no_offering_and_no_reputation(
             session.commit()
         outsider = Api(as_admin.client, issued.secret)
     offerings = "{ offerings(first: 5) { edges { node { id productType seller } } } }"
-    reputation = "query($m: String!) { reputation(memberId: $m) { score } }"
-    for query, variables in [(offerings, None), (reputation, {"m": addresses[1]})]:
+    reputation = "query($m: ID!) { reputation(memberId: $m) { score } }"
+    member_id = global_id("Member", addresses[1])
+    for query, variables in [(offerings, None), (reputation, {"m": member_id})]:
         body = outsider.post(query, variables).json()
         assert body["data"] is None, body
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]

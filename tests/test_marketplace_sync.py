@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from cooperative.api.ids import key_of
 from cooperative.commitments import verify
 from cooperative.marketplace import Marketplace
 from cooperative.platform import Platform
@@ -34,7 +35,7 @@ from tests.test_marketplace_api import (
 REQUEST_WITH_KEY = "mutation($in: RequestQuoteInput!) { requestQuote(input: $in) { requestId quotes { id seller state } errors { code message field } } }"
 
 
-def request_input(sellers: list[str], template: int, **changes: Any) -> dict[str, Any]:
+def request_input(sellers: list[str], template: str, **changes: Any) -> dict[str, Any]:
     return {
         "sellers": sellers,
         "slaTemplate": template,
@@ -49,7 +50,7 @@ def request_input(sellers: list[str], template: int, **changes: Any) -> dict[str
 
 
 def test_the_same_idempotency_key_returns_the_first_result_and_creates_nothing(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, _ = as_member
     variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-req-1")}
@@ -58,9 +59,8 @@ def test_the_same_idempotency_key_returns_the_first_result_and_creates_nothing(
     again = aurora(REQUEST_WITH_KEY, variables)["requestQuote"]
     assert first["errors"] == [] and again == first
     assert count(platform, QuoteRequestRecord) == requests_after_first
-    assert (
-        platform.governance.handle("Ordering").functions.request_count().call()
-        == first["requestId"]
+    assert platform.governance.handle("Ordering").functions.request_count().call() == key_of(
+        first["requestId"], "QuoteRequest", "requestId"
     )
 
     # an order step: the replay answers with the first payload, the chain is not asked again
@@ -88,7 +88,7 @@ def test_the_same_idempotency_key_returns_the_first_result_and_creates_nothing(
 
 
 def test_an_idempotency_key_reused_for_other_input_is_refused(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora = as_member[0]
     aurora(
@@ -106,7 +106,7 @@ def test_an_idempotency_key_reused_for_other_input_is_refused(
 
 
 def test_a_refused_mutation_releases_its_key(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora = as_member[0]
     bad = request_input([addresses[1]], template_id, idempotencyKey="erp-req-3", respondBy=soon(-1))
@@ -116,11 +116,11 @@ def test_a_refused_mutation_releases_its_key(
         REQUEST_WITH_KEY,
         {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-req-3")},
     )["requestQuote"]
-    assert fixed["errors"] == [] and fixed["requestId"] > 0
+    assert fixed["errors"] == [] and key_of(fixed["requestId"], "QuoteRequest", "requestId") > 0
 
 
 def test_keys_belong_to_the_member_who_sent_them(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """Another member's identical key is a different key: it neither replays nor blocks."""
     aurora, _, cirrus = as_member
@@ -135,7 +135,7 @@ def test_a_request_interrupted_after_sending_is_finished_by_its_retry_from_the_o
     platform: Platform,
     as_member: list[Api],
     addresses: list[str],
-    template_id: int,
+    template_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A failure between the send and the store's commit (as a crash there) loses nothing:
@@ -169,7 +169,9 @@ def test_a_request_interrupted_after_sending_is_finished_by_its_retry_from_the_o
     assert answer["errors"] == []
     assert len(ordering.events.QuoteRequested.get_logs(from_block=0)) == on_chain_before + 1
     with Session(platform.engine) as session:
-        record = session.get(QuoteRequestRecord, answer["requestId"])
+        record = session.get(
+            QuoteRequestRecord, key_of(answer["requestId"], "QuoteRequest", "requestId")
+        )
         row = session.get(IdempotentRequest, (addresses[0], "erp-crashed"))
     assert record is not None and record.salt == kept["salt"]
     assert record.commitment == kept["commitment"]
@@ -180,7 +182,7 @@ def test_a_request_interrupted_after_sending_is_finished_by_its_retry_from_the_o
 
 
 def test_a_request_refused_before_sending_releases_its_key(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """An unexpected failure before anything was sent (a year-0001 time) leaves the key
     free: the corrected request with the same key goes through."""
@@ -195,7 +197,7 @@ def test_a_request_refused_before_sending_releases_its_key(
 
 
 def test_the_event_feed_follows_a_lifecycle_for_both_parties_only(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora, borealis, cirrus = as_member
     starts = {
@@ -225,31 +227,31 @@ def test_the_event_feed_follows_a_lifecycle_for_both_parties_only(
     service = borealis(COMPLETE, {"id": order["id"]})["completeOrder"]["service"]
 
     expected = [
-        ("quoteRequested", {"requestId": requested["requestId"]}),
-        ("quoteAnswered", {"requestId": requested["requestId"], "quoteId": quote}),
-        ("quoteAccepted", {"requestId": requested["requestId"], "quoteId": quote}),
-        ("orderSubmitted", {"orderId": order["id"]}),
-        ("orderAcknowledged", {"orderId": order["id"]}),
-        ("orderCompleted", {"orderId": order["id"]}),
-        ("serviceActive", {"serviceId": service["id"], "orderId": order["id"]}),
+        ("quoteRequested", [requested["requestId"]]),
+        ("quoteAnswered", [quote, requested["requestId"]]),
+        ("quoteAccepted", [quote, requested["requestId"]]),
+        ("orderSubmitted", [order["id"]]),
+        ("orderAcknowledged", [order["id"]]),
+        ("orderCompleted", [order["id"]]),
+        ("serviceActive", [order["id"], service["id"]]),
     ]
-    buyer_events = [(e["type"], e["subject"]) for e in feed(aurora, starts["a"])]
+    buyer_events = [(e["type"], e["subjects"]) for e in feed(aurora, starts["a"])]
     assert buyer_events == expected
-    seller_events = [(e["type"], e["subject"]) for e in feed(borealis, starts["b"])]
+    seller_events = [(e["type"], e["subjects"]) for e in feed(borealis, starts["b"])]
     assert seller_events == [
         (
-            ("quoteRequested", {"requestId": requested["requestId"], "quoteId": quote})
+            ("quoteRequested", [quote, requested["requestId"]])
             if kind == "quoteRequested"
-            else (kind, subject)
+            else (kind, subjects)
         )
-        for kind, subject in expected
+        for kind, subjects in expected
     ]
     # the third member saw none of it
     assert feed(cirrus, starts["c"]) == []
 
 
 def test_polling_in_small_pages_never_skips_or_repeats(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     aurora = as_member[0]
     for _ in range(3):

@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from cooperative import merkle
 from cooperative.anchoring import ANCHOR_CHAIN_ID
+from cooperative.api.ids import global_id
 from cooperative.platform import Platform
 from cooperative.proofs import verify_bundle
 from deployments import records, upgrades
@@ -47,14 +48,23 @@ Check = Callable[[dict[str, Any], dict[str, Any]], None]
 Step = tuple[int | tuple[int, ...], Callable[[dict[str, Any]], dict[str, Any]], Check]
 
 
-def _check_me(data: dict[str, Any], _seen: dict[str, Any]) -> None:
+def _key(record_id: str) -> str:
+    """The key in a global id (`Service:3` -> `3`), where the chain or a document names a
+    record by its key."""
+    return record_id.partition(":")[2]
+
+
+def _check_me(data: dict[str, Any], seen: dict[str, Any]) -> None:
     assert data["me"]["role"] == "MEMBER" and data["me"]["member"]["name"] == "Aurora Telecom"
+    assert data["me"]["member"]["id"] == global_id("Member", seen["buyer"])
 
 
 def _check_members(data: dict[str, Any], seen: dict[str, Any]) -> None:
     members = [e["node"] for e in data["members"]["edges"]]
     assert sorted(m["address"] for m in members) == sorted(seen["members"])
+    assert all(m["id"] == global_id("Member", m["address"]) for m in members)
     seen["names"] = {m["address"]: m["name"] for m in members}
+    seen["member_ids"] = {m["address"]: m["id"] for m in members}
 
 
 def _check_created(data: dict[str, Any], seen: dict[str, Any]) -> None:
@@ -264,6 +274,7 @@ def _check_requested(data: dict[str, Any], seen: dict[str, Any]) -> None:
     assert requested["errors"] == [] and requested["quotes"][0]["state"] == "inProgress"
     assert requested["quotes"][0]["offeringId"] == seen["offering"]
     seen["quote"] = requested["quotes"][0]["id"]
+    seen["request"] = requested["requestId"]
 
 
 def _check_quotes(data: dict[str, Any], seen: dict[str, Any]) -> None:
@@ -354,6 +365,21 @@ def _check_order(data: dict[str, Any], seen: dict[str, Any]) -> None:
         "1250000",
     )
     assert order["slaTemplate"] == seen["template"] and order["commitment"].startswith("0x")
+
+
+def _check_node(data: dict[str, Any], seen: dict[str, Any]) -> None:
+    """The completed order refetched by its id alone, as either party sees it."""
+    node = data["node"]
+    assert (node["__typename"], node["id"], node["orderState"]) == (
+        "Order",
+        seen["order"],
+        "completed",
+    )
+    assert (node["buyer"], node["seller"], node["mrc"]) == (
+        seen["buyer"],
+        seen["seller"],
+        "1250000",
+    )
 
 
 def _check_declined(data: dict[str, Any], seen: dict[str, Any]) -> None:
@@ -466,6 +492,11 @@ def _check_events(data: dict[str, Any], seen: dict[str, Any]) -> None:
     ):
         assert expected in types, expected
     assert data["events"]["pageInfo"]["endCursor"] == data["events"]["edges"][-1]["cursor"]
+    # each event names the records it concerns by their ids, most specific first
+    subjects = {(e["node"]["type"], tuple(e["node"]["subjects"])) for e in data["events"]["edges"]}
+    assert ("quoteAccepted", (seen["quote"], seen["request"])) in subjects
+    assert ("orderCompleted", (seen["order"],)) in subjects
+    assert ("serviceActive", (seen["order"], seen["service"])) in subjects
 
 
 # ------------------------------------------------------------------ assurance, billing, settlement
@@ -503,7 +534,7 @@ def _export(seen: dict[str, Any]) -> dict[str, Any]:
     """An ERP's CSV export: two good rows, a bad impact (line 4), an outage in the future."""
     start = (datetime.now(UTC) - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    first, second, third = seen["registered"]
+    first, second, third = seen["registered"]  # the ids the ERP stored (`Service:12`)
     rows = [
         "service_id,impact,started_at,description,external_id",
         f"{first},degraded,{start},Packet loss towards Gothenburg,ERP-7001",
@@ -595,9 +626,9 @@ def _check_credits(data: dict[str, Any], seen: dict[str, Any]) -> None:
 def _check_invoiced(data: dict[str, Any], seen: dict[str, Any]) -> None:
     invoice = data["issueInvoice"]
     assert invoice["errors"] == [] and invoice["invoice"]["state"] == "paymentDue"
-    assert [line["serviceId"] for line in invoice["invoice"]["document"]["lines"]] == seen[
-        "registered"
-    ][:2]
+    # the committed document names each service by its number
+    lines = invoice["invoice"]["document"]["lines"]
+    assert [global_id("Service", line["serviceId"]) for line in lines] == seen["registered"][:2]
     seen["invoice"] = invoice["invoice"]
 
 
@@ -618,6 +649,8 @@ def _check_cycles(data: dict[str, Any], seen: dict[str, Any]) -> None:
         and node["payments"][0]["amount"] == seen["invoice"]["amountDue"]
         and node["payments"][0]["state"] == "instructed"
     )
+    assert node["payments"][0]["id"] == global_id("SettlementPayment", f"{_key(seen['cycle'])}-0")
+    seen["payment"] = node["payments"][0]["id"]
 
 
 PAYMENT_STATES = {
@@ -627,9 +660,14 @@ PAYMENT_STATES = {
 }
 
 
-def _check_confirmed_payment(data: dict[str, Any], _seen: dict[str, Any]) -> None:
+def _check_confirmed_payment(data: dict[str, Any], seen: dict[str, Any]) -> None:
     assert data["confirmPayment"]["errors"] == []
     payment = data["confirmPayment"]["payment"]
+    assert (payment["id"], payment["cycleId"], payment["index"]) == (
+        seen["payment"],
+        seen["cycle"],
+        0,
+    )
     flags = (payment["confirmedByPayer"], payment["confirmedByPayee"])
     assert payment["state"] == PAYMENT_STATES[flags]
 
@@ -810,7 +848,7 @@ FLOW: dict[str, Step] = {
         _created(
             "proposeSlaTemplateRetirement",
             "RETIRE_SLA_TEMPLATE",
-            lambda seen: [f"retire SLA template {seen['silver_template']}"],
+            lambda seen: [f"retire SLA template {_key(seen['silver_template'])}"],
             "retirement",
         ),
     ),
@@ -871,7 +909,11 @@ FLOW: dict[str, Step] = {
         lambda seen: {"country": "SE", "productType": "e-line", "minBandwidthMbps": 1000},
         _check_found,
     ),
-    "Reputation": (AURORA, lambda seen: {"memberId": seen["seller"]}, _check_reputation),
+    "Reputation": (
+        AURORA,
+        lambda seen: {"memberId": seen["member_ids"][seen["seller"]]},
+        _check_reputation,
+    ),
     "RequestQuote": (AURORA, _request, _check_requested),
     "Quotes": (BOREALIS, lambda _seen: {}, _check_quotes),
     "RespondToQuote": (BOREALIS, lambda seen: _response(seen["quote"]), _check_responded),
@@ -898,6 +940,7 @@ FLOW: dict[str, Step] = {
         _check_completed,
     ),
     "Order": (BOTH, lambda seen: {"id": seen["order"]}, _check_order),
+    "Node": (BOTH, lambda seen: {"id": seen["order"]}, _check_node),
     "DeclineQuote": (
         BOREALIS,
         lambda seen: {
@@ -1002,7 +1045,7 @@ FLOW: dict[str, Step] = {
     "SettlementCycles": (AURORA, lambda _seen: {}, _check_cycles),
     "ConfirmPayment": (
         BOTH,
-        lambda seen: {"cycleId": seen["cycle"], "paymentIndex": 0},
+        lambda seen: {"paymentId": seen["payment"]},
         _check_confirmed_payment,
     ),
     "Invoice": (BOTH, lambda seen: {"id": seen["invoice"]["id"]}, _check_invoice),
@@ -1015,7 +1058,7 @@ FLOW: dict[str, Step] = {
     ),
     "RecordStateProof": (
         AURORA,
-        lambda seen: {"kind": "INVOICE", "id": str(seen["invoice"]["id"])},
+        lambda seen: {"id": seen["invoice"]["id"]},
         _check_state_proof,
     ),
     "ConsistencyProof": (
@@ -1111,6 +1154,14 @@ def _new_implementation(run: Run) -> None:
     records.save(platform.deployment, platform.records_path)
 
 
+def _hidden_from_others(run: Run) -> None:
+    # Cirrus, no party to the order, learns nothing of it by its id: as if it did not exist
+    body = run.members[CIRRUS].post(run.documents["Node"], {"id": run.seen["order"]}).json()
+    assert body["data"] is None and [e["extensions"]["code"] for e in body["errors"]] == [
+        "NOT_FOUND"
+    ]
+
+
 def _request_to_decline(run: Run) -> None:
     seen = run.seen
     sellers = [seen["seller"], seen["members"][CIRRUS]]
@@ -1140,6 +1191,7 @@ BEFORE: dict[str, Callable[[Run], None]] = {
     "QueueProposal": _silver_passes,
     "ExecuteProposal": _executable,
     "ProposeModuleUpgrade": _new_implementation,
+    "Node": _hidden_from_others,
     "DeclineQuote": _request_to_decline,
     "RejectOrder": _order_placed("rejected"),
     "CancelOrder": _order_placed("cancelled"),
@@ -1168,7 +1220,7 @@ def documents() -> dict[str, str]:
 
 
 def test_every_operation_document_runs(
-    as_member: list[Api], platform: Platform, addresses: list[str], template_id: int
+    as_member: list[Api], platform: Platform, addresses: list[str], template_id: str
 ) -> None:
     texts = documents()
     assert set(texts) == set(FLOW), "each operation document needs its step in FLOW"

@@ -75,7 +75,7 @@ def test_a_document_the_server_does_not_know_fails_validation(client: Client) ->
         client.validate(gql(create.replace("    secret\n", "    secrets\n")))
     with pytest.raises(GraphQLError, match="Unknown argument 'colour'"):
         client.validate(gql('query { quote(id: "1", colour: "red") { id } }'))
-    with pytest.raises(GraphQLError, match="Int!"):
+    with pytest.raises(GraphQLError, match="ID!"):
         client.validate(gql("query($id: String!) { order(id: $id) { id } }"))
 
 

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from cooperative.api.ids import global_id
 from cooperative.platform import Platform, reconcile
 from cooperative.settings import Settings
 from cooperative.store.models import MemberEvent, OutboxEntry, OutboxState, QuoteRequestRecord
@@ -33,9 +34,19 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     started.stop()
 
 
-def requested_on_chain(platform: Platform) -> list[int]:
+def request_numbers_on_chain(platform: Platform) -> list[int]:
     ordering = platform.governance.handle("Ordering")
     return [log.args["request_id"] for log in ordering.events.QuoteRequested.get_logs(from_block=0)]
+
+
+def requested_on_chain(platform: Platform) -> list[str]:
+    """The quote requests on chain, in chain order, by the ids the API names them with."""
+    return [global_id("QuoteRequest", n) for n in request_numbers_on_chain(platform)]
+
+
+def stored_requests(session: Session) -> set[str]:
+    """The quote requests in the store, by the ids the API names them with."""
+    return {global_id("QuoteRequest", r.id) for r in session.exec(select(QuoteRequestRecord))}
 
 
 def feed_positions(platform: Platform, member: str) -> list[tuple[int, int, str]]:
@@ -46,14 +57,14 @@ def feed_positions(platform: Platform, member: str) -> list[tuple[int, int, str]
     return [(row.block, row.log_index, row.type) for row in rows]
 
 
-def ask(api: Api, seller: str, template: int, key: str) -> int:
+def ask(api: Api, seller: str, template: str, key: str) -> str:
     answer = api(REQUEST_WITH_KEY, {"in": request_input([seller], template, idempotencyKey=key)})
     assert answer["requestQuote"]["errors"] == []
     return answer["requestQuote"]["requestId"]
 
 
 def test_a_node_killed_after_its_snapshot_is_rebuilt_from_the_outbox(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     assert platform.node is not None
     platform.node.snapshot()
@@ -71,17 +82,20 @@ def test_a_node_killed_after_its_snapshot_is_rebuilt_from_the_outbox(
 
     assert requested_on_chain(platform) == before + ids  # the same ids, in the same order
     with Session(platform.engine) as session:
-        stored = {r.id for r in session.exec(select(QuoteRequestRecord))}
+        stored = stored_requests(session)
         unsettled = session.exec(
             select(OutboxEntry).where(OutboxEntry.state == OutboxState.SIGNED)
         ).all()
     assert set(ids) <= stored and unsettled == []
     # The next request gets the next id: chain and store agree.
-    assert ask(as_member[0], addresses[1], template_id, "after-rebuild") == max(ids) + 1
+    following = max(request_numbers_on_chain(platform)[-len(ids) :]) + 1
+    assert ask(as_member[0], addresses[1], template_id, "after-rebuild") == global_id(
+        "QuoteRequest", following
+    )
 
 
 def test_read_models_built_on_lost_blocks_are_rolled_back_and_built_again(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     platform.sync()
     snapshot = platform.gateway._raw("evm_snapshot")["result"]
@@ -115,7 +129,7 @@ def test_the_node_supervisor_restarts_a_dead_node_and_health_follows(
     client: TestClient,
     as_member: list[Api],
     addresses: list[str],
-    template_id: int,
+    template_id: str,
 ) -> None:
     platform.supervise_node(interval=0.1)
     assert client.get("/health").json()["status"] == "ok"
@@ -130,14 +144,16 @@ def test_the_node_supervisor_restarts_a_dead_node_and_health_follows(
             break
         time.sleep(0.05)
     assert "degraded" in statuses and statuses[-1] == "ok"
-    assert ask(as_member[0], addresses[1], template_id, "after-restart") > 0
+    assert ask(as_member[0], addresses[1], template_id, "after-restart") in requested_on_chain(
+        platform
+    )
     assert (
         json.loads((platform.settings.data_dir / "chain" / "node.json").read_text())["pid"] != pid
     )
 
 
 def test_a_reorg_rolls_the_read_models_back_to_the_fork_and_the_outbox_restores_it(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     platform.sync()
     first = platform.gateway.latest_block() + 1
@@ -153,7 +169,7 @@ def test_a_reorg_rolls_the_read_models_back_to_the_fork_and_the_outbox_restores_
     assert requested_on_chain(platform)[-3:] != ids
     platform.sync()
     with Session(platform.engine) as session:
-        assert not {r.id for r in session.exec(select(QuoteRequestRecord))} & set(ids)
+        assert not stored_requests(session) & set(ids)
     reorged = feed_positions(platform, addresses[1])
     assert reorged == seller_feed[: len(reorged)] and len(reorged) == len(seller_feed) - 3
 
@@ -161,14 +177,14 @@ def test_a_reorg_rolls_the_read_models_back_to_the_fork_and_the_outbox_restores_
     platform.sync()
     assert requested_on_chain(platform)[-3:] == ids
     with Session(platform.engine) as session:
-        assert set(ids) <= {r.id for r in session.exec(select(QuoteRequestRecord))}
+        assert set(ids) <= stored_requests(session)
     assert [t for _, _, t in feed_positions(platform, addresses[1])] == [
         t for _, _, t in seller_feed
     ]
 
 
 def test_a_node_killed_with_a_batch_of_concurrent_sends_unmined_loses_none_of_them(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     """Eight requests sign, record and send; the node dies before any block takes them.
     The supervisor restarts it and the outbox sends the same bytes; each retry with its
@@ -201,7 +217,7 @@ def test_a_node_killed_with_a_batch_of_concurrent_sends_unmined_loses_none_of_th
         thread.join(timeout=120)
     # Each request was answered: with its id (the supervisor restarted the node and sent
     # the outbox's entries again while it waited), or UNAVAILABLE, to be retried.
-    first_answers: dict[str, int] = {}
+    first_answers: dict[str, str] = {}
     for key in keys:
         payload = answers[key]["data"]["requestQuote"]
         if payload["errors"]:
@@ -222,7 +238,7 @@ def test_a_node_killed_with_a_batch_of_concurrent_sends_unmined_loses_none_of_th
     assert sorted(on_chain[len(before) :]) == sorted(retried)  # each once, nothing else
     assert len(set(retried)) == len(keys)
     with Session(platform.engine) as session:
-        assert set(retried) <= {r.id for r in session.exec(select(QuoteRequestRecord))}
+        assert set(retried) <= stored_requests(session)
         assert not session.exec(
             select(OutboxEntry).where(OutboxEntry.state == OutboxState.SIGNED)
         ).all()

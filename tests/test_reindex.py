@@ -44,7 +44,7 @@ def rows(platform: Platform) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_an_offering_becomes_a_service(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:
     marketplace_tests.test_the_erp_flow_from_offering_to_service(
         platform, as_member, addresses, template_id
@@ -56,7 +56,7 @@ def test_then_a_month_from_ticket_to_settlement(
     as_member: list[Api],
     as_admin: Api,
     addresses: list[str],
-    services: list[int],  # noqa: F811
+    services: list[str],  # noqa: F811
 ) -> None:
     assurance_tests.test_a_month_from_ticket_to_settlement(
         platform, as_member, as_admin, addresses, services
@@ -66,7 +66,7 @@ def test_then_a_month_from_ticket_to_settlement(
 def test_reindex_rebuilds_the_same_read_models(
     platform: Platform,
     as_member: list[Api],
-    services: list[int],  # noqa: F811
+    services: list[str],  # noqa: F811
 ) -> None:
     platform.sync()
     live = rows(platform)

@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from cooperative import root_causes
+from cooperative.api.ids import global_id
 from cooperative.platform import Platform
 from cooperative.root_causes import seller_access, training_set
 from cooperative.states import RootCause
@@ -64,14 +65,16 @@ def test_a_model_ranks_held_out_tickets() -> None:
 
 # ------------------------------------------------------------------ through the API
 
-SUGGESTED = "query($id: String!) { troubleTicket(id: $id) { id suggestedRootCauses { cause probability } } }"
+SUGGESTED = (
+    "query($id: ID!) { troubleTicket(id: $id) { id suggestedRootCauses { cause probability } } }"
+)
 HABITS = 12  # tickets of each kind per seller: 24 each, over the minimum of 20
 
 
 @pytest.fixture(scope="module")
 def two_sellers(
-    platform: Platform, as_member: list[Api], addresses: list[str], template_id: int
-) -> dict[str, int]:
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
+) -> dict[str, str]:
     """Borealis sells a circuit to Aurora; Cirrus sells one to Borealis (so Borealis is
     the buyer of tickets a different seller resolves)."""
     started = (chain_time(platform) - timedelta(days=30)).isoformat()
@@ -85,7 +88,7 @@ def two_sellers(
         assert registered["errors"] == []
         service_id = registered["services"][0]["id"]
         confirmed = as_member[buyer](
-            "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
+            "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }",
             {"ids": [service_id]},
         )["confirmServices"]
         assert confirmed["errors"] == []
@@ -94,7 +97,7 @@ def two_sellers(
 
 
 def open_tickets(
-    platform: Platform, buyer: Api, service_id: int, generated: list[ticket_text.GeneratedTicket]
+    platform: Platform, buyer: Api, service_id: str, generated: list[ticket_text.GeneratedTicket]
 ) -> list[str]:
     started = (chain_time(platform) - timedelta(hours=2)).isoformat()
     opened = buyer(
@@ -139,7 +142,7 @@ def suggested(api: Api, ticket: str) -> list[dict[str, Any]]:
 
 
 def test_each_seller_learns_its_own_habits_and_only_it_sees_them(
-    platform: Platform, as_member: list[Api], addresses: list[str], two_sellers: dict[str, int]
+    platform: Platform, as_member: list[Api], addresses: list[str], two_sellers: dict[str, str]
 ) -> None:
     aurora, borealis, cirrus = as_member
     # The same words, two habits: Borealis owns its fibre (a cut is a fibre cut), Cirrus
@@ -167,7 +170,7 @@ def test_each_seller_learns_its_own_habits_and_only_it_sees_them(
     with Session(platform.engine) as session:
         for seller in habits:
             examples = training_set(seller_access(session, seller))
-            assert {e.ticket_id for e in examples} == resolved[seller]
+            assert {global_id("TroubleTicket", e.ticket_id) for e in examples} == resolved[seller]
     trained = {t.seller: t for t in platform.root_causes.train_due()}
     assert set(trained) == set(habits) and all(t.trained for t in trained.values())
     assert trained[addresses[1]].causes == ["fiberCut", "power"]
@@ -190,7 +193,7 @@ def test_each_seller_learns_its_own_habits_and_only_it_sees_them(
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     # a list of the seller's tickets carries them too
     listed = borealis(
-        "query($s: Int!) { troubleTickets(serviceId: $s, first: 100) { edges { node { id suggestedRootCauses { cause } } } } }",
+        "query($s: ID!) { troubleTickets(serviceId: $s, first: 100) { edges { node { id suggestedRootCauses { cause } } } } }",
         {"s": two_sellers[addresses[1]]},
     )["troubleTickets"]["edges"]
     assert {e["node"]["id"]: e["node"]["suggestedRootCauses"][0]["cause"] for e in listed}[
@@ -216,7 +219,7 @@ def test_a_seller_with_too_few_tickets_gets_no_model(
 
 
 def test_coop_assurance_train_beside_the_running_platform(
-    platform: Platform, addresses: list[str], two_sellers: dict[str, int]
+    platform: Platform, addresses: list[str], two_sellers: dict[str, str]
 ) -> None:
     from tests.test_cli import coop
 
@@ -232,7 +235,7 @@ def test_coop_assurance_train_beside_the_running_platform(
 
 
 def test_the_server_retrains_a_seller_once_enough_tickets_are_resolved(
-    platform: Platform, as_member: list[Api], addresses: list[str], two_sellers: dict[str, int]
+    platform: Platform, as_member: list[Api], addresses: list[str], two_sellers: dict[str, str]
 ) -> None:
     """The background trainer `coop serve` starts (after the tests above trained Borealis's
     model): 25 new resolutions make it due, and it is trained again, outside any request."""

@@ -11,6 +11,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlmodel import Session, select
 
+from cooperative.api.ids import global_id
 from cooperative.platform import Platform
 from cooperative.signing import UNSIGNED_TRANSACTION_FIELDS, RelayedSigner, sign_prepared
 from cooperative.store.models import CustodialKey, OutboxEntry, QuoteRecord, SelfCustody
@@ -42,7 +43,7 @@ def signed_call(
     return body["data"]
 
 
-def quote_request(addresses: list[str], template: int, key: str) -> dict[str, Any]:
+def quote_request(addresses: list[str], template: str, key: str) -> dict[str, Any]:
     return {
         "sellers": [addresses[0]],
         "slaTemplate": template,
@@ -71,7 +72,7 @@ def test_a_member_in_its_own_custody_signs_every_transaction_itself(
     as_member: list[Api],
     as_admin: Api,
     addresses: list[str],
-    template_id: int,
+    template_id: str,
 ) -> None:
     cirrus, address = as_member[2], addresses[2]
     assert cirrus(CUSTODY)["me"]["keyCustody"] == "PLATFORM"
@@ -120,7 +121,9 @@ def test_a_member_in_its_own_custody_signs_every_transaction_itself(
     assert "0x" + bytes(relayed[-1].raw).hex() == signature
     chain_tx = platform.gateway.w3.eth.get_transaction(relayed[-1].tx_hash)
     assert chain_tx["from"] == address
-    assert [q.request_id for q in quotes_of(platform, address)] == [done["requestId"]]
+    assert [global_id("QuoteRequest", q.request_id) for q in quotes_of(platform, address)] == [
+        done["requestId"]
+    ]
     # the same key again answers the first result and sends nothing
     assert cirrus(REQUEST, variables)["requestQuote"]["requestId"] == done["requestId"]
     assert len(outbox_of(platform, address)) == sent_before + 1
@@ -204,7 +207,7 @@ def test_a_member_admitted_with_its_own_address_signs_for_itself(
     as_member: list[Api],
     as_admin: Api,
     addresses: list[str],
-    template_id: int,
+    template_id: str,
 ) -> None:
     from tests.test_governance_api import passes
 
@@ -227,7 +230,7 @@ def test_a_member_admitted_with_its_own_address_signs_for_itself(
     signed = sign_prepared(newcomer, asked["transaction"])
     done = signed_call(dawn, REQUEST, variables, [signed])["requestQuote"]
     assert done["errors"] == [] and [
-        q.request_id for q in quotes_of(platform, newcomer.address)
+        global_id("QuoteRequest", q.request_id) for q in quotes_of(platform, newcomer.address)
     ] == [done["requestId"]]
     # the operator issued this key: with it, nobody may take (or erase) the member's key
     refused = dawn(EXPORT, {"p": PASSPHRASE})["exportMemberKey"]["errors"][0]

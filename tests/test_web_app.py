@@ -68,7 +68,7 @@ CREATE_KEY = (
     'mutation { createApiKey(input: {label: "wallet"}) { secret errors { code message } } }'
 )
 EXPORT = "mutation($p: String!) { exportMemberKey(input: {passphrase: $p}) { keystore keyCustody errors { code message } } }"
-PROPOSAL = "query($id: String!) { proposal(id: $id) { state actions { summary } votes { edges { node { voter support reason } } } } }"
+PROPOSAL = "query($id: ID!) { proposal(id: $id) { state actions { summary } votes { edges { node { voter support reason } } } } }"
 CFO_NUMBERS = """{
   counterpartyBalances { counterparty currency payable receivable net }
   liabilities { counterparty currency direction creditsCalculated creditsEndorsed invoiced }
@@ -268,6 +268,11 @@ def money(minor: str | int, currency: str = "EUR") -> str:
     whole, cents = divmod(abs(value), 100)
     sign = MINUS if value < 0 else ""
     return f"{sign}{whole:,}.{cents:02d} {currency}"
+
+
+def short_id(global_id: str) -> str:
+    """web/format.js's shortId(): a record's id as the page shows it ("Invoice:7" -> "7")."""
+    return global_id.split(":", 1)[1]
 
 
 def table_rows(table: Locator) -> list[list[str]]:
@@ -524,7 +529,8 @@ def test_a_proposal_from_the_page_to_its_execution_then_the_cfo_view(
         assert unreached_by_tab(page) == []
 
         # Aurora endorses the credit it is owed; it no longer waits for Aurora.
-        down_services_credit = f'li.credit[data-id^="{services[0]}-"]'  # id: service-period
+        # a credit's id: SlaCredit:<service>-<period number>
+        down_services_credit = f'li.credit[data-id^="SlaCredit:{short_id(services[0])}-"]'
         credit = page.locator(down_services_credit)
         credit.get_by_role("button", name="Endorse").click()
         announced(page, "Credit endorsed.")
@@ -563,9 +569,9 @@ def test_a_proposal_from_the_page_to_its_execution_then_the_cfo_view(
 
 
 REGISTER = "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message } } }"
-CONFIRM = "mutation($ids: [Int!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }"
+CONFIRM = "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code message } } }"
 OPEN = "mutation($in: OpenTroubleTicketInput!) { openTroubleTicket(input: $in) { tickets { id } errors { code message } } }"
-TICKET_STEP = "mutation($ids: [String!]!) {{ {name}(input: {{ticketIds: $ids}}) {{ errors {{ code message }} }} }}"
+TICKET_STEP = "mutation($ids: [ID!]!) {{ {name}(input: {{ticketIds: $ids}}) {{ errors {{ code message }} }} }}"
 RESOLVE = "mutation($in: ResolveTroubleTicketInput!) { resolveTroubleTicket(input: $in) { errors { code message } } }"
 CLOSE_PERIOD = (
     "mutation($in: SlaPeriodInput!) { closeSlaPeriod(input: $in) { errors { code message } } }"
@@ -574,7 +580,7 @@ ISSUE = "mutation($in: IssueInvoiceInput!) { issueInvoice(input: $in) { errors {
 RUN_CYCLE = "mutation($in: RunSettlementCycleInput!) { runSettlementCycle(input: $in) { errors { code message } } }"
 
 
-def a_month_billed(cooperative: Cooperative, template_id: int) -> list[int]:
+def a_month_billed(cooperative: Cooperative, template_id: str) -> list[str]:
     """A month billed: Borealis has long provided Aurora two EUR circuits; this month the
     first is down for an hour. The month ends (the chain's clock moved past it, as the
     assurance tests do: the contracts close no month before they were deployed), the period
@@ -709,11 +715,13 @@ def assert_cfo_view_is_the_apis(page: Page, api: Api, cooperative: Cooperative) 
     shown = table_rows(page.locator("#invoice-table table"))
     assert [[row[0], *row[4:]] for row in shown] == [
         [
-            f"#{i['id']}",
+            f"#{short_id(i['id'])}",
             money(i["charges"]),
             money(i["credits"]),
             money(i["amountDue"]),
-            f"cycle #{i['cycleId']}" if i["cycleId"] is not None else "not in a cycle yet",
+            f"cycle #{short_id(i['cycleId'])}"
+            if i["cycleId"] is not None
+            else "not in a cycle yet",
         ]
         for i in invoices
     ]
@@ -721,5 +729,5 @@ def assert_cfo_view_is_the_apis(page: Page, api: Api, cooperative: Cooperative) 
     assert cycles, "the operator ran a cycle"
     shown = table_rows(page.locator("#cycle-table table"))
     assert [[row[0], row[5]] for row in shown] == [
-        [f"#{c['id']} (EUR)", money(c["net"])] for c in cycles
+        [f"#{short_id(c['id'])} (EUR)", money(c["net"])] for c in cycles
     ]

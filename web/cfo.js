@@ -4,7 +4,7 @@
 // Dispute, invoices and settlement cycles. Every number is the API's; nothing is summed here.
 
 import { ApiError, graphql, mutate } from "./api.js";
-import { duration, h, money, nameOf, percent, svg, table, time } from "./format.js";
+import { duration, h, money, nameOf, percent, shortId, svg, table, time } from "./format.js";
 
 const CFO = `query Cfo {
   members(first: 100, includeFormer: true) { edges { node { address name } } }
@@ -29,7 +29,7 @@ const ENDORSE = `mutation($input: SlaPeriodInput!) {
   endorseSlaCredit(input: $input) { ${CREDIT_ANSWER} } }`;
 const DISPUTE = `mutation($input: DisputeSlaCreditInput!) {
   disputeSlaCredit(input: $input) { ${CREDIT_ANSWER} } }`;
-const TICKETS = `query($serviceId: Int!) {
+const TICKETS = `query($serviceId: ID!) {
   troubleTickets(serviceId: $serviceId, first: 100) {
     edges { node { id number impact state startedAt endedAt } }
   }
@@ -226,7 +226,7 @@ function creditItem(credit) {
       h(
         "strong",
         {},
-        `Service ${credit.serviceId}, ${credit.period}: ${money(credit.amount, credit.currency)}`,
+        `Service ${shortId(credit.serviceId)}, ${credit.period}: ${money(credit.amount, credit.currency)}`,
       ),
       owedToMe ? ` owed to you by ${other}` : ` you owe ${other}`,
     ),
@@ -366,14 +366,14 @@ function renderInvoices({ edges, pageInfo }) {
           "Invoices",
           ["Invoice", "Period", "Seller → buyer", "State", "Charges", "Credits", "Amount due", "Settlement"],
           invoices.map((i) => [
-            `#${i.id}`,
+            `#${shortId(i.id)}`,
             i.period,
             `${nameOf(members, i.seller)} → ${nameOf(members, i.buyer)}`,
             words(i.state),
             money(i.charges, i.currency),
             money(i.credits, i.currency),
             money(i.amountDue, i.currency),
-            i.cycleId === null ? "not in a cycle yet" : `cycle #${i.cycleId}`,
+            i.cycleId === null ? "not in a cycle yet" : `cycle #${shortId(i.cycleId)}`,
           ]),
         )
       : nothing("No invoices."),
@@ -399,7 +399,7 @@ function renderCycles(cycles) {
           "Settlement cycles",
           ["Cycle", "State", "Opened", "As seller", "As buyer", "Your net", "Your payments"],
           cycles.map((c) => [
-            `#${c.id} (${c.currency})`,
+            `#${shortId(c.id)} (${c.currency})`,
             words(c.state),
             time(c.openedAt),
             money(c.asSeller, c.currency),

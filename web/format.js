@@ -71,6 +71,15 @@ export function relative(iso, now = Date.now()) {
   return seconds > 0 ? `in ${span}` : `${span} ago`;
 }
 
+// A record's id as a person reads it: "Invoice:7" -> "7", "SlaCredit:3-24321" -> "3-24321".
+// For display only: the API is always sent the full id, exactly as it gave it.
+export function shortId(id) {
+  if (id === null || id === undefined) return "";
+  const text = String(id);
+  const colon = text.indexOf(":");
+  return colon < 0 ? text : text.slice(colon + 1);
+}
+
 export function shortAddress(address) {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;
 }

@@ -24,7 +24,7 @@ const PROPOSALS = `query Proposals {
 const ANSWER = "proposal { id state } errors { code message field }";
 const CAST_VOTE = `mutation($input: CastVoteInput!) { castVote(input: $input) { ${ANSWER} } }`;
 const CAST_VOTE_BY_SIG = `mutation($input: CastVoteBySigInput!) { castVoteBySig(input: $input) { ${ANSWER} } }`;
-const BALLOT = `query($proposalId: String!, $support: VoteSupport!, $voter: String) {
+const BALLOT = `query($proposalId: ID!, $support: VoteSupport!, $voter: String) {
   ballot(proposalId: $proposalId, support: $support, voter: $voter) }`;
 const QUEUE = `mutation($input: ProposalIdInput!) { queueProposal(input: $input) { ${ANSWER} } }`;
 const EXECUTE = `mutation($input: ProposalIdInput!) { executeProposal(input: $input) { ${ANSWER} } }`;

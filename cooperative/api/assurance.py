@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
-from cooperative.api.ids import key_of, keys_of, optional_key, refetchable
+from cooperative.api.ids import key_of, optional_key, reference, refetchable
 from cooperative.api.inputs import long_text
 from cooperative.api.limits import MAX_BODY_BYTES
 from cooperative.api.scalars import BigInt
@@ -23,7 +23,6 @@ from cooperative.api.types import (
     TroubleTicketState,
     UserError,
     copy_fields,
-    reference,
 )
 from cooperative.assurance import Assurance, TicketOpening, TicketResolution
 from cooperative.periods import period_label
@@ -161,7 +160,7 @@ def _credit(info: AppInfo, key: str) -> SlaCredit:
 
 @strawberry.input
 class TicketOpeningInput:
-    service_id: strawberry.ID
+    service_id: strawberry.ID = reference("Service")
     impact: OutageImpact  # type: ignore[valid-type]
     started_at: datetime
     description: str
@@ -176,20 +175,20 @@ class OpenTroubleTicketInput:
 
 @strawberry.input
 class TicketIdsInput:
-    ticket_ids: list[strawberry.ID]
+    ticket_ids: list[strawberry.ID] = reference("TroubleTicket")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class ProgressTroubleTicketInput:
-    ticket_ids: list[strawberry.ID]
+    ticket_ids: list[strawberry.ID] = reference("TroubleTicket")
     state: TroubleTicketState = strawberry.field(description="inProgress or pending")  # type: ignore[valid-type]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class TicketResolutionInput:
-    ticket_id: strawberry.ID
+    ticket_id: strawberry.ID = reference("TroubleTicket")
     ended_at: datetime
     root_cause: RootCause  # type: ignore[valid-type]
     note: str = ""
@@ -204,15 +203,15 @@ class ResolveTroubleTicketInput:
 @strawberry.input
 class SlaPeriodInput:
     period: str = strawberry.field(description="The month, YYYY-MM")
-    service_ids: list[strawberry.ID]
+    service_ids: list[strawberry.ID] = reference("Service")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class DisputeSlaCreditInput:
-    service_id: strawberry.ID
+    service_id: strawberry.ID = reference("Service")
     period: str
-    ticket_ids: list[strawberry.ID]
+    ticket_ids: list[strawberry.ID] = reference("TroubleTicket")
     statement: str
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -290,7 +289,7 @@ class AssuranceMutation:
         def work(a: DataAccess) -> TroubleTicketsPayload:
             openings = [
                 TicketOpening(
-                    key_of(t.service_id, "Service", "serviceId"),
+                    t.service_id,
                     t.impact,
                     t.started_at,
                     t.description,
@@ -309,11 +308,7 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(
-                _assurance(info, a).acknowledge_tickets(
-                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
-                )
-            ),
+            lambda a: _tickets(_assurance(info, a).acknowledge_tickets(input.ticket_ids)),
             input,
         )
 
@@ -326,11 +321,7 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(
-                _assurance(info, a).progress_tickets(
-                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds"), input.state
-                )
-            ),
+            lambda a: _tickets(_assurance(info, a).progress_tickets(input.ticket_ids, input.state)),
             input,
         )
 
@@ -343,7 +334,7 @@ class AssuranceMutation:
         def work(a: DataAccess) -> TroubleTicketsPayload:
             resolutions = [
                 TicketResolution(
-                    key_of(t.ticket_id, "TroubleTicket", "ticketId"),
+                    t.ticket_id,
                     t.ended_at,
                     t.root_cause,
                     t.note,
@@ -361,11 +352,7 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(
-                _assurance(info, a).close_tickets(
-                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
-                )
-            ),
+            lambda a: _tickets(_assurance(info, a).close_tickets(input.ticket_ids)),
             input,
         )
 
@@ -376,11 +363,7 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(
-                _assurance(info, a).reopen_tickets(
-                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
-                )
-            ),
+            lambda a: _tickets(_assurance(info, a).reopen_tickets(input.ticket_ids)),
             input,
         )
 
@@ -389,11 +372,7 @@ class AssuranceMutation:
         return mutate(
             info,
             TroubleTicketsPayload,
-            lambda a: _tickets(
-                _assurance(info, a).cancel_tickets(
-                    keys_of(input.ticket_ids, "TroubleTicket", "ticketIds")
-                )
-            ),
+            lambda a: _tickets(_assurance(info, a).cancel_tickets(input.ticket_ids)),
             input,
         )
 
@@ -409,9 +388,7 @@ class AssuranceMutation:
             lambda a: SlaCreditsPayload(
                 credits=[
                     SlaCredit.from_row(c)
-                    for c in _assurance(info, a).close_period(
-                        input.period, keys_of(input.service_ids, "Service", "serviceIds")
-                    )
+                    for c in _assurance(info, a).close_period(input.period, input.service_ids)
                 ]
             ),
             input,
@@ -429,9 +406,7 @@ class AssuranceMutation:
             lambda a: SlaCreditsPayload(
                 credits=[
                     SlaCredit.from_row(c)
-                    for c in _assurance(info, a).endorse_credits(
-                        input.period, keys_of(input.service_ids, "Service", "serviceIds")
-                    )
+                    for c in _assurance(info, a).endorse_credits(input.period, input.service_ids)
                 ]
             ),
             input,
@@ -443,9 +418,9 @@ class AssuranceMutation:
     def dispute_sla_credit(self, info: AppInfo, input: DisputeSlaCreditInput) -> DisputePayload:
         def work(a: DataAccess) -> DisputePayload:
             credit, tickets = _assurance(info, a).dispute_credit(
-                key_of(input.service_id, "Service", "serviceId"),
+                input.service_id,
                 input.period,
-                keys_of(input.ticket_ids, "TroubleTicket", "ticketIds"),
+                input.ticket_ids,
                 input.statement,
             )
             return DisputePayload(

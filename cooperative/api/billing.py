@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from cooperative import billing as billing_service
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
-from cooperative.api.ids import global_id, key_of, keys_of, refetchable
+from cooperative.api.ids import global_id, key_of, reference, refetchable
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import (
     Connection,
@@ -24,7 +24,6 @@ from cooperative.api.types import (
     SettlementPaymentState,
     UserError,
     copy_fields,
-    reference,
 )
 from cooperative.billing import Billing, Settlement
 from cooperative.errors import NotFound
@@ -269,7 +268,8 @@ class IssueInvoiceInput:
     buyer: str
     period: str = strawberry.field(description="The month, YYYY-MM; over")
     currency: str
-    service_ids: list[strawberry.ID] | None = strawberry.field(
+    service_ids: list[strawberry.ID] | None = reference(
+        "Service",
         default=None,
         description="Default: every active service of the pair in the currency whose credit for the period is endorsed and not invoiced",
     )
@@ -284,7 +284,7 @@ class RunSettlementCycleInput:
 
 @strawberry.input
 class ConfirmPaymentInput:
-    payment_id: strawberry.ID
+    payment_id: strawberry.ID = reference("SettlementPayment")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
@@ -319,9 +319,7 @@ class BillingMutation:
                         input.buyer,
                         input.period,
                         input.currency,
-                        None
-                        if input.service_ids is None
-                        else keys_of(input.service_ids, "Service", "serviceIds"),
+                        input.service_ids,
                     )
                 )
             ),
@@ -365,9 +363,7 @@ class BillingMutation:
             PaymentPayload,
             lambda a: PaymentPayload(
                 payment=SettlementPayment.from_row(
-                    _settlement(info, a).confirm_payment(
-                        key_of(input.payment_id, "SettlementPayment", "paymentId")
-                    )
+                    _settlement(info, a).confirm_payment(input.payment_id)
                 )
             ),
             input,

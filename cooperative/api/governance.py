@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess, encode_cursor
 from cooperative.api.context import AppInfo, mutate, query
-from cooperative.api.ids import global_id, key_of, refetchable
+from cooperative.api.ids import global_id, key_of, reference, refetchable
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import Connection, Edge, Node, PageInfo, UserError
 from cooperative.errors import NotFound, ValidationFailed
@@ -383,7 +383,7 @@ class ProposeSlaTemplateInput:
 
 @strawberry.input
 class ProposeSlaTemplateRetirementInput:
-    template_id: strawberry.ID
+    template_id: strawberry.ID = reference("SlaTemplate")
     description: str
 
 
@@ -412,8 +412,9 @@ class ProposeRuleChangeInput:
 
 @strawberry.input
 class CastVoteInput:
-    proposal_id: strawberry.ID = strawberry.field(
-        description="The proposal's id, or its start: `Proposal:` and at least 6 hex digits."
+    proposal_id: strawberry.ID = reference(
+        "Proposal",
+        description="The proposal's id, or its start: `Proposal:` and at least 6 hex digits.",
     )
     support: VoteSupport  # type: ignore[valid-type]
     reason: str = ""
@@ -421,7 +422,7 @@ class CastVoteInput:
 
 @strawberry.input
 class CastVoteBySigInput:
-    proposal_id: strawberry.ID
+    proposal_id: strawberry.ID = reference("Proposal")
     support: VoteSupport  # type: ignore[valid-type]
     voter: str
     signature: str = strawberry.field(
@@ -431,7 +432,7 @@ class CastVoteBySigInput:
 
 @strawberry.input
 class ProposalIdInput:
-    proposal_id: strawberry.ID
+    proposal_id: strawberry.ID = reference("Proposal")
 
 
 def _proposal_mutation(info: AppInfo, input: Any, work: Any) -> ProposalPayload:
@@ -507,11 +508,7 @@ class GovernanceMutation:
     ) -> ProposalPayload:
         def work(p: Proposals) -> ProposalView:
             with chain_errors():
-                actions = p.gov.retire_sla_template(
-                    _check_uint(
-                        key_of(input.template_id, "SlaTemplate", "templateId"), "templateId"
-                    )
-                )
+                actions = p.gov.retire_sla_template(_check_uint(input.template_id, "templateId"))
             return p.propose(gov_rules.Kind.RETIRE_SLA_TEMPLATE, actions, input.description)
 
         return _proposal_mutation(info, input, work)
@@ -568,7 +565,7 @@ class GovernanceMutation:
             info,
             input,
             lambda p: p.vote(
-                key_of(input.proposal_id, "Proposal", "proposalId"),
+                input.proposal_id,
                 gov_rules.Support(input.support),
                 input.reason,
             ),
@@ -582,7 +579,7 @@ class GovernanceMutation:
             info,
             input,
             lambda p: p.vote_by_signature(
-                key_of(input.proposal_id, "Proposal", "proposalId"),
+                input.proposal_id,
                 gov_rules.Support(input.support),
                 input.voter,
                 input.signature,
@@ -591,20 +588,14 @@ class GovernanceMutation:
 
     @strawberry.mutation(description="Queue a succeeded proposal in the Timelock.")
     def queue_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(
-            info, input, lambda p: p.queue(key_of(input.proposal_id, "Proposal", "proposalId"))
-        )
+        return _proposal_mutation(info, input, lambda p: p.queue(input.proposal_id))
 
     @strawberry.mutation(description="Execute a queued proposal whose delay is over.")
     def execute_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(
-            info, input, lambda p: p.execute(key_of(input.proposal_id, "Proposal", "proposalId"))
-        )
+        return _proposal_mutation(info, input, lambda p: p.execute(input.proposal_id))
 
     @strawberry.mutation(
         description="Cancel: the proposer before any vote, or an admin as guardian before execution."
     )
     def cancel_proposal(self, info: AppInfo, input: ProposalIdInput) -> ProposalPayload:
-        return _proposal_mutation(
-            info, input, lambda p: p.cancel(key_of(input.proposal_id, "Proposal", "proposalId"))
-        )
+        return _proposal_mutation(info, input, lambda p: p.cancel(input.proposal_id))

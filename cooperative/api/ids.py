@@ -64,14 +64,16 @@ def key_of(value: str, type_name: str, field: str) -> Any:
     key = str(value)[len(named) + 1 :]
     if named != type_name:
         raise ValidationFailed(
-            f"{field}: expected the id of a {type_name}, got the id of a {named}", field=field
+            f"{field}: expected an id of type {type_name}, got one of type {named}", field=field
         )
     if KEY_KINDS[type_name] is int:
         if not (key.isascii() and key.isdigit()) or int(key) > MAX_INT_KEY:
-            raise ValidationFailed(f"{field}: {value[:80]!r} is not a {type_name} id", field=field)
+            raise ValidationFailed(
+                f"{field}: {value[:80]!r} is not an id of type {type_name}", field=field
+            )
         return int(key)
     if len(key) > MAX_TEXT_KEY:
-        raise ValidationFailed(f"{field}: the id is too long to be a {type_name} id", field=field)
+        raise ValidationFailed(f"{field}: the id is too long for type {type_name}", field=field)
     return key
 
 
@@ -81,6 +83,25 @@ def keys_of(values: Iterable[str], type_name: str, field: str) -> list[Any]:
 
 def optional_key(value: str | None, type_name: str, field: str) -> Any:
     return None if value is None else key_of(value, type_name, field)
+
+
+REFERENCE = "coop.reference"
+
+
+def reference(type_name: str, **options: Any) -> Any:
+    """A field holding the id (or ids) of `type_name` records. In a type, `copy_fields`
+    turns the store's key into the id; in an input, `check_input` turns the id the client
+    sent into the key (VALIDATION with the field's path otherwise), so a resolver gets keys."""
+    return strawberry.field(metadata={REFERENCE: type_name}, **options)
+
+
+def decode_reference(value: Any, type_name: str, path: str) -> Any:
+    """An input's id, list of ids or None as keys (see `reference`)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [key_of(item, type_name, f"{path}[{index}]") for index, item in enumerate(value)]
+    return key_of(value, type_name, path)
 
 
 # ------------------------------------------------------------------ node(id:)

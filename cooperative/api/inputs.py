@@ -1,7 +1,8 @@
 """The checks every mutation's input passes before its work starts, in one place: no
 text longer than MAX_TEXT_CHARS (a field may allow more, see `long_text`) and no negative
 whole number (every `Int` an input takes is an id, a count, a rate or a duration, and the
-contracts take them unsigned). A failure is VALIDATION with the field's path, e.g.
+contracts take them unsigned). Each id (a `reference` field) is decoded to its record's
+key, in place: the resolvers get keys. A failure is VALIDATION with the field's path, e.g.
 `tickets[2].serviceId`. Lone surrogates never get this far (see limits)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from strawberry.types.base import has_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from cooperative.api.ids import REFERENCE, decode_reference
 from cooperative.errors import ValidationFailed
 
 MAX_TEXT_CHARS = 10_000  # a description, a reason, a label, an id; a CSV document more
@@ -41,6 +43,13 @@ def check_input(value: Any, path: str = "", max_chars: int = MAX_TEXT_CHARS) -> 
     elif has_object_definition(value):
         for field in type(value).__strawberry_definition__.fields:
             name = field.graphql_name or to_camel_case(field.python_name)
+            if REFERENCE in field.metadata:  # an id: decoded to its record's key, in place
+                field_path = f"{path}.{name}" if path else name
+                key = decode_reference(
+                    getattr(value, field.python_name), field.metadata[REFERENCE], field_path
+                )
+                setattr(value, field.python_name, key)
+                continue
             check_input(
                 getattr(value, field.python_name),
                 f"{path}.{name}" if path else name,

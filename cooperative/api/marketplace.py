@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
-from cooperative.api.ids import global_id, key_of, keys_of, optional_key, refetchable
+from cooperative.api.ids import global_id, key_of, optional_key, reference, refetchable
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import (
     Connection,
@@ -21,7 +21,6 @@ from cooperative.api.types import (
     ServiceState,
     UserError,
     copy_fields,
-    reference,
 )
 from cooperative.marketplace import Marketplace
 from cooperative.store import models
@@ -316,7 +315,7 @@ class PublishOfferingInput:
     product_type: str
     bandwidths_mbps: list[int]
     serving_area: list[ServingAreaInput]
-    sla_templates: list[strawberry.ID]
+    sla_templates: list[strawberry.ID] = reference("SlaTemplate")
     term_months: list[int]
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -326,15 +325,16 @@ class PublishOfferingInput:
 )
 class OfferingChoice:
     seller: str = strawberry.field(description="One of the request's sellers.")
-    offering_id: strawberry.ID = strawberry.field(
-        description="An active offering of that seller offering the requested SLA template, bandwidth and term."
+    offering_id: strawberry.ID = reference(
+        "Offering",
+        description="An active offering of that seller offering the requested SLA template, bandwidth and term.",
     )
 
 
 @strawberry.input
 class RequestQuoteInput:
     sellers: list[str]
-    sla_template: strawberry.ID
+    sla_template: strawberry.ID = reference("SlaTemplate")
     respond_by: datetime
     expires_at: datetime
     requested_delivery: datetime
@@ -354,7 +354,7 @@ class RequestQuoteInput:
 
 @strawberry.input
 class RespondToQuoteInput:
-    quote_id: strawberry.ID
+    quote_id: strawberry.ID = reference("Quote")
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     nrc: BigInt  # type: ignore[valid-type]
@@ -367,19 +367,19 @@ class RespondToQuoteInput:
 
 @strawberry.input
 class QuoteIdInput:
-    quote_id: strawberry.ID
+    quote_id: strawberry.ID = reference("Quote")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class RejectQuoteInput:
-    request_id: strawberry.ID
+    request_id: strawberry.ID = reference("QuoteRequest")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class PlaceOrderInput:
-    quote_id: strawberry.ID
+    quote_id: strawberry.ID = reference("Quote")
     requested_delivery: datetime
     details: JSON | None = strawberry.field(
         default=None, description="Optional; none is the same as {}."
@@ -389,13 +389,13 @@ class PlaceOrderInput:
 
 @strawberry.input
 class OrderIdInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = reference("Order")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class CompleteOrderInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = reference("Order")
     circuit: JSON | None = strawberry.field(
         default=None, description="Optional; none is the same as {}."
     )
@@ -440,7 +440,7 @@ def _request_payload(market: Marketplace, request_id: int) -> QuoteRequestPayloa
 
 @strawberry.input
 class ExistingCircuitInput:
-    sla_template: strawberry.ID
+    sla_template: strawberry.ID = reference("SlaTemplate")
     currency: str
     mrc: BigInt  # type: ignore[valid-type]
     started_at: datetime
@@ -458,27 +458,27 @@ class RegisterServicesInput:
 
 @strawberry.input
 class ConfirmServicesInput:
-    service_ids: list[strawberry.ID]
+    service_ids: list[strawberry.ID] = reference("Service")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class DeclineQuoteInput:
-    quote_id: strawberry.ID
+    quote_id: strawberry.ID = reference("Quote")
     reason: str = ""
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class RejectOrderInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = reference("Order")
     reason: str = ""
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
 class EndServiceInput:
-    service_id: strawberry.ID
+    service_id: strawberry.ID = reference("Service")
     ended_at: datetime = strawberry.field(description="Now or later; billed until then")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
@@ -504,7 +504,7 @@ class MarketplaceMutation:
         def work(a: DataAccess) -> ServicesPayload:
             circuits = [
                 {
-                    "slaTemplate": key_of(c.sla_template, "SlaTemplate", "slaTemplate"),
+                    "slaTemplate": c.sla_template,
                     "currency": c.currency,
                     "mrc": c.mrc,
                     "startedAt": c.started_at,
@@ -531,9 +531,7 @@ class MarketplaceMutation:
             lambda a: ServicesPayload(
                 services=[
                     Service.from_row(s)
-                    for s in _market(info, a).confirm_services(
-                        keys_of(input.service_ids, "Service", "serviceIds")
-                    )
+                    for s in _market(info, a).confirm_services(input.service_ids)
                 ]
             ),
             input,
@@ -548,9 +546,7 @@ class MarketplaceMutation:
             ServicePayload,
             lambda a: ServicePayload(
                 service=Service.from_row(
-                    _market(info, a).end_service(
-                        key_of(input.service_id, "Service", "serviceId"), input.ended_at
-                    )
+                    _market(info, a).end_service(input.service_id, input.ended_at)
                 )
             ),
             input,
@@ -562,11 +558,7 @@ class MarketplaceMutation:
             info,
             QuotePayload,
             lambda a: QuotePayload(
-                quote=Quote.from_row(
-                    _market(info, a).decline_quote(
-                        key_of(input.quote_id, "Quote", "quoteId"), input.reason
-                    )
-                )
+                quote=Quote.from_row(_market(info, a).decline_quote(input.quote_id, input.reason))
             ),
             input,
         )
@@ -577,9 +569,7 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(
-                    _market(info, a).start_order(key_of(input.order_id, "Order", "orderId"))
-                )
+                order=Order.from_row(_market(info, a).start_order(input.order_id))
             ),
             input,
         )
@@ -590,11 +580,7 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(
-                    _market(info, a).reject_order(
-                        key_of(input.order_id, "Order", "orderId"), input.reason
-                    )
-                )
+                order=Order.from_row(_market(info, a).reject_order(input.order_id, input.reason))
             ),
             input,
         )
@@ -609,7 +595,7 @@ class MarketplaceMutation:
                     {k: v for k, v in vars(area).items() if v is not None}
                     for area in input.serving_area
                 ],
-                keys_of(input.sla_templates, "SlaTemplate", "slaTemplates"),
+                input.sla_templates,
                 input.term_months,
             )
             return OfferingPayload(offering=Offering.from_row(record))
@@ -623,7 +609,7 @@ class MarketplaceMutation:
             site: Any = input.site
             request = market.request_quote(
                 input.sellers,
-                key_of(input.sla_template, "SlaTemplate", "slaTemplate"),
+                input.sla_template,
                 input.respond_by,
                 input.expires_at,
                 input.requested_delivery,
@@ -635,7 +621,7 @@ class MarketplaceMutation:
                 [
                     {
                         "seller": choice.seller,
-                        "offeringId": key_of(choice.offering_id, "Offering", "offeringId"),
+                        "offeringId": choice.offering_id,
                     }
                     for choice in input.offerings or []
                 ],
@@ -650,7 +636,7 @@ class MarketplaceMutation:
         def work(a: DataAccess) -> QuotePayload:
             terms: Any = input.terms or {}
             quote = _market(info, a).respond_to_quote(
-                key_of(input.quote_id, "Quote", "quoteId"),
+                input.quote_id,
                 input.currency,
                 input.mrc,
                 input.nrc,
@@ -667,9 +653,7 @@ class MarketplaceMutation:
             info,
             QuotePayload,
             lambda a: QuotePayload(
-                quote=Quote.from_row(
-                    _market(info, a).accept_quote(key_of(input.quote_id, "Quote", "quoteId"))
-                )
+                quote=Quote.from_row(_market(info, a).accept_quote(input.quote_id))
             ),
             input,
         )
@@ -678,7 +662,7 @@ class MarketplaceMutation:
     def reject_quote(self, info: AppInfo, input: RejectQuoteInput) -> QuoteRequestPayload:
         def work(a: DataAccess) -> QuoteRequestPayload:
             market = _market(info, a)
-            request = market.reject_quote(key_of(input.request_id, "QuoteRequest", "requestId"))
+            request = market.reject_quote(input.request_id)
             return _request_payload(market, request.id)
 
         return mutate(info, QuoteRequestPayload, work, input)
@@ -688,7 +672,7 @@ class MarketplaceMutation:
         def work(a: DataAccess) -> OrderPayload:
             details: Any = input.details or {}
             order = _market(info, a).place_order(
-                key_of(input.quote_id, "Quote", "quoteId"), input.requested_delivery, details or {}
+                input.quote_id, input.requested_delivery, details or {}
             )
             return OrderPayload(order=Order.from_row(order))
 
@@ -700,9 +684,7 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(
-                    _market(info, a).acknowledge_order(key_of(input.order_id, "Order", "orderId"))
-                )
+                order=Order.from_row(_market(info, a).acknowledge_order(input.order_id))
             ),
             input,
         )
@@ -711,9 +693,7 @@ class MarketplaceMutation:
     def complete_order(self, info: AppInfo, input: CompleteOrderInput) -> OrderPayload:
         def work(a: DataAccess) -> OrderPayload:
             circuit: Any = input.circuit or {}
-            order, service = _market(info, a).complete_order(
-                key_of(input.order_id, "Order", "orderId"), circuit or {}
-            )
+            order, service = _market(info, a).complete_order(input.order_id, circuit or {})
             return OrderPayload(order=Order.from_row(order), service=Service.from_row(service))
 
         return mutate(info, OrderPayload, work, input)
@@ -724,9 +704,7 @@ class MarketplaceMutation:
             info,
             OrderPayload,
             lambda a: OrderPayload(
-                order=Order.from_row(
-                    _market(info, a).cancel_order(key_of(input.order_id, "Order", "orderId"))
-                )
+                order=Order.from_row(_market(info, a).cancel_order(input.order_id))
             ),
             input,
         )

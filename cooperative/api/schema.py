@@ -26,7 +26,7 @@ from cooperative.api.cost import IntrospectionAnswers, ValidatedDocuments
 from cooperative.api.custody import CustodyMutation, KeyCustody
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
-from cooperative.api.ids import fetch_node, key_of, refetchable
+from cooperative.api.ids import fetch_node, reference, refetchable
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
 from cooperative.api.types import ApiKey, Connection, Member, Node, Role, UserError
 from cooperative.errors import CoopError, Forbidden, ValidationFailed
@@ -136,7 +136,7 @@ class CreateApiKeyPayload:
 
 @strawberry.input
 class RevokeApiKeyInput:
-    id: strawberry.ID
+    id: strawberry.ID = reference("ApiKey")
 
 
 @strawberry.type
@@ -190,7 +190,7 @@ class Mutation:
             info,
             RevokeApiKeyPayload,
             lambda access: RevokeApiKeyPayload(
-                api_key=ApiKey.from_row(apikeys.revoke(access, key_of(input.id, "ApiKey", "id")))
+                api_key=ApiKey.from_row(apikeys.revoke(access, input.id))
             ),
             input,
         )

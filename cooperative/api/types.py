@@ -11,7 +11,7 @@ import strawberry
 
 from cooperative import errors, states
 from cooperative.access import Page
-from cooperative.api.ids import global_id
+from cooperative.api.ids import REFERENCE, global_id
 from cooperative.api.scalars import BigInt
 from cooperative.errors import CoopError, SignatureRequired
 from cooperative.store import models
@@ -98,15 +98,6 @@ class Node:
     id: strawberry.ID = strawberry.field(
         description="Opaque and stable (it reads `<Type>:<key>`, for people; do not parse it)."
     )
-
-
-REFERENCE = "coop.reference"
-
-
-def reference(type_name: str, **options: Any) -> Any:
-    """A field holding the id (or ids) of `type_name` records: the store's key, sent as the
-    record's global id by `copy_fields`."""
-    return strawberry.field(metadata={REFERENCE: type_name}, **options)
 
 
 def copy_fields(cls: type[T], row: Any, **overrides: Any) -> T:

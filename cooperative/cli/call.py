@@ -40,7 +40,7 @@ def call(
         typer.Option(
             "--var",
             help="name=value, once per variable; the value is read as JSON when it is "
-            '(3, true, ["5-0"], {...}), else as text',
+            '(3, true, ["TroubleTicket:5-0"], {...}), else as text (an id: Order:12)',
         ),
     ] = None,
     api_key: ApiKeyOption = None,

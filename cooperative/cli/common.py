@@ -1,4 +1,6 @@
-"""Shared pieces of the `coop` command: the app, consoles, one-line errors, settings."""
+"""Shared pieces of the `coop` command: the app, consoles, one-line errors, settings, and
+the ids a person types (`Proposal:0x1a2b3c…`, `SlaTemplate:7` or just `7`) made into the
+API's global ids (`<Type>:<key>`, cooperative.api.ids)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from string import hexdigits
 from typing import Annotated
 
 import typer
@@ -68,3 +71,51 @@ def check_port_free(host: str, port: int) -> None:
             if exc.errno == errno.EADDRINUSE:
                 fail(f"port {port} on {host} is in use; choose another with --port or COOP_PORT")
             fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+# ---------------------------------------------------------------- ids a person types
+
+MIN_PROPOSAL_PREFIX = 6  # hex digits of an abbreviated proposal id (as the API resolves)
+PROPOSAL_ID_HELP = (
+    "The proposal's id (Proposal:0x…, or just its 0x… hex), or an abbreviation: its first "
+    "hex digits, at least 6, with or without 0x and Proposal: (e.g. 1a2b3c)."
+)
+
+
+def typed_id(value: str, type_name: str, what: str, *, numeric: bool = False) -> str:
+    """`value` as the API's id of a `type_name`: an id as the API gives it (`SlaTemplate:7`)
+    or the bare key (`7`), to which the type is prefixed; another type's id, or (for a
+    `numeric` key) anything but a whole number, ends the command in words."""
+    text = value.strip()
+    named, colon, key = text.partition(":")
+    if not colon:
+        named, key = type_name, text
+    elif named != type_name:
+        fail(f"{value!r} is the id of {_a(named)}, not of {what} ({type_name}:…)")
+    if not key or (numeric and not (key.isascii() and key.isdigit())):
+        example = f"{type_name}:7 or just 7" if numeric else f"{type_name}:…"
+        fail(f"{value!r} is not {what}'s id ({example})")
+    return f"{type_name}:{key}"
+
+
+def proposal_id(value: str) -> str:
+    """The id (`Proposal:0x` + hex) of the proposal `value` names: its id, its hex with or
+    without 0x, or its first (at least MIN_PROPOSAL_PREFIX) hex digits, which the API
+    resolves to the one proposal whose id starts with them."""
+    text = value.strip()
+    named, colon, rest = text.partition(":")
+    if colon:
+        if named.lower() != "proposal":
+            fail(f"{value!r} is the id of {_a(named)}, not of a proposal (Proposal:0x…)")
+        text = rest.strip()
+    digits = text[2:] if text[:2].lower() == "0x" else text
+    if not (MIN_PROPOSAL_PREFIX <= len(digits) <= 64 and all(c in hexdigits for c in digits)):
+        fail(
+            f"{value!r} is not a proposal's id: give Proposal:0x… (or 0x…), or at least "
+            f"{MIN_PROPOSAL_PREFIX} of its first hex digits"
+        )
+    return f"Proposal:0x{digits.lower()}"
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -1,7 +1,10 @@
 """The members' commands: list proposals, propose, vote, queue, execute, cancel.
 
 They go through the GraphQL API with the member's API key, so the platform's rules and
-isolation apply exactly as for any other client.
+isolation apply exactly as for any other client. A proposal is named by its id
+(`Proposal:0x…`), its hex alone, or an abbreviation of at least 6 hex digits, and a template
+by its id (`SlaTemplate:7`) or number (`7`): the CLI sends the API's id, and the API
+resolves an abbreviation to the one proposal whose id starts with it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ import typer
 from rich.table import Table
 
 from cooperative.cli.client import PAYLOAD_ERRORS, ApiKeyOption, Client, UrlOption
-from cooperative.cli.common import app, console, fail
+from cooperative.cli.common import (
+    PROPOSAL_ID_HELP,
+    app,
+    console,
+    fail,
+    proposal_id,
+    typed_id,
+)
 
 propose_app = typer.Typer(help="Propose something for the members' vote.", no_args_is_help=True)
 app.add_typer(propose_app, name="propose")
@@ -28,6 +38,7 @@ PROPOSAL_FIELDS = """id kind state proposer description voteEnd votingExtended e
 DescriptionOption = Annotated[
     str, typer.Option("--description", "-d", help="What the members vote on, in words.")
 ]
+ProposalArgument = Annotated[str, typer.Argument(help=PROPOSAL_ID_HELP, show_default=False)]
 
 
 class Support(StrEnum):
@@ -84,7 +95,7 @@ def proposals(
         "voting ends",
         "description",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "id")  # an id is copied whole
     for edge in data["proposals"]["edges"]:
         p = edge["node"]
         t = p["tally"]
@@ -98,9 +109,7 @@ def proposals(
 
 @app.command()
 def vote(
-    proposal_id: Annotated[
-        str, typer.Argument(help="The proposal's id (0x...), or its first digits (at least 6).")
-    ],
+    proposal: ProposalArgument,
     support: Annotated[
         Support, typer.Argument(help="for, against or abstain.", case_sensitive=False)
     ],
@@ -108,42 +117,46 @@ def vote(
     api_key: ApiKeyOption = None,
     url: UrlOption = None,
 ) -> None:
-    """Vote on an active proposal with the member's custodial key."""
+    """Vote on an active proposal (PROPOSAL: its id, Proposal:0x…, or an abbreviation such
+    as 1a2b3c) with the member's custodial key, or COOP_KEYSTORE's."""
+    proposal_gid = proposal_id(proposal)
     payload = Client(url, api_key).mutate(
         f"mutation($in: CastVoteInput!) {{ castVote(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} {PAYLOAD_ERRORS} }} }}",
         "castVote",
-        {"in": {"proposalId": proposal_id, "support": support.name, "reason": reason}},
+        {"in": {"proposalId": proposal_gid, "support": support.name, "reason": reason}},
     )
     _print_proposal(payload["proposal"], "voted on")
 
 
-def _lifecycle(
-    field: str, verb: str, proposal_id: str, api_key: str | None, url: str | None
-) -> None:
+def _lifecycle(field: str, verb: str, proposal: str, api_key: str | None, url: str | None) -> None:
+    proposal_gid = proposal_id(proposal)
     payload = Client(url, api_key).mutate(
         f"mutation($in: ProposalIdInput!) {{ {field}(input: $in) {{ proposal {{ {PROPOSAL_FIELDS} }} {PAYLOAD_ERRORS} }} }}",
         field,
-        {"in": {"proposalId": proposal_id}},
+        {"in": {"proposalId": proposal_gid}},
     )
     _print_proposal(payload["proposal"], verb)
 
 
 @app.command()
-def queue(proposal_id: str, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
-    """Queue a succeeded proposal in the Timelock."""
-    _lifecycle("queueProposal", "queued", proposal_id, api_key, url)
+def queue(proposal: ProposalArgument, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
+    """Queue a succeeded proposal in the Timelock (PROPOSAL: its id or an abbreviation)."""
+    _lifecycle("queueProposal", "queued", proposal, api_key, url)
 
 
 @app.command()
-def execute(proposal_id: str, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
-    """Execute a queued proposal whose delay is over."""
-    _lifecycle("executeProposal", "executed", proposal_id, api_key, url)
+def execute(
+    proposal: ProposalArgument, api_key: ApiKeyOption = None, url: UrlOption = None
+) -> None:
+    """Execute a queued proposal whose delay is over (PROPOSAL: its id or an abbreviation)."""
+    _lifecycle("executeProposal", "executed", proposal, api_key, url)
 
 
 @app.command()
-def cancel(proposal_id: str, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
-    """Cancel a proposal (its proposer before any vote; an admin as guardian)."""
-    _lifecycle("cancelProposal", "canceled", proposal_id, api_key, url)
+def cancel(proposal: ProposalArgument, api_key: ApiKeyOption = None, url: UrlOption = None) -> None:
+    """Cancel a proposal (its proposer before any vote; an admin as guardian). PROPOSAL: its
+    id or an abbreviation."""
+    _lifecycle("cancelProposal", "canceled", proposal, api_key, url)
 
 
 @propose_app.command("admit")
@@ -166,16 +179,19 @@ def propose_admit(
 
 @propose_app.command("remove")
 def propose_remove(
-    address: Annotated[str, typer.Option(help="The member's address.")],
+    address: Annotated[
+        str, typer.Option(help="The member's address (0x…), or its id (Member:0x…).")
+    ],
     description: DescriptionOption,
     api_key: ApiKeyOption = None,
     url: UrlOption = None,
 ) -> None:
     """Propose removing a member."""
+    member = typed_id(address, "Member", "a member").removeprefix("Member:")
     _propose(
         Client(url, api_key),
         "proposeMemberRemoval",
-        {"address": address, "description": description},
+        {"address": member, "description": description},
     )
 
 
@@ -206,16 +222,24 @@ def propose_sla_template(
 
 @propose_app.command("retire-template")
 def propose_retire_template(
-    template_id: Annotated[int, typer.Argument(help="The template's id.")],
+    template: Annotated[
+        str,
+        typer.Argument(
+            help="The template's id (SlaTemplate:7) or just its number (7).", show_default=False
+        ),
+    ],
     description: DescriptionOption,
     api_key: ApiKeyOption = None,
     url: UrlOption = None,
 ) -> None:
-    """Propose retiring an SLA template."""
+    """Propose retiring an SLA template (TEMPLATE: SlaTemplate:7, or 7)."""
     _propose(
         Client(url, api_key),
         "proposeSlaTemplateRetirement",
-        {"templateId": template_id, "description": description},
+        {
+            "templateId": typed_id(template, "SlaTemplate", "an SLA template", numeric=True),
+            "description": description,
+        },
     )
 
 

@@ -208,7 +208,7 @@ app.add_typer(assurance_app, name="assurance")
 @assurance_app.command("train")
 def assurance_train(
     seller: Annotated[
-        str | None, typer.Option(help="Only this seller's model (its address).")
+        str | None, typer.Option(help="Only this seller's model (its address, or Member:0x…).")
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -217,6 +217,7 @@ def assurance_train(
 
     from cooperative.root_causes import MIN_CAUSES, MIN_TICKETS
 
+    seller = seller.strip().removeprefix("Member:") if seller else seller
     if seller is not None and not Web3.is_address(seller):
         fail(f"{seller} is not an address")
     with _attached(data_dir) as platform, user_errors():
@@ -261,7 +262,10 @@ app.add_typer(keys_app, name="keys")
 
 @keys_app.command("create")
 def keys_create(
-    member: Annotated[str | None, typer.Option(help="The member's address (a member key).")] = None,
+    member: Annotated[
+        str | None,
+        typer.Option(help="The member's address, or its id Member:0x… (a member key)."),
+    ] = None,
     role: Annotated[
         Role, typer.Option(help="member, admin or auditor.", case_sensitive=False)
     ] = Role.MEMBER,
@@ -271,6 +275,7 @@ def keys_create(
     """Create an API key and print it (shown once)."""
     from cooperative.store.database import session_scope
 
+    member = member.strip().removeprefix("Member:") if member else member
     if role is Role.MEMBER and not member:
         fail("a member key needs --member ADDRESS (or use --role admin / --role auditor)")
     if role is not Role.MEMBER and member:
@@ -313,11 +318,15 @@ def keys_list(data_dir: DataDirOption = None) -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id.")], data_dir: DataDirOption = None
+    key_id: Annotated[
+        str, typer.Argument(help="The key's id, as `keys list` shows it or as the API's ApiKey:….")
+    ],
+    data_dir: DataDirOption = None,
 ) -> None:
     """Revoke an API key."""
     from cooperative.store.database import session_scope
 
+    key_id = key_id.strip().removeprefix("ApiKey:")
     engine = _engine(data_dir)
     with user_errors(), session_scope(engine) as session:
         key = session.get(ApiKey, key_id)

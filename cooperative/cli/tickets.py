@@ -1,5 +1,6 @@
 """`coop tickets import FILE.csv`: a buyer's ERP export of trouble tickets, opened through
-the API in batches of up to 500 rows, with a progress bar.
+the API in batches of up to 500 rows, with a progress bar. Its service_id column names each
+ticket's service by number (`12`, as a NOC export has it) or by the API's id (`Service:12`).
 
 Every bad row is reported with its line number and reason and not written; the good rows
 are opened. Each batch carries an idempotency key made of the file's hash and the batch's
@@ -33,7 +34,12 @@ IMPORT = f"""mutation($in: ImportTroubleTicketsInput!) {{
 @tickets_app.command("import")
 def import_tickets(
     file: Annotated[
-        Path, typer.Argument(help="CSV: service_id, impact, started_at, description[, external_id]")
+        Path,
+        typer.Argument(
+            help="CSV: service_id (12 or Service:12), impact, started_at, description"
+            "[, external_id]",
+            show_default=False,
+        ),
     ],
     api_key: ApiKeyOption = None,
     url: UrlOption = None,

@@ -1,6 +1,8 @@
-"""`coop proof` fetches a document's proof bundle through the API; `coop verify` checks a
-bundle offline, printing each step it checked, and asks the anchor chain with
-`--anchor-rpc`. Exit codes: 0 every check passed, 1 a check failed, 2 not a bundle."""
+"""`coop proof` fetches a proof bundle through the API: a document's (by its commitment) or
+one of the member's records' (by its id, `SlaCredit:3-24321`, `Invoice:7`,
+`TroubleTicket:5-0`; or `--record KIND` and the bare key, the CLI building the id); `coop
+verify` checks a bundle offline, printing each step it checked, and asks the anchor chain
+with `--anchor-rpc`. Exit codes: 0 every check passed, 1 a check failed, 2 not a bundle."""
 
 from __future__ import annotations
 
@@ -21,15 +23,16 @@ from cooperative.cli.common import (
     err,
     fail,
     load_settings,
+    typed_id,
     user_errors,
 )
-from cooperative.proofs import Step, UnreadableBundle, on_anchor_chain, verify_bundle
+from cooperative.proofs import PROVABLE, Step, UnreadableBundle, on_anchor_chain, verify_bundle
 
 PROOF = "query($id: String!) { commitmentProof(documentId: $id) { bundle } }"
 CONSISTENCY = (
     "query($from: Int!, $to: Int!) { consistencyProof(fromIndex: $from, toIndex: $to) { proof } }"
 )
-STATE_PROOF = "query($kind: ProvableRecordKind!, $id: String!) { recordStateProof(kind: $kind, id: $id) { bundle } }"
+STATE_PROOF = "query($id: ID!) { recordStateProof(id: $id) { bundle } }"
 
 
 class RecordKind(StrEnum):
@@ -38,18 +41,55 @@ class RecordKind(StrEnum):
     TROUBLE_TICKET = "trouble-ticket"
 
 
+# The API's type of each provable record, by --record's kind and by a bundle's record kind
+RECORD_TYPES = {
+    RecordKind.SLA_CREDIT: "SlaCredit",
+    RecordKind.INVOICE: "Invoice",
+    RecordKind.TROUBLE_TICKET: "TroubleTicket",
+}
+BUNDLE_TYPES = {"slaCredit": "SlaCredit", "invoice": "Invoice", "troubleTicket": "TroubleTicket"}
+RECORD_WORDS = {
+    "SlaCredit": "an SLA credit",
+    "Invoice": "an invoice",
+    "TroubleTicket": "a trouble ticket",
+}
+assert set(BUNDLE_TYPES) == set(PROVABLE)
+
+
+def _record_id(record_id: str, record: RecordKind | None) -> str | None:
+    """The API's id of the record to prove, or None for a document's commitment: an id as
+    the API gives it (`SlaCredit:3-24321`), or with --record the bare key (`3-24321`)."""
+    if record is not None:
+        named = RECORD_TYPES[record]
+    else:
+        named, colon, _key = record_id.strip().partition(":")
+        if not colon:
+            return None  # a commitment, 0x-hex
+        if named not in RECORD_TYPES.values():
+            fail(
+                f"{record_id!r}: state proofs are of {', '.join(RECORD_TYPES.values())} "
+                "records; a document is proven by its commitment (0x…)"
+            )
+    return typed_id(record_id, named, RECORD_WORDS[named])
+
+
 @app.command()
 def proof(
     record_id: Annotated[
         str,
-        typer.Argument(help="A document's commitment (0x-hex), or a record's id with --record."),
+        typer.Argument(
+            help="A document's commitment (0x-hex); or one of your records' id: SlaCredit:3-24321, "
+            "Invoice:7 or TroubleTicket:5-0 (with --record, the part after the colon is enough).",
+            show_default=False,
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the bundle.")],
     record: Annotated[
         RecordKind | None,
         typer.Option(
             "--record",
-            help="Prove one of your records' on-chain values instead.",
+            help="The kind of record RECORD_ID names, so that its bare key will do "
+            "(--record sla-credit 3-24321 is SlaCredit:3-24321).",
             case_sensitive=False,
         ),
     ] = None,
@@ -57,15 +97,14 @@ def proof(
     url: UrlOption = None,
 ) -> None:
     """Write a proof bundle (one JSON file) to hand to an auditor: a document's inclusion
-    proof, or (--record) a state proof of one of your records."""
+    proof (by its commitment), or a state proof of one of your records' on-chain values
+    (by its id, e.g. SlaCredit:3-24321; or --record sla-credit 3-24321)."""
+    gid = _record_id(record_id, record)
     client = Client(url, api_key)
-    if record is None:
+    if gid is None:
         bundle = client.query(PROOF, {"id": record_id})["commitmentProof"]["bundle"]
     else:
-        kind = record.name
-        bundle = client.query(STATE_PROOF, {"kind": kind, "id": record_id})["recordStateProof"][
-            "bundle"
-        ]
+        bundle = client.query(STATE_PROOF, {"id": gid})["recordStateProof"]["bundle"]
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -75,8 +114,8 @@ def proof(
     checkpoint = bundle["checkpoint"]
     what = (
         f"leaf {bundle['leaf']['index']} of {bundle['leaf']['treeSize']}"
-        if record is None
-        else f"{record.value} {record_id} at cooperative block {checkpoint['sourceBlock']}"
+        if gid is None
+        else f"{gid} at cooperative block {checkpoint['sourceBlock']}"
     )
     console.print(
         f"wrote {out}: {what}, checkpoint {checkpoint['index']} "
@@ -158,14 +197,22 @@ def verify(
     except UnreadableBundle as exc:
         err.print(f"[bold red]error:[/] {bundle_file}: {exc}", highlight=False)
         raise typer.Exit(2) from None
-    record = bundle.get("record") if isinstance(bundle.get("record"), dict) else {}
-    subject = bundle.get("commitment") or f"{record.get('kind')} {record.get('id')}"
+    subject = bundle.get("commitment") or _record_named(bundle.get("record"))
     offline = (
         ""
         if anchored
         else " (offline: the checkpoint itself was not asked of the anchor chain; add --anchor-rpc)"
     )
     _report(steps, f"verified: {subject}{offline}", "the bundle does not verify")
+
+
+def _record_named(record: object) -> str:
+    """A state bundle's record in words and by the API's id, e.g. `invoice Invoice:7`."""
+    record = record if isinstance(record, dict) else {}
+    kind = record.get("kind")
+    if kind not in BUNDLE_TYPES:  # (verify_bundle refuses such a bundle first)
+        return f"{kind} {record.get('id')}"
+    return f"{PROVABLE[kind].what} {BUNDLE_TYPES[kind]}:{record.get('id')}"
 
 
 def _verify_history(data_dir: Path | None) -> None:
