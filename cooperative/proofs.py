@@ -482,6 +482,11 @@ class ProvableRecord:
     key: Callable[[dict[str, Any]], int]  # the bundle's "record" -> the HashMap key
     decode: Callable[[list[int], dict[str, Any]], dict[str, Any]]
 
+    @property
+    def api_type(self) -> str:
+        """The GraphQL type of the record (its ids read `<api_type>:<key>`)."""
+        return self.model.__name__.removesuffix("Record")
+
     def slots(self, record: dict[str, Any]) -> list[int]:
         """The entry's storage slots, from the record's id alone (a malformed id raises)."""
         from cooperative.state_proofs import hashmap_slot

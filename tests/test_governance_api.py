@@ -410,7 +410,9 @@ def test_a_proposal_id_may_be_abbreviated_where_unambiguous(
     voted = as_member[1](VOTE, {"id": upper, "support": "FOR"})
     assert voted["castVote"]["errors"] == []
     assert voted["castVote"]["proposal"]["tally"]["forVotes"] == 1
-    too_short = as_member[1](VOTE, {"id": "Proposal:" + key[:6], "support": "FOR"})["castVote"]["errors"]
+    too_short = as_member[1](VOTE, {"id": "Proposal:" + key[:6], "support": "FOR"})["castVote"][
+        "errors"
+    ]
     assert too_short[0]["code"] == "NOT_FOUND"
     # Another proposal whose id starts the same: the abbreviation no longer names one.
     twin = key[:10] + "0" * 56

@@ -138,8 +138,8 @@ def test_the_erp_flow_from_offering_to_service(
     ordering = platform.governance.handle("Ordering")
     assert ordering.functions.is_active_service(key_of(service["id"], "Service", "id")).call()
     reputation = cirrus(
-        "query($m: ID!) { reputation(memberId: $m) { quotesInTime ordersOnTime } }",
-        {"m": global_id("Member", addresses[1])},
+        "query($m: String!) { reputation(member: $m) { quotesInTime ordersOnTime } }",
+        {"m": addresses[1]},
     )["reputation"]
     assert reputation == {"quotesInTime": 1, "ordersOnTime": 1}
 
@@ -372,8 +372,8 @@ def test_offerings_sort_by_the_viewers_own_quoted_prices_and_by_reputation(
     # reputation: best score first, as `reputation` reports the scores
     scores = {
         member: aurora(
-            "query($m: ID!) { reputation(memberId: $m) { score } }",
-            {"m": global_id("Member", member)},
+            "query($m: String!) { reputation(member: $m) { score } }",
+            {"m": member},
         )["reputation"]["score"]
         for member in addresses
     }
@@ -685,9 +685,8 @@ def test_the_operator_and_auditors_see_no_offering_and_no_reputation(
             session.commit()
         outsider = Api(as_admin.client, issued.secret)
     offerings = "{ offerings(first: 5) { edges { node { id productType seller } } } }"
-    reputation = "query($m: ID!) { reputation(memberId: $m) { score } }"
-    member_id = global_id("Member", addresses[1])
-    for query, variables in [(offerings, None), (reputation, {"m": member_id})]:
+    reputation = "query($m: String!) { reputation(member: $m) { score } }"
+    for query, variables in [(offerings, None), (reputation, {"m": addresses[1]})]:
         body = outsider.post(query, variables).json()
         assert body["data"] is None, body
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]

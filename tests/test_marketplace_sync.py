@@ -87,6 +87,28 @@ def test_the_same_idempotency_key_returns_the_first_result_and_creates_nothing(
     assert count(platform, OrderRecord) == orders
 
 
+def test_a_key_answered_by_an_earlier_release_is_told_so_and_changes_nothing(
+    platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
+) -> None:
+    aurora = as_member[0]
+    variables = {"in": request_input([addresses[1]], template_id, idempotencyKey="erp-req-old")}
+    first = aurora(REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert first["errors"] == []
+    with Session(platform.engine) as session:  # as a release before global ids stored it
+        (row,) = session.exec(
+            select(IdempotentRequest).where(IdempotentRequest.key == "erp-req-old")
+        ).all()
+        assert row.result is not None and row.result["format"] == 2
+        row.result = {**row.result["payload"], "requestId": 1}
+        session.add(row)
+        session.commit()
+    before = count(platform, QuoteRequestRecord)
+    again = aurora(REQUEST_WITH_KEY, variables)["requestQuote"]
+    assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"], again
+    assert "earlier release" in again["errors"][0]["message"]
+    assert again["requestId"] is None and count(platform, QuoteRequestRecord) == before
+
+
 def test_an_idempotency_key_reused_for_other_input_is_refused(
     platform: Platform, as_member: list[Api], addresses: list[str], template_id: str
 ) -> None:

@@ -64,7 +64,6 @@ def _check_members(data: dict[str, Any], seen: dict[str, Any]) -> None:
     assert sorted(m["address"] for m in members) == sorted(seen["members"])
     assert all(m["id"] == global_id("Member", m["address"]) for m in members)
     seen["names"] = {m["address"]: m["name"] for m in members}
-    seen["member_ids"] = {m["address"]: m["id"] for m in members}
 
 
 def _check_created(data: dict[str, Any], seen: dict[str, Any]) -> None:
@@ -911,7 +910,7 @@ FLOW: dict[str, Step] = {
     ),
     "Reputation": (
         AURORA,
-        lambda seen: {"memberId": seen["member_ids"][seen["seller"]]},
+        lambda seen: {"member": seen["seller"]},
         _check_reputation,
     ),
     "RequestQuote": (AURORA, _request, _check_requested),

@@ -77,7 +77,7 @@ class ConsistencyProof:
 
 
 # the record types a state proof is made of, and their kinds in cooperative.proofs
-PROVABLE_TYPES = {"SlaCredit": "slaCredit", "Invoice": "invoice", "TroubleTicket": "troubleTicket"}
+PROVABLE_TYPES = {spec.api_type: kind for kind, spec in PROVABLE.items()}
 
 
 @strawberry.type(description="A state proof of one of the caller's own on-chain records.")

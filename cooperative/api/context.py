@@ -124,7 +124,7 @@ def mutate(
                 platform.engine, principal, key, info.field_name, idempotency.input_hash(input)
             )
             if claim.result is not None:
-                return idempotency.revive(payload, claim.result)
+                return idempotency.revived(payload, claim.result)
             recorded = platform.outbox.entries_of_key(principal, key) if claim.interrupted else None
             seed = platform.keystore.derive(f"salts\x00{principal}\x00{key}")
             with request_context(principal, key, replay=recorded, salt_seed=seed):

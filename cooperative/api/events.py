@@ -26,7 +26,7 @@ class MemberEvent:
     type: MemberEventType  # type: ignore[valid-type]
     subjects: list[strawberry.ID] = strawberry.field(
         description="The records it concerns, most specific first (a quote before its request); "
-        "refetch any of them with `node(id:)`."
+        "`node(id:)` refetches each of them but a QuoteRequest (its quotes are the record)."
     )
     block: BigInt  # type: ignore[valid-type]
     tx: str

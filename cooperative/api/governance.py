@@ -93,7 +93,6 @@ class ProposalStateChange:
 
 @strawberry.type(description="A governance proposal.")
 class Proposal(Node):
-    key: strawberry.Private[str]
     kind: ProposalKind  # type: ignore[valid-type]
     proposer: str
     description: str
@@ -107,6 +106,10 @@ class Proposal(Node):
     tally: Tally
     created_block: BigInt  # type: ignore[valid-type]
 
+    @property
+    def _key(self) -> str:
+        return key_of(self.id, "Proposal", "id")
+
     @strawberry.field(description="The votes cast, with their reasons.")
     def votes(
         self, info: AppInfo, first: int | None = None, after: str | None = None
@@ -114,14 +117,14 @@ class Proposal(Node):
         return query(
             info,
             lambda access: Connection.from_page(
-                _proposals(info, access).votes(self.key, first, after), Vote.from_row
+                _proposals(info, access).votes(self._key, first, after), Vote.from_row
             ),
         )
 
     @strawberry.field(description="The caller's own vote, if it voted.")
     def viewer_vote(self, info: AppInfo) -> Vote | None:
         def work(access: DataAccess) -> Vote | None:
-            row = _proposals(info, access).viewer_vote(self.key)
+            row = _proposals(info, access).viewer_vote(self._key)
             return Vote.from_row(row) if row else None
 
         return query(info, work)
@@ -137,7 +140,7 @@ class Proposal(Node):
                     tx_hash=e.tx,
                     detail=e.detail,
                 )
-                for e in _proposals(info, access).history(self.key)
+                for e in _proposals(info, access).history(self._key)
             ]
 
         return query(info, work)
@@ -147,7 +150,6 @@ class Proposal(Node):
         record, tally = view.record, view.tally
         return cls(
             id=global_id("Proposal", record.id),
-            key=record.id,
             kind=gov_rules.Kind(record.kind),
             proposer=record.proposer,
             description=record.description,
@@ -414,7 +416,8 @@ class ProposeRuleChangeInput:
 class CastVoteInput:
     proposal_id: strawberry.ID = reference(
         "Proposal",
-        description="The proposal's id, or its start: `Proposal:` and at least 6 hex digits.",
+        description="The proposal's id. A person typing it may abbreviate it to its start "
+        "(`Proposal:0x` and at least 6 hex digits) where no other proposal starts the same.",
     )
     support: VoteSupport  # type: ignore[valid-type]
     reason: str = ""

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 
-from cooperative.errors import ValidationFailed
+from cooperative.errors import InvalidState, ValidationFailed
 from cooperative.store.database import session_scope
 from cooperative.store.models import IdempotentRequest, utcnow
 
@@ -138,9 +138,28 @@ def _stored(value: Any) -> Any:
     return value
 
 
+# The shape of the answers stored: a release that changes what a payload holds (2: global
+# ids) raises it, and a key answered before is then told so rather than sent a mis-shaped
+# answer (its records are as the first request made them; it reads them).
+SNAPSHOT_FORMAT = 2
+
+
 def snapshot(payload: Any) -> dict[str, Any]:
-    """A payload object as JSON (round-trips through `revive`)."""
-    return json.loads(json.dumps(_stored(payload), default=_plain))
+    """A payload object as JSON (round-trips through `revived`)."""
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "payload": json.loads(json.dumps(_stored(payload), default=_plain)),
+    }
+
+
+def revived(kind: Any, stored: dict[str, Any]) -> Any:
+    """The payload of type `kind` that a key's first request answered."""
+    if stored.get("format") != SNAPSHOT_FORMAT:
+        raise InvalidState(
+            "this idempotency key's request was done under an earlier release, whose answer "
+            "had another shape: it changed nothing now; read the records it made"
+        )
+    return revive(kind, stored["payload"])
 
 
 def revive(kind: Any, value: Any) -> Any:

@@ -12,14 +12,14 @@ through that type's own isolated getter, so an id grants nothing by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 
 from cooperative.errors import NotFound, ValidationFailed
+from cooperative.store.models import whole_number
 
-MAX_INT_KEY = 2**63 - 1  # SQLite's and PostgreSQL's bigint
 MAX_TEXT_KEY = 200
 
 # Each record type and the kind of its key. `QuoteRequest` names a buyer's request (its
@@ -67,18 +67,15 @@ def key_of(value: str, type_name: str, field: str) -> Any:
             f"{field}: expected an id of type {type_name}, got one of type {named}", field=field
         )
     if KEY_KINDS[type_name] is int:
-        if not (key.isascii() and key.isdigit()) or int(key) > MAX_INT_KEY:
+        number = whole_number(key)
+        if number is None or str(number) != key:  # one spelling per id: no leading zeros
             raise ValidationFailed(
-                f"{field}: {value[:80]!r} is not an id of type {type_name}", field=field
+                f"{field}: {str(value)[:80]!r} is not an id of type {type_name}", field=field
             )
-        return int(key)
+        return number
     if len(key) > MAX_TEXT_KEY:
         raise ValidationFailed(f"{field}: the id is too long for type {type_name}", field=field)
     return key
-
-
-def keys_of(values: Iterable[str], type_name: str, field: str) -> list[Any]:
-    return [key_of(value, type_name, field) for value in values]
 
 
 def optional_key(value: str | None, type_name: str, field: str) -> Any:
@@ -96,7 +93,8 @@ def reference(type_name: str, **options: Any) -> Any:
 
 
 def decode_reference(value: Any, type_name: str, path: str) -> Any:
-    """An input's id, list of ids or None as keys (see `reference`)."""
+    """An input's id, list of ids or None as keys (see `reference`); an item's path has
+    its index (`serviceIds[2]`)."""
     if value is None:
         return None
     if isinstance(value, list):
@@ -127,4 +125,7 @@ def fetch_node(info: Any, value: str) -> Any:
     named = type_of(value, "id")
     if named not in _GETTERS:
         raise NotFound(f"node(id:) returns no {named}: {', '.join(sorted(_GETTERS))} only")
-    return _GETTERS[named](info, key_of(value, named, "id"))
+    record = _GETTERS[named](info, key_of(value, named, "id"))
+    if record.id != value:  # e.g. an abbreviated proposal id: node answers its exact id only
+        raise NotFound(f"no {named} has the id {str(value)[:80]!r}")
+    return record

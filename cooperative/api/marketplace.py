@@ -260,11 +260,11 @@ class MarketplaceQuery:
         return _service(info, key_of(id, "Service", "id"))
 
     @strawberry.field(description="A member's track record as a seller (visible to every member).")
-    def reputation(self, info: AppInfo, member_id: strawberry.ID) -> Reputation:
-        address = key_of(member_id, "Member", "memberId")
+    def reputation(self, info: AppInfo, member: str) -> Reputation:
+        # by address, as offerings, quotes and orders name their seller
         return query(
             info,
-            lambda a: Reputation(member=address, **_snake(_market(info, a).reputation(address))),
+            lambda a: Reputation(member=member, **_snake(_market(info, a).reputation(member))),
         )
 
 

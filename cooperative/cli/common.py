@@ -75,7 +75,6 @@ def check_port_free(host: str, port: int) -> None:
 
 # ---------------------------------------------------------------- ids a person types
 
-MIN_PROPOSAL_PREFIX = 6  # hex digits of an abbreviated proposal id (as the API resolves)
 PROPOSAL_ID_HELP = (
     "The proposal's id (Proposal:0x…, or just its 0x… hex), or an abbreviation: its first "
     "hex digits, at least 6, with or without 0x and Proposal: (e.g. 1a2b3c)."
@@ -98,10 +97,18 @@ def typed_id(value: str, type_name: str, what: str, *, numeric: bool = False) ->
     return f"{type_name}:{key}"
 
 
+def typed_key(value: str, type_name: str, what: str, *, numeric: bool = False) -> str:
+    """The record's key in `value`, given as its id or as the bare key (see typed_id): for
+    the commands that work on the data directory rather than through the API."""
+    return typed_id(value, type_name, what, numeric=numeric).partition(":")[2]
+
+
 def proposal_id(value: str) -> str:
     """The id (`Proposal:0x` + hex) of the proposal `value` names: its id, its hex with or
-    without 0x, or its first (at least MIN_PROPOSAL_PREFIX) hex digits, which the API
+    without 0x, or its first (at least MIN_ID_PREFIX) hex digits, which the API
     resolves to the one proposal whose id starts with them."""
+    from cooperative.proposals import MIN_ID_PREFIX  # as the API resolves abbreviations
+
     text = value.strip()
     named, colon, rest = text.partition(":")
     if colon:
@@ -109,10 +116,10 @@ def proposal_id(value: str) -> str:
             fail(f"{value!r} is the id of {_a(named)}, not of a proposal (Proposal:0x…)")
         text = rest.strip()
     digits = text[2:] if text[:2].lower() == "0x" else text
-    if not (MIN_PROPOSAL_PREFIX <= len(digits) <= 64 and all(c in hexdigits for c in digits)):
+    if not (MIN_ID_PREFIX <= len(digits) <= 64 and all(c in hexdigits for c in digits)):
         fail(
             f"{value!r} is not a proposal's id: give Proposal:0x… (or 0x…), or at least "
-            f"{MIN_PROPOSAL_PREFIX} of its first hex digits"
+            f"{MIN_ID_PREFIX} of its first hex digits"
         )
     return f"Proposal:0x{digits.lower()}"
 

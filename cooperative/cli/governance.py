@@ -26,6 +26,7 @@ from cooperative.cli.common import (
     fail,
     proposal_id,
     typed_id,
+    typed_key,
 )
 
 propose_app = typer.Typer(help="Propose something for the members' vote.", no_args_is_help=True)
@@ -187,7 +188,7 @@ def propose_remove(
     url: UrlOption = None,
 ) -> None:
     """Propose removing a member."""
-    member = typed_id(address, "Member", "a member").removeprefix("Member:")
+    member = typed_key(address, "Member", "a member")
     _propose(
         Client(url, api_key),
         "proposeMemberRemoval",

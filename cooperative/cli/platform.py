@@ -26,6 +26,7 @@ from cooperative.cli.common import (
     err,
     fail,
     load_settings,
+    typed_key,
     user_errors,
 )
 from cooperative.store.models import ApiKey, MemberProfile, Role, utcnow
@@ -217,7 +218,7 @@ def assurance_train(
 
     from cooperative.root_causes import MIN_CAUSES, MIN_TICKETS
 
-    seller = seller.strip().removeprefix("Member:") if seller else seller
+    seller = typed_key(seller, "Member", "a member") if seller else seller
     if seller is not None and not Web3.is_address(seller):
         fail(f"{seller} is not an address")
     with _attached(data_dir) as platform, user_errors():
@@ -275,7 +276,7 @@ def keys_create(
     """Create an API key and print it (shown once)."""
     from cooperative.store.database import session_scope
 
-    member = member.strip().removeprefix("Member:") if member else member
+    member = typed_key(member, "Member", "a member") if member else member
     if role is Role.MEMBER and not member:
         fail("a member key needs --member ADDRESS (or use --role admin / --role auditor)")
     if role is not Role.MEMBER and member:
@@ -326,7 +327,7 @@ def keys_revoke(
     """Revoke an API key."""
     from cooperative.store.database import session_scope
 
-    key_id = key_id.strip().removeprefix("ApiKey:")
+    key_id = typed_key(key_id, "ApiKey", "an API key")
     engine = _engine(data_dir)
     with user_errors(), session_scope(engine) as session:
         key = session.get(ApiKey, key_id)

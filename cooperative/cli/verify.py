@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from sqlmodel import Session
+from strawberry.utils.str_converters import to_camel_case
 
 from cooperative.cli.client import ApiKeyOption, Client, UrlOption
 from cooperative.cli.common import (
@@ -41,19 +42,15 @@ class RecordKind(StrEnum):
     TROUBLE_TICKET = "trouble-ticket"
 
 
-# The API's type of each provable record, by --record's kind and by a bundle's record kind
+# The API's type of each provable record, by --record's kind (sla-credit is slaCredit)
 RECORD_TYPES = {
-    RecordKind.SLA_CREDIT: "SlaCredit",
-    RecordKind.INVOICE: "Invoice",
-    RecordKind.TROUBLE_TICKET: "TroubleTicket",
+    kind: PROVABLE[to_camel_case(kind.value.replace("-", "_"))].api_type for kind in RecordKind
 }
-BUNDLE_TYPES = {"slaCredit": "SlaCredit", "invoice": "Invoice", "troubleTicket": "TroubleTicket"}
 RECORD_WORDS = {
     "SlaCredit": "an SLA credit",
     "Invoice": "an invoice",
     "TroubleTicket": "a trouble ticket",
 }
-assert set(BUNDLE_TYPES) == set(PROVABLE)
 
 
 def _record_id(record_id: str, record: RecordKind | None) -> str | None:
@@ -210,9 +207,9 @@ def _record_named(record: object) -> str:
     """A state bundle's record in words and by the API's id, e.g. `invoice Invoice:7`."""
     record = record if isinstance(record, dict) else {}
     kind = record.get("kind")
-    if kind not in BUNDLE_TYPES:  # (verify_bundle refuses such a bundle first)
+    if kind not in PROVABLE:  # (verify_bundle refuses such a bundle first)
         return f"{kind} {record.get('id')}"
-    return f"{PROVABLE[kind].what} {BUNDLE_TYPES[kind]}:{record.get('id')}"
+    return f"{PROVABLE[kind].what} {PROVABLE[kind].api_type}:{record.get('id')}"
 
 
 def _verify_history(data_dir: Path | None) -> None:
