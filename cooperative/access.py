@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from cooperative.errors import Forbidden, NotFound, ValidationFailed
-from cooperative.store.models import MAX_INT64, ApiKey, MemberProfile, Role, whole_number
+from cooperative.store.models import MAX_COLUMN_INT, ApiKey, MemberProfile, Role, whole_number
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -106,7 +106,7 @@ class DataAccess:
                 key = int(record_id)
             except (TypeError, ValueError):
                 raise NotFound(f"{what} {record_id} does not exist") from None
-            if not 0 <= key <= MAX_INT64:
+            if not 0 <= key <= MAX_COLUMN_INT:
                 raise NotFound(f"{what} {record_id} does not exist")
         row = self.session.exec(self.private(model).where(primary_key == key)).first()
         if row is None:

@@ -29,7 +29,7 @@ from cooperative.states import (
     ServiceState,
 )
 from cooperative.store.models import (
-    MAX_INT64,
+    MAX_COLUMN_INT,
     OfferingRecord,
     OrderRecord,
     QuoteRecord,
@@ -290,7 +290,7 @@ class Marketplace(ModuleService):
             field = f"{at}.offeringId"
             record = (
                 self.access.session.get(OfferingRecord, offering_id)
-                if 0 < offering_id <= MAX_INT64
+                if 0 < offering_id <= MAX_COLUMN_INT
                 else None
             )
             if record is None:

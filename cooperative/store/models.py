@@ -13,10 +13,12 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-MAX_INT64 = 2**63 - 1  # the largest id or number a column holds (SQLite, PostgreSQL BIGINT)
+MAX_COLUMN_INT = (
+    2**31 - 1
+)  # the largest id or number an INTEGER column holds (32 bits on PostgreSQL)
 
 
-def whole_number(text: str, maximum: int = MAX_INT64) -> int | None:
+def whole_number(text: str, maximum: int = MAX_COLUMN_INT) -> int | None:
     """`text` as a whole number from 0 to `maximum` written in ASCII digits, else None
     (no sign, no Unicode digits, and never more digits than `maximum` has, so no huge
     number is ever converted)."""
