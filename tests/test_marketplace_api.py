@@ -77,6 +77,14 @@ def test_the_erp_flow_from_offering_to_service(
         '{ offerings(country: "FI", minBandwidthMbps: 500) { edges { node { id seller } } } }'
     )["offerings"]
     assert published["offering"]["id"] in [e["node"]["id"] for e in found["edges"]]
+    by_template = "query($t: ID) { offerings(slaTemplate: $t) { edges { node { id } } } }"
+    assert published["offering"]["id"] in [
+        e["node"]["id"] for e in cirrus(by_template, {"t": template_id})["offerings"]["edges"]
+    ]
+    other = cirrus(by_template, {"t": global_id("SlaTemplate", 999)})["offerings"]["edges"]
+    assert published["offering"]["id"] not in [e["node"]["id"] for e in other]
+    wrong = cirrus.post(by_template, {"t": "Service:1"}).json()["errors"][0]["extensions"]
+    assert (wrong["code"], wrong["field"]) == ("VALIDATION", "slaTemplate")
 
     requested = request_quote(aurora, [addresses[1], addresses[2]], template_id)
     assert requested["errors"] == [] and {q["state"] for q in requested["quotes"]} == {"inProgress"}

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
-from cooperative.api.ids import key_of, optional_key, reference, refetchable
+from cooperative.api.ids import decode_reference, key_of, reference, refetchable
 from cooperative.api.inputs import long_text
 from cooperative.api.limits import MAX_BODY_BYTES
 from cooperative.api.scalars import BigInt
@@ -114,7 +114,7 @@ class AssuranceQuery:
         service_id: strawberry.ID | None = None,
         state: TroubleTicketState | None = None,  # type: ignore[valid-type]
     ) -> Connection[TroubleTicket]:
-        service = optional_key(service_id, "Service", "serviceId")
+        service = decode_reference(service_id, "Service", "serviceId")
         return query(
             info,
             lambda a: Connection.from_page(

@@ -78,10 +78,6 @@ def key_of(value: str, type_name: str, field: str) -> Any:
     return key
 
 
-def optional_key(value: str | None, type_name: str, field: str) -> Any:
-    return None if value is None else key_of(value, type_name, field)
-
-
 REFERENCE = "coop.reference"
 
 
@@ -93,8 +89,8 @@ def reference(type_name: str, **options: Any) -> Any:
 
 
 def decode_reference(value: Any, type_name: str, path: str) -> Any:
-    """An input's id, list of ids or None as keys (see `reference`); an item's path has
-    its index (`serviceIds[2]`)."""
+    """An input's or an argument's id, list of ids or None as keys (see `reference`); an
+    item's path has its index (`serviceIds[2]`)."""
     if value is None:
         return None
     if isinstance(value, list):

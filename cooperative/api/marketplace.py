@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from cooperative.access import DataAccess
 from cooperative.api.context import IDEMPOTENCY_KEY, AppInfo, mutate, query
-from cooperative.api.ids import global_id, key_of, optional_key, reference, refetchable
+from cooperative.api.ids import decode_reference, global_id, key_of, reference, refetchable
 from cooperative.api.scalars import BigInt
 from cooperative.api.types import (
     Connection,
@@ -211,7 +211,7 @@ class MarketplaceQuery:
                     country,
                     product_type,
                     min_bandwidth_mbps,
-                    optional_key(sla_template, "SlaTemplate", "slaTemplate"),
+                    decode_reference(sla_template, "SlaTemplate", "slaTemplate"),
                     sort.value,
                 ),
                 Offering.from_row,
