@@ -146,7 +146,7 @@ def test_the_erp_flow_from_offering_to_service(
     ordering = platform.governance.handle("Ordering")
     assert ordering.functions.is_active_service(key_of(service["id"], "Service", "id")).call()
     reputation = cirrus(
-        "query($m: String!) { reputation(member: $m) { quotesInTime ordersOnTime } }",
+        "query($m: String!) { reputation(memberId: $m) { quotesInTime ordersOnTime } }",
         {"m": addresses[1]},
     )["reputation"]
     assert reputation == {"quotesInTime": 1, "ordersOnTime": 1}
@@ -380,7 +380,7 @@ def test_offerings_sort_by_the_viewers_own_quoted_prices_and_by_reputation(
     # reputation: best score first, as `reputation` reports the scores
     scores = {
         member: aurora(
-            "query($m: String!) { reputation(member: $m) { score } }",
+            "query($m: String!) { reputation(memberId: $m) { score } }",
             {"m": member},
         )["reputation"]["score"]
         for member in addresses
@@ -693,7 +693,7 @@ def test_the_operator_and_auditors_see_no_offering_and_no_reputation(
             session.commit()
         outsider = Api(as_admin.client, issued.secret)
     offerings = "{ offerings(first: 5) { edges { node { id productType seller } } } }"
-    reputation = "query($m: String!) { reputation(member: $m) { score } }"
+    reputation = "query($m: String!) { reputation(memberId: $m) { score } }"
     for query, variables in [(offerings, None), (reputation, {"m": addresses[1]})]:
         body = outsider.post(query, variables).json()
         assert body["data"] is None, body

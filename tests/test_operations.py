@@ -910,7 +910,7 @@ FLOW: dict[str, Step] = {
     ),
     "Reputation": (
         AURORA,
-        lambda seen: {"member": seen["seller"]},
+        lambda seen: {"memberId": seen["seller"]},
         _check_reputation,
     ),
     "RequestQuote": (AURORA, _request, _check_requested),

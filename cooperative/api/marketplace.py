@@ -259,12 +259,17 @@ class MarketplaceQuery:
     def service(self, info: AppInfo, id: strawberry.ID) -> Service:
         return _service(info, key_of(id, "Service", "id"))
 
-    @strawberry.field(description="A member's track record as a seller (visible to every member).")
-    def reputation(self, info: AppInfo, member: str) -> Reputation:
-        # by address, as offerings, quotes and orders name their seller
+    @strawberry.field(
+        description="A member's track record as a seller (visible to every member). "
+        "`memberId` is the member's address, as `seller`, `buyer` and `voter` name a member "
+        "everywhere (its Member id is `Member:<address>`)."
+    )
+    def reputation(self, info: AppInfo, member_id: str) -> Reputation:
         return query(
             info,
-            lambda a: Reputation(member=member, **_snake(_market(info, a).reputation(member))),
+            lambda a: Reputation(
+                member=member_id, **_snake(_market(info, a).reputation(member_id))
+            ),
         )
 
 
