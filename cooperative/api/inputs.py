@@ -2,8 +2,9 @@
 text longer than MAX_TEXT_CHARS (a field may allow more, see `long_text`) and no negative
 whole number (every `Int` an input takes is an id, a count, a rate or a duration, and the
 contracts take them unsigned). Each id (a `reference` field) is decoded to its record's
-key, in place (so an input is checked once: `mutate` does it): the resolvers get keys. A failure is VALIDATION with the field's path, e.g.
-`tickets[2].serviceId`. Lone surrogates never get this far (see limits)."""
+key, in place, so the resolvers get keys (and an input is checked once: `mutate` does it).
+A failure is VALIDATION with the field's path, e.g. `tickets[2].serviceId`. Lone
+surrogates never get this far (see limits)."""
 
 from __future__ import annotations
 
