@@ -22,7 +22,7 @@ from web3 import Web3
 from cooperative.access import Page
 from cooperative.commitments import commit
 from cooperative.currencies import currency_number
-from cooperative.errors import Forbidden, InvalidState, ValidationFailed
+from cooperative.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from cooperative.module_service import ModuleService
 from cooperative.periods import parse_period
 from cooperative.signing import RelayedSigner
@@ -263,6 +263,17 @@ class Settlement(ModuleService):
         return self.access.page(
             self.access.private(SettlementPositionRecord), SettlementPositionRecord.id, first, after
         )
+
+    def position(self, cycle_id: int) -> SettlementPositionRecord:
+        """The viewer's position in one cycle: a cycle is the viewer's where it has one."""
+        position = self.access.session.exec(
+            self.access.private(SettlementPositionRecord).where(
+                SettlementPositionRecord.cycle_id == cycle_id
+            )
+        ).first()
+        if position is None:
+            raise NotFound(f"settlement cycle {cycle_id} does not exist")
+        return position
 
     def cycle(self, cycle_id: int) -> SettlementCycleRecord:
         cycle = self.access.session.get(SettlementCycleRecord, cycle_id)

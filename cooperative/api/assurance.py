@@ -286,15 +286,9 @@ class AssuranceMutation:
     def open_trouble_ticket(
         self, info: AppInfo, input: OpenTroubleTicketInput
     ) -> TroubleTicketsPayload:
-        def work(a: DataAccess) -> TroubleTicketsPayload:
+        def work(a: DataAccess) -> TroubleTicketsPayload:  # after check_input decoded the ids
             openings = [
-                TicketOpening(
-                    t.service_id,
-                    t.impact,
-                    t.started_at,
-                    t.description,
-                    t.external_id,
-                )
+                TicketOpening(t.service_id, t.impact, t.started_at, t.description, t.external_id)
                 for t in input.tickets
             ]
             return _tickets(_assurance(info, a).open_tickets(openings))
@@ -331,14 +325,9 @@ class AssuranceMutation:
     def resolve_trouble_ticket(
         self, info: AppInfo, input: ResolveTroubleTicketInput
     ) -> TroubleTicketsPayload:
-        def work(a: DataAccess) -> TroubleTicketsPayload:
+        def work(a: DataAccess) -> TroubleTicketsPayload:  # after check_input decoded the ids
             resolutions = [
-                TicketResolution(
-                    t.ticket_id,
-                    t.ended_at,
-                    t.root_cause,
-                    t.note,
-                )
+                TicketResolution(t.ticket_id, t.ended_at, t.root_cause, t.note)
                 for t in input.tickets
             ]
             return _tickets(_assurance(info, a).resolve_tickets(resolutions))

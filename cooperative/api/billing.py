@@ -26,7 +26,6 @@ from cooperative.api.types import (
     copy_fields,
 )
 from cooperative.billing import Billing, Settlement
-from cooperative.errors import NotFound
 from cooperative.periods import period_label
 from cooperative.states import PaymentState
 from cooperative.store import models
@@ -246,14 +245,8 @@ def _invoice(info: AppInfo, key: int) -> Invoice:
 @refetchable("SettlementCycle")
 def _cycle(info: AppInfo, key: int) -> SettlementCycle:
     def work(a: DataAccess) -> SettlementCycle:
-        position = a.session.exec(  # a cycle is the caller's where it has a position in it
-            a.private(models.SettlementPositionRecord).where(
-                models.SettlementPositionRecord.cycle_id == key
-            )
-        ).first()
-        if position is None:
-            raise NotFound(f"settlement cycle {key} does not exist")
-        return _cycle_view(_settlement(info, a), position)
+        settlement = _settlement(info, a)
+        return _cycle_view(settlement, settlement.position(key))
 
     return query(info, work)
 
