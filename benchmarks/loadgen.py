@@ -114,15 +114,20 @@ async def run_load(
     seconds: float,
     warmup_seconds: float,
     vary: bool = False,
+    uncached: bool = False,
 ) -> dict[str, Any]:
     fixed = json.dumps({"query": query}).encode()
     serial = itertools.count()
 
     def payload() -> bytes:
-        if not vary:
-            return fixed
-        # a comment makes every request's text new: no parse or validation cache helps
-        return json.dumps({"query": f"{query}\n# {next(serial)}"}).encode()
+        if vary:
+            # a comment makes every request's text new: no parse or validation cache helps
+            return json.dumps({"query": f"{query}\n# {next(serial)}"}).encode()
+        if uncached:
+            # an unused variable makes every body new: no answer is kept for it
+            # (cooperative.api.answers); the document's parse and validation still are
+            return json.dumps({"query": query, "variables": {"_": next(serial)}}).encode()
+        return fixed
 
     warmup, measured = Tally(), Tally()
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
@@ -198,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--vary", action="store_true", help="make every request's text unique (defeats caches)"
     )
+    parser.add_argument(
+        "--uncached",
+        action="store_true",
+        help="make every request's body unique (defeats the answer cache only)",
+    )
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.warmup < 0:
         parser.error("need --clients >= 1, --seconds > 0, --warmup >= 0")
@@ -210,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             args.seconds,
             args.warmup,
             args.vary,
+            args.uncached,
         )
     )
     json.dump(result, sys.stdout)

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from cooperative import apikeys
+from cooperative.api.answers import AnswerCache, Answers
 from cooperative.api.context import Context
 from cooperative.api.graphiql import graphiql_page, mount_graphiql_assets
 from cooperative.api.headers import SecurityHeaders
@@ -106,6 +107,12 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
 
     app = FastAPI(
         title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.answers = Answers(platform.engine)
+    app.add_middleware(  # innermost: what it sees passed the limits
+        AnswerCache,
+        answers=app.state.answers,
+        chain_ready=lambda: platform.chain_status == "ok",
     )
     app.add_middleware(RequestLimits)
     # Cross-origin calls only from the origins the operator names (none by default).

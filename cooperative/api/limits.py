@@ -20,6 +20,9 @@ from cooperative.errors import ErrorCode
 
 MAX_BODY_BYTES = 1 << 20  # a GraphQL request; a 500-row batch is ~200 KB
 MAX_JSON_DEPTH = 32  # variables nest a few levels (an input, a list of inputs, a details map)
+# A body this small is checked on the event loop (well under a millisecond, brackets only);
+# a larger one in a worker thread, which costs a hand-over each way.
+INLINE_CHECK_BYTES = 4 * 1024
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -94,8 +97,9 @@ class RequestLimits:
     """ASGI middleware: a POST request's body must be JSON (`Content-Type:
     application/json`, the only body the API takes), read whole up to MAX_BODY_BYTES and
     checked (check_body) before anything parses it; a GET request's `variables` (GraphiQL's
-    GET queries, in development) are checked the same way. The checks run in a worker
-    thread: a 1 MiB body must not hold the event loop, and /health with it."""
+    GET queries, in development) are checked the same way. The checks of all but small
+    bodies run in a worker thread: a 1 MiB body must not hold the event loop, and /health
+    with it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -118,7 +122,10 @@ class RequestLimits:
                     415, "send the request as JSON, with Content-Type: application/json"
                 )
             body = await self._read(scope, receive)
-            await run_in_threadpool(check_body, body)
+            if len(body) <= INLINE_CHECK_BYTES:
+                check_body(body)
+            else:
+                await run_in_threadpool(check_body, body)
         except RefusedBody as refused:
             response = JSONResponse(
                 error_body(ErrorCode.VALIDATION, refused.message), status_code=refused.status

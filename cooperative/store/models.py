@@ -166,6 +166,18 @@ class ChainCursor(SQLModel, table=True):
     block_hash: str | None = Field(default=None, max_length=66)
 
 
+class StoreVersion(SQLModel, table=True):
+    """One row: a number every store transaction that changed what a query can answer
+    adds one to, in that transaction (cooperative.store.database). A cached answer is
+    valid while the number is the one it was computed at (cooperative.api.answers), in
+    every API worker on this database."""
+
+    __tablename__ = "store_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
 class IndexedBlock(SQLModel, table=True):
     """A block the indexer applied events from, with its hash: where a rolled-back or
     reorganised chain forked from what the read models were built on is found here."""
