@@ -1,7 +1,10 @@
 """API baseline: GraphQL requests/s and latency of `me` and `members` under 32 clients.
 
 The real `coop serve --demo` runs in its own process; the load generator in another
-(`benchmarks.loadgen`), one run per scenario, against the same server.
+(`benchmarks.loadgen`), one run per scenario, against the same server. Each scenario runs
+twice, side by side: every body new (`--uncached`: each answer computed, as the first
+poll after a change is) and the same body again (answered from the answer cache while
+nothing changes, as an ERP's repeated polls are; cooperative.api.answers).
 """
 
 from __future__ import annotations
@@ -35,9 +38,18 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
-def run_scenario(server: DemoServer, scenario: Scenario, config: BenchConfig) -> dict:
+def run_scenario(
+    server: DemoServer, scenario: Scenario, config: BenchConfig, *, uncached: bool = False
+) -> dict:
     """One load-generator process against the server; its JSON result plus the scenario."""
-    command = loadgen_command(server, scenario.query, config.clients, config.seconds, config.warmup)
+    command = loadgen_command(
+        server,
+        scenario.query,
+        config.clients,
+        config.seconds,
+        config.warmup,
+        *(["--uncached"] if uncached else []),
+    )
     # The load generator bounds itself; this timeout only guards against a hung process.
     limit = config.warmup + config.seconds + 60
     completed = subprocess.run(
@@ -49,7 +61,16 @@ def run_scenario(server: DemoServer, scenario: Scenario, config: BenchConfig) ->
             + completed.stderr[-2000:]
         )
     result = json.loads(completed.stdout)
-    return {"scenario": scenario.name, "query": scenario.query, **result}
+    name = f"{scenario.name} ({'computed' if uncached else 'cached'})"
+    return {"scenario": name, "query": scenario.query, "uncached": uncached, **result}
+
+
+def run_both(server: DemoServer, scenario: Scenario, config: BenchConfig) -> list[dict]:
+    """The scenario with every answer computed, then with answers kept."""
+    return [
+        run_scenario(server, scenario, config, uncached=True),
+        run_scenario(server, scenario, config),
+    ]
 
 
 def run(config: BenchConfig) -> BenchResult:
@@ -64,7 +85,7 @@ def run(config: BenchConfig) -> BenchResult:
         )
         for scenario in SCENARIOS:
             print(f"[{NAME}] scenario {scenario.name}…", flush=True)
-            results.append(run_scenario(server, scenario, config))
+            results.extend(run_both(server, scenario, config))
     print_table(
         ["scenario", "requests", "requests/s", "p50 ms", "p99 ms", "errors"],
         [

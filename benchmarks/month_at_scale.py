@@ -9,6 +9,12 @@ SQLite).
 Budget: the month under 120 s on 2 cores, under 40,000 gas per ticket lifecycle. Setting
 up (deploying for 20 founders, adopting the SLA template, registering and confirming the
 10,000 live circuits) is timed separately: it happens once, not every month.
+
+BENCH_MONTHS=3 runs that many months one after the other on the same chain and store
+(growth: does a month slow down as history accumulates?). BENCH_DATABASE_URL runs it on
+that database (PostgreSQL: `postgresql+psycopg://…`; emptied first) instead of SQLite.
+After the last month, a member's first 50 trouble tickets and invoices are read over
+HTTP under 32 clients, as `python -m benchmarks marketplace` reads orders.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from benchmarks.api_load import Scenario
 from benchmarks.config import BenchConfig, BenchResult
 from benchmarks.report import gas_since, print_table, usable_cores
 from cooperative import apikeys
@@ -64,6 +71,8 @@ CLOCK = os.environ.get("BENCH_MONTH_CLOCK", "1") != "0"
 # and anchors checkpoints on its schedule (COOP_ANCHOR_EVERY_SECONDS / _BLOCKS, as `coop
 # serve` does); BENCH_MONTH_ANCHOR=0 measures the month without it.
 ANCHOR = os.environ.get("BENCH_MONTH_ANCHOR", "1") != "0"
+MONTHS = max(1, int(os.environ.get("BENCH_MONTHS", "1")))
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or None
 BATCH = 500  # the Assurance and Billing contracts' bound per call
 CLOSE_BATCH = 250  # a period close reads every ticket of its services: keep a block's gas in bounds
 REGISTER_BATCH = 200  # Ordering's bound
@@ -401,14 +410,81 @@ def run_month(
     }
 
 
+READS = (
+    Scenario(
+        "troubleTickets",
+        "{ troubleTickets(first: 50) { edges { node { id serviceId number state impact "
+        "startedAt endedAt rootCause } } pageInfo { hasNextPage endCursor } } }",
+    ),
+    Scenario(
+        "invoices",
+        "{ invoices(first: 50) { edges { node { id seller buyer period currency state charges "
+        "credits amountDue } } pageInfo { hasNextPage endCursor } } }",
+    ),
+)
+
+
+def empty_database(url: str) -> None:
+    """A benchmark's own database, emptied: the month starts from a fresh deployment."""
+    from sqlmodel import SQLModel
+
+    from cooperative.store.database import make_engine
+
+    engine = make_engine(url)
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def read_under_load(month: Month, config: BenchConfig, folder: Path) -> list[dict[str, Any]]:
+    """The members' first 50 tickets and invoices over HTTP (the real app, uvicorn in a
+    thread of this process), under the load generator in its own process: every answer
+    computed, then answers kept (benchmarks.api_load)."""
+    import json
+    import threading
+
+    import uvicorn
+
+    from benchmarks.api_load import run_both
+    from benchmarks.server import HOST, DemoServer, free_port
+
+    with session_scope(month.platform.engine) as session:
+        keys = [apikeys.issue(session, owner=m, role=Role.MEMBER).secret for m in month.members]
+    credentials = {"members": [{"apiKey": key} for key in keys]}
+    path = folder / "bench-credentials.json"
+    path.write_text(json.dumps(credentials))
+    path.chmod(0o600)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(month.platform), host=HOST, port=port, log_level="warning", access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    base = f"http://{HOST}:{port}"
+    demo = DemoServer(base, f"{base}/graphql", path, credentials, folder, os.getpid())
+    try:
+        return [r for scenario in READS for r in run_both(demo, scenario, config)]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def run(config: BenchConfig) -> BenchResult:
-    del config  # a fixed workload: the figures are its duration and gas
     rng = random.Random(SEED)
+    store = "PostgreSQL" if DATABASE_URL and DATABASE_URL.startswith("postgres") else "SQLite"
+    if DATABASE_URL:
+        empty_database(DATABASE_URL)
     with tempfile.TemporaryDirectory(prefix="coop-month-") as tmp:
-        print(f"[{NAME}] deploying for {MEMBERS} founders…", flush=True)
+        print(f"[{NAME}] deploying for {MEMBERS} founders ({store})…", flush=True)
         started = time.perf_counter()
         platform = Platform.start(
-            Settings(data_dir=Path(tmp)), founders=[f"Carrier {i:02d}" for i in range(MEMBERS)]
+            Settings(data_dir=Path(tmp), database_url=DATABASE_URL),
+            founders=[f"Carrier {i:02d}" for i in range(MEMBERS)],
         )
         try:
             month = Month(platform)
@@ -438,6 +514,15 @@ def run(config: BenchConfig) -> BenchResult:
             with session_scope(platform.engine) as session:
                 before = len(session.exec(select(CheckpointRecord.index)).all())
             figures = run_month(month, parties, rng, period)
+            months = [figures]
+            for _later in range(1, MONTHS):
+                period += 1
+                month.advance_to(period_start(period) + timedelta(days=20))
+                print(f"[{NAME}] month {len(months) + 1} on the same chain…", flush=True)
+                months.append(run_month(month, parties, rng, period))
+            figures["months"] = [
+                {"seconds": m["month_seconds"], "gas": sum(m["gas"].values())} for m in months
+            ]
             figures["clock_blocks"] = platform.clock_blocks - clock_blocks
             figures["month_checkpoints"] = platform.anchored_checkpoints - anchored
             figures["month_anchoring_seconds"] = platform.anchoring_seconds - anchoring_seconds
@@ -464,6 +549,8 @@ def run(config: BenchConfig) -> BenchResult:
             started = time.perf_counter()
             figures["reindex_events"] = platform.reindex()
             figures["reindex_seconds"] = time.perf_counter() - started
+            print(f"[{NAME}] a member's first 50 tickets and invoices under load…", flush=True)
+            figures["reads"] = read_under_load(month, config, Path(tmp))
         finally:
             platform.stop()
     figures["setup_seconds"] = setup_seconds
@@ -507,8 +594,35 @@ def run(config: BenchConfig) -> BenchResult:
             f"{setup_seconds:.1f}",
         ],
     ]
+    rows += [
+        [
+            f"{r['scenario'].replace(' (', '(first: 50) (', 1)} req/s · p50 / p99 ms",
+            f"{r['requests_per_second']:.1f} · "
+            f"{r['latency_ms']['p50']:.1f} / {r['latency_ms']['p99']:.1f}",
+        ]
+        for r in figures["reads"]
+    ]
     print_table(["step", "value"], rows)
-    print(f"cores: {usable_cores()} (the platform, its anvil and SQLite share them)")
+    if MONTHS > 1:
+        first = figures["months"][0]
+        print_table(
+            ["month", "seconds", "gas", "seconds / month 1"],
+            [
+                [
+                    f"{n}",
+                    f"{m['seconds']:.1f}",
+                    f"{m['gas']:,}",
+                    f"{m['seconds'] / first['seconds']:.3f}",
+                ]
+                for n, m in enumerate(figures["months"], start=1)
+            ],
+        )
+    print(f"cores: {usable_cores()} (the platform, its anvil and {store} share them)")
+    figures["store"] = store
     pairs = min(SERVICES, MEMBERS * (MEMBERS - 1))
-    valid = figures["invoices"] == pairs and figures["payments"] <= MEMBERS - 1
+    valid = (
+        figures["invoices"] == pairs
+        and figures["payments"] <= MEMBERS - 1
+        and all(r["errors"] == 0 and r["warmup_errors"] == 0 for r in figures["reads"])
+    )
     return BenchResult(name=NAME, data=figures, valid=valid)

@@ -83,6 +83,9 @@ class DataAccess:
     def __init__(self, session: Session, viewer: Viewer) -> None:
         self.session = session
         self.viewer = viewer
+        # Whether what was read depends on the chain's clock too (a resolved ticket whose
+        # closing window passed reads closed), not on the store alone (cooperative.api.answers)
+        self.read_the_clock = False
 
     # ------------------------------------------------------------------ the isolation rule
 

@@ -92,5 +92,7 @@ class ModuleService:
         return self._events(receipt, name)[0]
 
     def chain_now(self) -> int:
-        """The time the contracts will judge a step sent now by (its block's timestamp)."""
+        """The time the contracts will judge a step sent now by (its block's timestamp).
+        An answer that read it is the clock's as well as the store's (not kept)."""
+        self.access.read_the_clock = True
         return self.platform.gateway.next_block_time()

@@ -4,6 +4,7 @@ write, never served to a revoked key, never an error."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,6 @@ from sqlmodel import Session
 
 from cooperative.api import answers as answers_module
 from cooperative.api.answers import Answers, is_cached_document
-from cooperative.api.app import create_app
 from cooperative.platform import Platform
 from cooperative.store.database import StoreVersionReader, session_scope
 from cooperative.store.models import ChainCursor, MemberProfile
@@ -101,114 +101,174 @@ def test_only_queries_of_the_store_alone_are_cached(
 # ------------------------------------------------------------------ answers over HTTP
 
 
-@pytest.fixture(scope="module")
-def cached_client(platform: Platform) -> TestClient:
-    return TestClient(create_app(platform))
-
-
-@pytest.fixture(scope="module")
-def members(cached_client: TestClient, credentials: dict[str, Any]) -> list[Api]:
-    return [Api(cached_client, m["apiKey"]) for m in credentials["members"]]
-
-
 def answers_of(client: TestClient) -> Answers:
     return client.app.state.answers  # type: ignore[attr-defined]
 
 
 def test_the_same_query_again_is_answered_from_the_cache(
-    cached_client: TestClient, members: list[Api]
+    client: TestClient, as_member: list[Api]
 ) -> None:
-    answers = answers_of(cached_client)
-    members[0].post(ME)  # (a key's first use records its lastUsedAt: a write)
-    first = members[0].post(ME)
+    answers = answers_of(client)
+    as_member[0].post(ME)  # (a key's first use records its lastUsedAt: a write)
+    first = as_member[0].post(ME)
     hits = answers.hits
-    again = members[0].post(ME)
+    again = as_member[0].post(ME)
     assert answers.hits == hits + 1
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["cache-control"] == "no-store"  # the security headers still apply
 
 
 def test_each_key_gets_its_own_answer(
-    cached_client: TestClient, members: list[Api], credentials: dict[str, Any]
+    client: TestClient, as_member: list[Api], as_admin: Api, credentials: dict[str, Any]
 ) -> None:
     """Every principal asks the same bodies, twice, interleaved: each answer, cached or
     not, is the asker's own."""
-    admin = Api(cached_client, credentials["admin"]["apiKey"])
     askers = [
         (api, "MEMBER", m["address"].lower())
-        for api, m in zip(members, credentials["members"], strict=True)
+        for api, m in zip(as_member, credentials["members"], strict=True)
     ]
-    askers.append((admin, "ADMIN", None))
+    askers.append((as_admin, "ADMIN", None))
     for _round in range(2):
         for api, role, address in askers:
             me = api(ME)["me"]
             assert me["role"] == role
             assert (me["member"]["address"].lower() if me["member"] else None) == address
-    orders = [api(ORDERS)["orders"]["edges"] for api in members]
-    for api, edges in zip(members, orders, strict=True):
+    orders = [api(ORDERS)["orders"]["edges"] for api in as_member]
+    for api, edges in zip(as_member, orders, strict=True):
         me = api(ME)["me"]["member"]["address"].lower()
         assert all(me in (e["node"]["buyer"].lower(), e["node"]["seller"].lower()) for e in edges)
 
 
-def test_a_write_is_read_back_at_once(cached_client: TestClient, members: list[Api]) -> None:
-    before = members[1](ME)["me"]["apiKeys"]["edges"]
-    assert members[1](ME)["me"]["apiKeys"]["edges"] == before  # (now cached)
-    created = members[1](CREATE_KEY, {"label": "answer-cache"})["createApiKey"]
+def test_a_write_is_read_back_at_once(client: TestClient, as_member: list[Api]) -> None:
+    before = as_member[1](ME)["me"]["apiKeys"]["edges"]
+    assert as_member[1](ME)["me"]["apiKeys"]["edges"] == before  # (now cached)
+    created = as_member[1](CREATE_KEY, {"label": "answer-cache"})["createApiKey"]
     assert created["errors"] == []
-    after = members[1](ME)["me"]["apiKeys"]["edges"]
+    after = as_member[1](ME)["me"]["apiKeys"]["edges"]
     assert len(after) == len(before) + 1
     assert "answer-cache" in {e["node"]["label"] for e in after}
 
 
 def test_a_revoked_key_is_refused_though_its_answer_was_kept(
-    cached_client: TestClient, members: list[Api]
+    client: TestClient, as_member: list[Api]
 ) -> None:
-    created = members[2](CREATE_KEY, {"label": "soon revoked"})["createApiKey"]
-    doomed = Api(cached_client, created["secret"])
+    created = as_member[2](CREATE_KEY, {"label": "soon revoked"})["createApiKey"]
+    doomed = Api(client, created["secret"])
     assert doomed(ME)["me"]["role"] == "MEMBER"
     assert doomed(ME)["me"]["role"] == "MEMBER"  # answered from the cache
-    revoked = members[2](REVOKE_KEY, {"id": created["apiKey"]["id"]})["revokeApiKey"]
+    revoked = as_member[2](REVOKE_KEY, {"id": created["apiKey"]["id"]})["revokeApiKey"]
     assert revoked["errors"] == []
     refused = doomed.post(ME)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def test_errors_and_mutations_are_never_kept(cached_client: TestClient, members: list[Api]) -> None:
-    answers = answers_of(cached_client)
+def test_errors_and_mutations_are_never_kept(client: TestClient, as_member: list[Api]) -> None:
+    answers = answers_of(client)
     bad = "{ orders(first: 0) { edges { cursor } } }"
     for _ in range(2):
         hits = answers.hits
-        body = members[0].post(bad).json()
+        body = as_member[0].post(bad).json()
         assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
         assert answers.hits == hits
     labels = set()
     for _ in range(2):  # the same mutation body twice: two keys
-        created = members[0](CREATE_KEY, {"label": "twice"})["createApiKey"]
+        created = as_member[0](CREATE_KEY, {"label": "twice"})["createApiKey"]
         labels.add(created["apiKey"]["id"])
     assert len(labels) == 2
 
 
 def test_nothing_is_answered_from_the_cache_while_the_chain_is_rebuilt(
-    cached_client: TestClient, members: list[Api], platform: Platform
+    client: TestClient, as_member: list[Api], platform: Platform
 ) -> None:
-    members[0](ORDERS)
-    members[0](ORDERS)  # kept
+    as_member[0](ORDERS)
+    as_member[0](ORDERS)  # kept
     platform.chain_status = "restarting"
     try:
-        body = members[0].post(ORDERS).json()
+        body = as_member[0].post(ORDERS).json()
         assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
     finally:
         platform.chain_status = "ok"
-    assert "errors" not in members[0].post(ORDERS).json()
+    assert "errors" not in as_member[0].post(ORDERS).json()
 
 
 def test_a_key_is_authenticated_again_within_its_last_used_resolution(
-    cached_client: TestClient, members: list[Api], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, as_member: list[Api], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    answers = answers_of(cached_client)
-    members[0](ME)
+    answers = answers_of(client)
+    as_member[0](ME)
     monkeypatch.setattr(answers_module, "REAUTHENTICATE_SECONDS", 0.0)
     hits = answers.hits
-    members[0](ME)
+    as_member[0](ME)
     assert answers.hits == hits  # answered afresh: authenticated, lastUsedAt kept
+
+
+def test_an_answer_that_read_the_chains_clock_is_not_kept(
+    platform: Platform,
+    client: TestClient,
+    as_member: list[Api],
+    addresses: list[str],
+    template_id: str,
+) -> None:
+    """A resolved ticket the buyer leaves unanswered reads closed once its window passed,
+    with nothing written: the page that said `resolved` must not be answered again."""
+    from tests.test_assurance_api import OPEN, RESOLVE, STEP, chain_time
+
+    buyer, seller = as_member[0], as_member[1]
+    now = chain_time(platform)
+    registered = seller(
+        "mutation($in: RegisterServicesInput!) { registerServices(input: $in) { services { id } errors { code message } } }",
+        {
+            "in": {
+                "buyer": addresses[0],
+                "circuits": [
+                    {
+                        "slaTemplate": template_id,
+                        "currency": "EUR",
+                        "mrc": "1000",
+                        "startedAt": (now - timedelta(days=40)).isoformat(),
+                    }
+                ],
+            }
+        },
+    )["registerServices"]
+    (service,) = (s["id"] for s in registered["services"])
+    buyer(
+        "mutation($ids: [ID!]!) { confirmServices(input: {serviceIds: $ids}) { errors { code } } }",
+        {"ids": [service]},
+    )
+    opened = buyer(
+        OPEN,
+        {
+            "in": {
+                "tickets": [
+                    {
+                        "serviceId": service,
+                        "impact": "down",
+                        "startedAt": (now - timedelta(hours=1)).isoformat(),
+                        "description": "LOS",
+                    }
+                ]
+            }
+        },
+    )["openTroubleTicket"]
+    (ticket,) = (t["id"] for t in opened["tickets"])
+    seller(STEP.format(name="acknowledgeTroubleTicket"), {"ids": [ticket]})
+    resolved = seller(
+        RESOLVE,
+        {
+            "in": {
+                "tickets": [{"ticketId": ticket, "endedAt": now.isoformat(), "rootCause": "power"}]
+            }
+        },
+    )["resolveTroubleTicket"]
+    assert resolved["errors"] == []
+
+    page = "query($s: ID) { troubleTickets(serviceId: $s) { edges { node { id state } } } }"
+    answers = answers_of(client)
+    states = [buyer(page, {"s": service})["troubleTickets"]["edges"][0]["node"]["state"]]
+    hits = answers.hits
+    states.append(buyer(page, {"s": service})["troubleTickets"]["edges"][0]["node"]["state"])
+    assert states == ["resolved", "resolved"] and answers.hits == hits  # computed, not kept
+    platform.gateway.increase_time(6 * 86_400)  # past the template's 5-day window
+    assert buyer(page, {"s": service})["troubleTickets"]["edges"][0]["node"]["state"] == "closed"

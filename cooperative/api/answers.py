@@ -10,8 +10,9 @@ authenticated for it. Any write (a mutation, a block the follower projected, a r
 key) moves the version, so a member always reads its own writes, in every worker.
 
 Only what is a function of the store and the caller alone is kept: operations whose root
-fields are all in CACHED_FIELDS, answered without an error, and never while the chain
-node is being rebuilt (queries answer UNAVAILABLE then). Answers are keyed by the
+fields are all in CACHED_FIELDS, answered without an error and without reading the
+chain's clock (a page holding a resolved ticket in its closing window does), and never
+while the chain node is being rebuilt (queries answer UNAVAILABLE then). Answers are keyed by the
 credential, so nothing is ever shared between keys, let alone members.
 """
 
@@ -31,8 +32,9 @@ from cooperative.apikeys import LAST_USED_RESOLUTION
 from cooperative.store.database import StoreVersionReader
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-# Root query fields whose answers depend on the store and the caller's identity only:
-# no chain read, no clock (each was checked for one; add a field only after doing so).
+# Root query fields whose answers depend on the store and the caller's identity only: no
+# chain read (each was checked for one; add a field only after doing so). A field that may
+# read the chain's clock is here only if the service says so when it does (chain_now).
 CACHED_FIELDS = frozenset(
     {
         "me",
@@ -48,6 +50,9 @@ CACHED_FIELDS = frozenset(
         "invoice",
     }
 )
+# Set in the request's scope by a resolver whose answer read the chain's clock
+# (cooperative.api.context.Context.read_the_clock): such an answer is not kept.
+READ_THE_CLOCK = "coop.read_the_clock"
 MAX_ANSWERS = 4_096
 MAX_ANSWER_BYTES = 512 * 1024  # a 50-row page is ~15 KB
 MAX_CACHED_BYTES = 64 * 1024 * 1024
@@ -176,7 +181,7 @@ class AnswerCache:
 
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
-        if status != 200 or len(body) > MAX_ANSWER_BYTES:
+        if status != 200 or len(body) > MAX_ANSWER_BYTES or scope.get(READ_THE_CLOCK):
             return
         try:
             if json.loads(body).get("errors"):

@@ -16,6 +16,7 @@ from web3.exceptions import BadFunctionCallOutput, MismatchedABI
 
 from cooperative.access import DataAccess, Viewer
 from cooperative.api import idempotency
+from cooperative.api.answers import READ_THE_CLOCK
 from cooperative.api.inputs import check_input
 from cooperative.api.types import UserError
 from cooperative.errors import (
@@ -57,6 +58,12 @@ class Context(BaseContext):
                 f"the request ran past its time budget of {REQUEST_BUDGET_SECONDS:g} s: "
                 "ask for less at once (fewer aliases, smaller pages) and send it again"
             )
+
+    def read_the_clock(self) -> None:
+        """The answer depends on the chain's clock: the answer cache does not keep it."""
+        request = getattr(self, "request", None)  # (Strawberry sets it)
+        if request is not None:
+            request.scope[READ_THE_CLOCK] = True
 
     @property
     def viewer(self) -> Viewer:
@@ -158,7 +165,10 @@ def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
     info.context.within_budget()
     _chain_ready(info)
     with node_errors(), info.context.access(read_only=True) as access:
-        return work(access)
+        result = work(access)
+        if access.read_the_clock:
+            info.context.read_the_clock()
+        return result
 
 
 @contextmanager
