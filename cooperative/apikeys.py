@@ -55,6 +55,13 @@ class FailedAuthentications:
                     retry_after=wait,
                 )
 
+    def is_locked(self, key_id: str) -> bool:
+        try:
+            self.check(key_id)
+        except RateLimited:
+            return True
+        return False
+
     def failed(self, key_id: str) -> None:
         with self._lock:
             now = time.monotonic()
@@ -112,6 +119,16 @@ def issue(
 def has_keys(session: Session, owner: str) -> bool:
     """Whether any key (revoked ones too) was ever issued to `owner`."""
     return session.exec(select(ApiKey.id).where(ApiKey.owner == owner).limit(1)).first() is not None
+
+
+def key_id_of(authorization: str) -> str | None:
+    """The key id an `Authorization: Bearer coop_<id>_<secret>` header names, if it is
+    one authenticate would look up."""
+    scheme, _, token = authorization.partition(" ")
+    parts = token.strip().split("_", 2)
+    if scheme.lower() != "bearer" or len(parts) != 3 or parts[0] != PREFIX:
+        return None
+    return parts[1] if _KEY_ID.fullmatch(parts[1]) else None
 
 
 def authenticate(session: Session, authorization: str | None) -> Viewer:

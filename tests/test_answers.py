@@ -272,3 +272,20 @@ def test_an_answer_that_read_the_chains_clock_is_not_kept(
     assert states == ["resolved", "resolved"] and answers.hits == hits  # computed, not kept
     platform.gateway.increase_time(6 * 86_400)  # past the template's 5-day window
     assert buyer(page, {"s": service})["troubleTickets"]["edges"][0]["node"]["state"] == "closed"
+
+
+def test_a_key_locked_by_failed_guesses_gets_no_kept_answer(
+    client: TestClient, as_member: list[Api]
+) -> None:
+    from cooperative.apikeys import MAX_FAILURES
+
+    secret = as_member[2](CREATE_KEY, {"label": "guessed"})["createApiKey"]["secret"]
+    key = Api(client, secret)
+    key(ME)
+    key(ME)  # kept
+    key_id = secret.split("_")[1]
+    for guess in range(MAX_FAILURES):
+        assert Api(client, f"coop_{key_id}_guess{guess}").post(ME).status_code == 401
+    locked = key.post(ME)
+    assert locked.status_code == 429
+    assert locked.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"

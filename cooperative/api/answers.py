@@ -27,7 +27,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from cooperative.api.limits import ASGIApp, Message, Receive, Scope, Send
+from cooperative import apikeys
+from cooperative.api.limits import (
+    INLINE_CHECK_BYTES,
+    MAX_TOKENS,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from cooperative.apikeys import LAST_USED_RESOLUTION
 from cooperative.store.database import StoreVersionReader
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -57,8 +66,6 @@ MAX_ANSWERS = 4_096
 MAX_ANSWER_BYTES = 512 * 1024  # a 50-row page is ~15 KB
 MAX_CACHED_BYTES = 64 * 1024 * 1024
 MAX_DOCUMENTS = 1_024  # query texts classified (cached or not)
-# Larger requests are never polled queries; parsing them here, on the event loop, could hold it.
-MAX_REQUEST_BYTES = 16 * 1024
 # An answer's key was authenticated at most this long ago, so `lastUsedAt` stays as exact
 # as authentication keeps it.
 REAUTHENTICATE_SECONDS = LAST_USED_RESOLUTION.total_seconds()
@@ -76,8 +83,8 @@ class Answer:
 def is_cached_document(query: str, operation_name: str | None) -> bool:
     """Whether the operation `operation_name` of `query` reads only CACHED_FIELDS (at its
     root, by name: a fragment at the root is not looked into, and is not cached)."""
-    try:
-        document = parse(query)
+    try:  # (on the event loop: bounded as the schema bounds every document)
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -89,6 +96,17 @@ def is_cached_document(query: str, operation_name: str | None) -> bool:
         isinstance(selection, FieldNode) and selection.name.value in CACHED_FIELDS
         for selection in operations[0].selection_set.selections
     )
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    return next((v for k, v in scope["headers"] if k == b"authorization"), None)
+
+
+def _locked(scope: Scope) -> bool:
+    """Whether the key is locked by failed guesses of its secret: then even its right
+    secret is refused (cooperative.apikeys), so its answers are not given either."""
+    key_id = apikeys.key_id_of((_authorization(scope) or b"").decode("latin-1"))
+    return key_id is None or apikeys.failed_authentications.is_locked(key_id)
 
 
 class Answers:
@@ -155,7 +173,7 @@ class AnswerCache:
             await self.app(scope, replay, send)
             return
         answer = self.answers.get(key, version)
-        if answer is not None:
+        if answer is not None and not _locked(scope):
             await send(
                 {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
             )
@@ -193,8 +211,9 @@ class AnswerCache:
     def _key(self, scope: Scope, body: bytes) -> bytes | None:
         """The answer's key (the credential and the body, hashed), or None for a request
         that is not cached."""
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if not authorization or len(body) > MAX_REQUEST_BYTES:
+        authorization = _authorization(scope)
+        # (a larger body is no polled query, and parsing it here would hold the event loop)
+        if not authorization or len(body) > INLINE_CHECK_BYTES:
             return None
         try:
             request = json.loads(body)

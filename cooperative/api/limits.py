@@ -18,10 +18,16 @@ from starlette.responses import JSONResponse
 
 from cooperative.errors import ErrorCode
 
+# Limits on what one request may ask (DESIGN: "query depth, token and alias limits"),
+# enforced by the schema's extensions (cooperative.api.schema)
+MAX_QUERY_DEPTH = 8
+MAX_ALIASES = 15
+MAX_TOKENS = 2_000
 MAX_BODY_BYTES = 1 << 20  # a GraphQL request; a 500-row batch is ~200 KB
 MAX_JSON_DEPTH = 32  # variables nest a few levels (an input, a list of inputs, a details map)
-# A body this small is checked on the event loop (well under a millisecond, brackets only);
-# a larger one in a worker thread, which costs a hand-over each way.
+# A body this small is checked on the event loop (well under a millisecond), and may be
+# answered from the answer cache (cooperative.api.answers); a larger one is checked in a
+# worker thread, which costs a hand-over each way.
 INLINE_CHECK_BYTES = 4 * 1024
 
 Scope = MutableMapping[str, Any]

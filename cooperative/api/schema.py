@@ -27,16 +27,13 @@ from cooperative.api.custody import CustodyMutation, KeyCustody
 from cooperative.api.events import EventsQuery
 from cooperative.api.governance import GovernanceMutation, GovernanceQuery
 from cooperative.api.ids import fetch_node, reference, refetchable
+from cooperative.api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 from cooperative.api.marketplace import MarketplaceMutation, MarketplaceQuery
 from cooperative.api.types import ApiKey, Connection, Member, Node, Role, UserError
 from cooperative.errors import CoopError, Forbidden, ValidationFailed
 from cooperative.store import models
 from graphql import GraphQLError
 
-# Limits on what one request may ask (DESIGN: "query depth, token and alias limits").
-MAX_QUERY_DEPTH = 8
-MAX_ALIASES = 15
-MAX_TOKENS = 2_000
 # Operations run at once in worker threads: enough for mutations waiting on the chain to
 # overlap, few enough that CPU-bound queries on 2 cores do not starve each other.
 EXECUTION_THREADS = 8
