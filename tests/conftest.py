@@ -1,4 +1,4 @@
-"""Shared fixtures: a real anvil node, a started platform, API clients, databases."""
+"""Shared fixtures: a real anvil node, Hardhat's, a started platform, API clients, databases."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from cooperative.anchoring import ANCHOR_CHAIN_ID
 from cooperative.api.app import create_app
 from cooperative.platform import Platform
 from cooperative.settings import Settings
@@ -25,6 +26,7 @@ from cooperative.store.database import create_schema, make_engine
 from deployments.chain import ChainGateway
 from deployments.compiler import Compiler
 from deployments.node import LocalNode, free_loopback_port
+from tests.hardhat import evm_under_test, hardhat_node
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +41,42 @@ def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainGateway]:
         yield gateway
 
 
+@pytest.fixture(scope="session")
+def hardhat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Hardhat's node for the session (tests/hardhat.py), chain 31337: its URL."""
+    with hardhat_node(tmp_path_factory.mktemp("hardhat") / "node.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hardhat_anchor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second Hardhat node, the anchor chain's (chain 31338, as the embedded one's)."""
+    log_file = tmp_path_factory.mktemp("hardhat-anchor") / "node.log"
+    with hardhat_node(log_file, chain_id=ANCHOR_CHAIN_ID) as url:
+        yield url
+
+
+def node_settings(request: pytest.FixtureRequest, evm: str) -> dict[str, Any]:
+    """The settings that put the platform on `evm`: none for the embedded anvil, else
+    Hardhat's nodes as COOP_RPC_URL and COOP_ANCHOR_RPC_URL."""
+    if evm == "anvil":
+        return {}
+    return {
+        "rpc_url": request.getfixturevalue("hardhat"),
+        "anchor_rpc_url": request.getfixturevalue("hardhat_anchor"),
+    }
+
+
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """The platform as `coop serve --demo` starts it: embedded anvil, SQLite, three members."""
-    started = Platform.start(Settings(data_dir=tmp_path_factory.mktemp("platform")), demo=True)
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """The platform as `coop serve --demo` starts it: embedded anvil, SQLite, three members
+    (on Hardhat's node with COOP_TEST_EVM=hardhat)."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("platform"), **node_settings(request, evm_under_test())
+    )
+    started = Platform.start(settings, demo=True)
     yield started
     started.stop()
 
