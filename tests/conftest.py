@@ -48,37 +48,30 @@ def hardhat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def hardhat_anchor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second Hardhat node, the anchor chain's (chain 31338, as the embedded one's)."""
-    log_file = tmp_path_factory.mktemp("hardhat-anchor") / "node.log"
-    with hardhat_node(log_file, chain_id=ANCHOR_CHAIN_ID) as url:
-        yield url
-
-
-def node_settings(request: pytest.FixtureRequest, evm: str) -> dict[str, Any]:
-    """The settings that put the platform on `evm`: none for the embedded anvil, else
-    Hardhat's nodes as COOP_RPC_URL and COOP_ANCHOR_RPC_URL."""
+@contextmanager
+def nodes_for(evm: str, log_dir: Path) -> Iterator[dict[str, Any]]:
+    """The settings that put a platform on `evm` for the block: none for its embedded anvil,
+    else two Hardhat nodes of its own (COOP_RPC_URL, COOP_ANCHOR_RPC_URL), so its clock is
+    its own as the embedded node's is (a test moving it moves no other's)."""
     if evm == "anvil":
-        return {}
-    return {
-        "rpc_url": request.getfixturevalue("hardhat"),
-        "anchor_rpc_url": request.getfixturevalue("hardhat_anchor"),
-    }
+        yield {}
+        return
+    with (
+        hardhat_node(log_dir / "hardhat.log") as url,
+        hardhat_node(log_dir / "hardhat-anchor.log", chain_id=ANCHOR_CHAIN_ID) as anchor_url,
+    ):
+        yield {"rpc_url": url, "anchor_rpc_url": anchor_url}
 
 
 @pytest.fixture(scope="module")
-def platform(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Platform]:
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """The platform as `coop serve --demo` starts it: embedded anvil, SQLite, three members
     (on Hardhat's node with COOP_TEST_EVM=hardhat)."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("platform"), **node_settings(request, evm_under_test())
-    )
-    started = Platform.start(settings, demo=True)
-    yield started
-    started.stop()
+    with nodes_for(evm_under_test(), tmp_path_factory.mktemp("nodes")) as nodes:
+        settings = Settings(data_dir=tmp_path_factory.mktemp("platform"), **nodes)
+        started = Platform.start(settings, demo=True)
+        yield started
+        started.stop()
 
 
 @contextmanager

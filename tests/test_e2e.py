@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from deployments.node import free_loopback_port
-from tests.conftest import node_settings
+from tests.conftest import nodes_for
 
 pytestmark = pytest.mark.e2e
 COOP = [sys.executable, "-m", "cooperative.cli"]
@@ -28,9 +28,10 @@ START_TIMEOUT = 90.0
 
 
 @pytest.fixture(params=["anvil", "hardhat"])
-def chain_env(request: pytest.FixtureRequest) -> dict[str, str]:
+def chain_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The COOP_ variables that put `coop serve` on the chain: none for its embedded anvil."""
-    return {f"COOP_{k.upper()}": v for k, v in node_settings(request, request.param).items()}
+    with nodes_for(request.param, tmp_path) as nodes:
+        yield {f"COOP_{name.upper()}": url for name, url in nodes.items()}
 
 
 @contextmanager

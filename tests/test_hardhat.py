@@ -21,7 +21,7 @@ from cooperative.settings import Settings
 from deployments.chain import NO_REASON, ChainError, ChainGateway, ChainRevert, revert_reason
 from deployments.compiler import Artifact
 from deployments.node import LOCAL_FUNDING_WEI, LocalNode, fund_for_gas
-from tests.conftest import Api, node_settings
+from tests.conftest import Api, nodes_for
 from tests.test_governance_api import VOTE, ok
 
 PROBE = Path(__file__).parent / "fixtures" / "RevertProbe.vy"
@@ -168,12 +168,11 @@ def platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """`coop serve --demo`'s platform on the embedded anvil, and on Hardhat's nodes."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("platform"), **node_settings(request, request.param)
-    )
-    started = Platform.start(settings, demo=True)
-    yield started
-    started.stop()
+    with nodes_for(request.param, tmp_path_factory.mktemp("nodes")) as nodes:
+        settings = Settings(data_dir=tmp_path_factory.mktemp("platform"), **nodes)
+        started = Platform.start(settings, demo=True)
+        yield started
+        started.stop()
 
 
 def test_the_api_answers_a_contracts_refusal_alike(
