@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import vyper
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -137,13 +138,35 @@ def test_revert_data_decides_the_reason_not_the_nodes_message() -> None:
     )
 
 
+def as_network(gateway: ChainGateway, refusal: str) -> ChainGateway:
+    """A gateway to the same node that sees it as a network: its dev methods refused, as an
+    error answer or (some providers) an HTTP error."""
+    network = ChainGateway(gateway.rpc_url)
+    answer = network._raw
+
+    def raw(method: str, *params: Any) -> dict[str, Any]:
+        if not method.startswith(("anvil_", "hardhat_")):
+            return answer(method, *params)
+        if refusal == "http":
+            raise requests.HTTPError("405 Client Error: Method Not Allowed")
+        return {"error": {"code": -32601, "message": f"the method {method} does not exist"}}
+
+    network._raw = raw  # type: ignore[method-assign]
+    return network
+
+
+@pytest.mark.parametrize("refusal", ["answer", "http"])
+def test_a_network_is_neither_and_mines_by_itself(probe: Probe, refusal: str) -> None:
+    network = as_network(probe.gateway, refusal)
+    assert network.dev_node() is None and network._mines_on_demand() is False
+
+
 def test_a_dev_node_funds_accounts_a_network_does_not(probe: Probe) -> None:
     newcomer = Account.create().address
     fund_for_gas(probe.gateway, newcomer)
     assert probe.gateway.balance(newcomer) == LOCAL_FUNDING_WEI
     # A network (no dev methods): nothing is funded, and setting a balance is refused.
-    network = ChainGateway(probe.gateway.rpc_url)
-    network._dev = (None, True)
+    network = as_network(probe.gateway, "answer")
     other = Account.create().address
     fund_for_gas(network, other)
     assert network.balance(other) == 0
