@@ -93,7 +93,7 @@ class AnchorChain:
             else:
                 node = LocalNode(settings.data_dir / "anchor", chain_id=ANCHOR_CHAIN_ID)
                 gateway = node.start()
-            fund_for_gas(gateway, operator.address)
+        fund_for_gas(gateway, operator.address)  # on a dev node only
         artifact = compiler.vyper(CHECKPOINT_LOG)
         with Session(engine) as session:
             record = session.get(AnchorContract, gateway.chain_id)

@@ -306,9 +306,8 @@ class Platform:
         operators = keystore.addresses("operator")
         operator = keystore.account(operators[0]) if operators else keystore.create("operator")
         members = [keystore.create("member") for _ in names]
-        if gateway.chain_id == 31337 and settings.rpc_url is None:
-            for account in [operator, *members]:
-                fund_for_gas(gateway, account.address)
+        for account in [operator, *members]:
+            fund_for_gas(gateway, account.address)  # on a dev node (COOP_RPC_URL's too)
         try:
             return deploy_system(
                 gateway,
@@ -488,11 +487,11 @@ class Platform:
             return self.indexer.sync(session)
 
     def fund_locally(self, address: str) -> None:
-        """On the embedded node only (a dev chain whose ether is free): give a carrier's
-        account ether for gas, e.g. a newcomer proposed for admission. A production network
-        funds its accounts its own way (or charges no gas)."""
-        if self.node is not None:
-            fund_for_gas(self.gateway, address)
+        """On a dev node only (its ether is free: the embedded one, or anvil's or Hardhat's
+        at COOP_RPC_URL): give a carrier's account ether for gas, e.g. a newcomer proposed
+        for admission. A production network funds its accounts its own way (or charges no
+        gas): nothing is done there."""
+        fund_for_gas(self.gateway, address)
 
     def operator(self) -> LocalAccount:
         account = self.keystore.account(self.deployment.operator)

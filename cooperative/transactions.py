@@ -35,7 +35,7 @@ from cooperative.errors import (
     Unavailable,
     ValidationFailed,
 )
-from deployments.chain import ChainError, ChainRevert, InsufficientFunds
+from deployments.chain import NO_REASON, ChainError, ChainRevert, InsufficientFunds
 from governance.service import GovernanceError
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,7 @@ _ERRORS: Mapping[ErrorCode, type[CoopError]] = {
 
 # What deployments.chain reports for a revert that carried no reason: not a contract's
 # refusal of the table (an out-of-gas transaction, say), so nothing to add to it.
-_NO_REASON = frozenset({"reverted", "reverted without a reason"})
+_NO_REASON = frozenset({"reverted", NO_REASON})
 
 # Unknown reasons already logged (bounded: past it, further ones are not logged).
 _MAX_WARNED = 256

@@ -39,7 +39,9 @@ RECEIPT_TIMEOUT_SECONDS = 120.0
 FEE_CACHE_SECONDS = 2.0  # fees change per block; asking per transaction doubles round trips
 PRIORITY_FEE_WEI = 1_000_000_000  # 1 gwei tip
 METHOD_NOT_FOUND = -32601  # JSON-RPC's code for a method the node does not have
+DEV_DIALECTS = ("anvil", "hardhat")  # the dev nodes whose own methods the gateway knows
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string): a revert with a reason
+NO_REASON = "reverted without a reason"
 
 
 class ChainError(Exception):
@@ -176,23 +178,37 @@ def events_in(receipt: Receipt, event: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _reason(data: bytes | None, message: str) -> str:
+    """A revert's reason: Error(string) decoded from its revert data where the node gives
+    it, so that every node reports it alike (none for empty data, whatever the node says:
+    anvil's simulation "execution failed", Hardhat's "Transaction reverted without a reason
+    string"); else the node's message without its prefixes."""
+    if data is not None:
+        if data[:4] == ERROR_STRING_SELECTOR:
+            with suppress(eth_abi.exceptions.DecodingError):
+                return str(eth_abi.decode(["string"], data[4:])[0]).strip() or NO_REASON
+        if not data:
+            return NO_REASON
+    return _reason_text(message)
+
+
 def _simulated_revert_reason(result: dict[str, Any]) -> str:
-    """The reason of a reverted eth_simulateV1 call: Error(string) in its return data."""
-    data = HexBytes(result.get("returnData") or result.get("error", {}).get("data") or b"")
-    if data[:4] == ERROR_STRING_SELECTOR:
-        try:
-            return str(eth_abi.decode(["string"], data[4:])[0])
-        except eth_abi.exceptions.DecodingError:
-            pass
-    return _reason_text(str(result.get("error", {}).get("message", "")))
+    """The reason of a reverted eth_simulateV1 call (its return data)."""
+    data = result.get("returnData") or result.get("error", {}).get("data") or "0x"
+    return _reason(HexBytes(data), str(result.get("error", {}).get("message", "")))
 
 
 def revert_reason(exc: Exception) -> str:
-    """The contract's reason from a web3 revert error, without web3's prefixes."""
+    """The contract's reason from a web3 revert error: its revert data is the error's data
+    on anvil, inside an object on Hardhat; else its message without web3's prefixes."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
     message = getattr(exc, "message", None) or str(exc)
     if isinstance(message, tuple):
         message = message[0]
-    return _reason_text(message)
+    hex_data = isinstance(data, str) and data.startswith("0x")
+    return _reason(HexBytes(data) if hex_data else None, message)
 
 
 def _reason_text(message: str) -> str:
@@ -200,7 +216,7 @@ def _reason_text(message: str) -> str:
     for prefix in ("execution reverted: ", "execution reverted"):
         if message.startswith(prefix):
             message = message[len(prefix) :]
-    return message.strip() or "reverted without a reason"
+    return message.strip() or NO_REASON
 
 
 class ChainGateway:
@@ -229,7 +245,7 @@ class ChainGateway:
         self._locks_guard = threading.Lock()
         self._fees: tuple[float, int, int] | None = None  # see _latest_block_terms
         self._can_simulate = True  # until the node says it has no eth_simulateV1
-        self._on_demand: bool | None = None  # see _mines_on_demand
+        self._dev: tuple[str | None, bool] | None = None  # see dev_node
         self._mining = threading.Lock()
         self._chain_id: int | None = None
         self._timestamps: dict[int, int] = {}
@@ -398,12 +414,13 @@ class ChainGateway:
                 message = str(exc).lower()
                 if "nonce" in message and attempt < 2:
                     continue  # another process used this sender: re-read the nonce
-                if "base fee" in message and attempt < 2:
+                # anvil's and geth's wording, then Hardhat's
+                if ("base fee" in message or "basefeepergas" in message) and attempt < 2:
                     # full blocks raised the base fee past the cached offer: offer anew
                     tx["maxFeePerGas"] = self._latest_block_terms(refresh=True)[1]
                     tx["maxPriorityFeePerGas"] = min(PRIORITY_FEE_WEI, tx["maxFeePerGas"])
                     continue
-                if "insufficient funds" in message:
+                if "insufficient funds" in message or "enough funds" in message:
                     raise InsufficientFunds(
                         f"{sender.address} cannot pay for the transaction's gas: {exc}"
                     ) from exc
@@ -496,10 +513,30 @@ class ChainGateway:
     # (group commit) while a lone transaction is mined at once, as with automine.
 
     def _mines_on_demand(self) -> bool:
-        """Whether the node is an anvil that does not mine new transactions by itself."""
-        if self._on_demand is None:
-            self._on_demand = self._raw("anvil_getAutomine").get("result") is False
-        return self._on_demand
+        """Whether the node is a dev node that does not mine new transactions by itself."""
+        return not self._dev_node()[1]
+
+    def dev_node(self) -> str | None:
+        """The dev node's dialect ("anvil", "hardhat"): the one whose `<dialect>_getAutomine`
+        it answers; None for a network (it mines by itself, and has no dev methods)."""
+        return self._dev_node()[0]
+
+    def _dev_node(self) -> tuple[str | None, bool]:
+        """(dialect or None, whether it mines new transactions by itself), asked once."""
+        if self._dev is None:
+            dev: tuple[str | None, bool] = (None, True)
+            for dialect in DEV_DIALECTS:
+                try:
+                    automine = self._raw(f"{dialect}_getAutomine").get("result")
+                except ChainError:
+                    raise  # unreachable: asked again next time
+                except Exception:  # e.g. an HTTP error for an unknown method: not this one
+                    continue
+                if isinstance(automine, bool):
+                    dev = (dialect, automine)
+                    break
+            self._dev = dev
+        return self._dev
 
     def _why_pending(self, tx_hash: HexBytes) -> str:
         """What keeps a sent transaction out of blocks, for the operator's log."""
@@ -682,9 +719,21 @@ class ChainGateway:
 
     # ------------------------------------------------------------------ local nodes only
 
+    def _dev_call(self, method: str, *params: Any) -> Any:
+        """A dev node's own method `<dialect>_<method>` (e.g. setBalance), its result;
+        ChainError on a network, which has none."""
+        dialect = self.dev_node()
+        if dialect is None:
+            raise ChainError(f"the node at {self.rpc_url} is not a dev node: no {method}")
+        response = self._raw(f"{dialect}_{method}", *params)
+        if "error" in response:
+            raise ChainError(f"the node refused {dialect}_{method}: {response['error']}")
+        return response["result"]
+
     def set_balance(self, address: str, wei: int) -> None:
-        """Fund an account on anvil (`anvil_setBalance`); real networks fund accounts for real."""
-        self._raw("anvil_setBalance", address, hex(wei))
+        """Fund an account on a dev node (`anvil_setBalance`, `hardhat_setBalance`); real
+        networks fund accounts for real."""
+        self._dev_call("setBalance", address, hex(wei))
 
     @contextmanager
     def between_blocks(self) -> Iterator[None]:
@@ -704,21 +753,24 @@ class ChainGateway:
             return True
 
     def dump_state(self) -> bytes:
-        """The node's whole state as anvil loads it back (`--load-state`): JSON."""
+        """The node's whole state as anvil loads it back (`--load-state`): JSON. Anvil's
+        own (the embedded node's snapshots); Hardhat's node has none."""
         response = self._raw("anvil_dumpState")
         if "error" in response:
             raise ChainError(f"the node could not dump its state: {response['error']}")
         return gzip.decompress(bytes.fromhex(response["result"][2:]))
 
     def set_next_block_timestamp(self, timestamp: int) -> None:
-        """The next block's time (anvil), to rebuild lost blocks at the times they had."""
+        """The next block's time (anvil's and Hardhat's `evm_setNextBlockTimestamp`), to
+        rebuild lost blocks at the times they had."""
         response = self._raw("evm_setNextBlockTimestamp", timestamp)
         if "error" in response:
             raise ChainError(f"the node refused the next block's time: {response['error']}")
 
     def set_clock(self, timestamp: int) -> None:
         """Set anvil's clock (`evm_setTime`): a node started from a state file refuses any
-        next-block time before its start until its clock is set back to the chain's."""
+        next-block time before its start until its clock is set back to the chain's. Anvil's
+        own (Hardhat has no evm_setTime): only the embedded node's reconciliation uses it."""
         response = self._raw("evm_setTime", timestamp)
         if "error" in response:
             raise ChainError(f"the node refused to set its clock: {response['error']}")
@@ -733,6 +785,7 @@ class ChainGateway:
                 self._wait_for_raw_receipt(HexBytes(tx_hash))
 
     def increase_time(self, seconds: int) -> None:
-        """Move anvil's clock forward and mine a block (tests, never production)."""
+        """Move a dev node's clock forward and mine a block (tests, never production):
+        `evm_increaseTime` and `evm_mine`, which anvil and Hardhat both have."""
         self._raw("evm_increaseTime", seconds)
         self._raw("evm_mine")

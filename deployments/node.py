@@ -94,9 +94,10 @@ LOCAL_FUNDING_WEI = 10**24  # what a dev node gives an account for gas
 
 
 def fund_for_gas(gateway: ChainGateway, address: str) -> None:
-    """On a local dev node only (its ether is free, anvil_setBalance): give an account
-    with none ether for gas. A production network funds its accounts its own way."""
-    if gateway.balance(address) == 0:
+    """On a dev node only (anvil's or Hardhat's, whose ether is free: `set_balance`): give
+    an account with none ether for gas. On a network nothing: it funds its accounts its
+    own way."""
+    if gateway.dev_node() is not None and gateway.balance(address) == 0:
         gateway.set_balance(address, LOCAL_FUNDING_WEI)
 
 

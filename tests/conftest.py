@@ -1,4 +1,4 @@
-"""Shared fixtures: a real anvil node, a started platform, API clients, databases."""
+"""Shared fixtures: a real anvil node, Hardhat's, a started platform, API clients, databases."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from cooperative.anchoring import ANCHOR_CHAIN_ID
 from cooperative.api.app import create_app
 from cooperative.platform import Platform
 from cooperative.settings import Settings
@@ -25,6 +26,7 @@ from cooperative.store.database import create_schema, make_engine
 from deployments.chain import ChainGateway
 from deployments.compiler import Compiler
 from deployments.node import LocalNode, free_loopback_port
+from tests.hardhat import evm_under_test, hardhat_node
 
 
 @pytest.fixture(scope="session")
@@ -39,12 +41,37 @@ def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainGateway]:
         yield gateway
 
 
+@pytest.fixture(scope="session")
+def hardhat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Hardhat's node for the session (tests/hardhat.py), chain 31337: its URL."""
+    with hardhat_node(tmp_path_factory.mktemp("hardhat") / "node.log") as url:
+        yield url
+
+
+@contextmanager
+def nodes_for(evm: str, log_dir: Path) -> Iterator[dict[str, Any]]:
+    """The settings that put a platform on `evm` for the block: none for its embedded anvil,
+    else two Hardhat nodes of its own (COOP_RPC_URL, COOP_ANCHOR_RPC_URL), so its clock is
+    its own as the embedded node's is (a test moving it moves no other's)."""
+    if evm == "anvil":
+        yield {}
+        return
+    with (
+        hardhat_node(log_dir / "hardhat.log") as url,
+        hardhat_node(log_dir / "hardhat-anchor.log", chain_id=ANCHOR_CHAIN_ID) as anchor_url,
+    ):
+        yield {"rpc_url": url, "anchor_rpc_url": anchor_url}
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """The platform as `coop serve --demo` starts it: embedded anvil, SQLite, three members."""
-    started = Platform.start(Settings(data_dir=tmp_path_factory.mktemp("platform")), demo=True)
-    yield started
-    started.stop()
+    """The platform as `coop serve --demo` starts it: embedded anvil, SQLite, three members
+    (on Hardhat's node with COOP_TEST_EVM=hardhat)."""
+    with nodes_for(evm_under_test(), tmp_path_factory.mktemp("nodes")) as nodes:
+        settings = Settings(data_dir=tmp_path_factory.mktemp("platform"), **nodes)
+        started = Platform.start(settings, demo=True)
+        yield started
+        started.stop()
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""End to end: the real `coop serve --demo` on anvil, called over HTTP, stopped and
-started again on the same data directory."""
+"""End to end: the real `coop serve --demo`, called over HTTP, stopped and started again
+on the same data directory: on its embedded anvil, and on Hardhat's nodes (COOP_RPC_URL,
+COOP_ANCHOR_RPC_URL), so that nothing anvil-only is left on the external node's path."""
 
 from __future__ import annotations
 
@@ -19,15 +20,26 @@ import httpx
 import pytest
 
 from deployments.node import free_loopback_port
+from tests.conftest import nodes_for
 
 pytestmark = pytest.mark.e2e
 COOP = [sys.executable, "-m", "cooperative.cli"]
 START_TIMEOUT = 90.0
 
 
+@pytest.fixture(params=["anvil", "hardhat"])
+def chain_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The COOP_ variables that put `coop serve` on the chain: none for its embedded anvil."""
+    with nodes_for(request.param, tmp_path) as nodes:
+        yield {f"COOP_{name.upper()}": url for name, url in nodes.items()}
+
+
 @contextmanager
-def coop_serve(data_dir: Path, port: int) -> Iterator[dict[str, Any]]:
-    """Run `coop serve --demo` until the block ends; yields the credentials file's content."""
+def coop_serve(
+    data_dir: Path, port: int, chain_env: dict[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Run `coop serve --demo` (on `chain_env`'s nodes, else its own) until the block ends;
+    yields the credentials file's content."""
     credentials = data_dir / "demo-credentials.json"
     started_at = time.time()
     log = (data_dir.parent / f"serve-{port}.log").open("w")
@@ -35,7 +47,7 @@ def coop_serve(data_dir: Path, port: int) -> Iterator[dict[str, Any]]:
         [*COOP, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("COOP_")},
+        env={k: v for k, v in os.environ.items() if not k.startswith("COOP_")} | (chain_env or {}),
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -77,10 +89,12 @@ def graphql(
     return body["data"]
 
 
-def test_serve_demo_then_restart_keeps_everything(tmp_path: Path) -> None:
+def test_serve_demo_then_restart_keeps_everything(
+    tmp_path: Path, chain_env: dict[str, str]
+) -> None:
     data_dir = tmp_path / "data"
     port = free_loopback_port()
-    with coop_serve(data_dir, port) as credentials:
+    with coop_serve(data_dir, port, chain_env) as credentials:
         url = credentials["graphql_url"]
         assert url == f"http://127.0.0.1:{port}/graphql"
         assert stat.S_IMODE((data_dir / "demo-credentials.json").stat().st_mode) == 0o600
@@ -111,7 +125,7 @@ def test_serve_demo_then_restart_keeps_everything(tmp_path: Path) -> None:
         assert created["errors"] == []
         health_before = httpx.get(f"http://127.0.0.1:{port}/health").json()
 
-    with coop_serve(data_dir, port) as again:
+    with coop_serve(data_dir, port, chain_env) as again:
         assert again == credentials  # same keys, same members, same addresses
         health_after = httpx.get(f"http://127.0.0.1:{port}/health").json()
         assert health_after["contracts"] == health_before["contracts"]
@@ -122,3 +136,6 @@ def test_serve_demo_then_restart_keeps_everything(tmp_path: Path) -> None:
             url, again["admin"]["apiKey"], "{ members { edges { node { address } } } }"
         )
         assert len(members["members"]["edges"]) == 3
+    # On Hardhat's nodes no embedded node was started: no state directory of one
+    embedded = [name for name in ("chain", "anchor") if (data_dir / name).is_dir()]
+    assert embedded == ([] if chain_env else ["chain", "anchor"])

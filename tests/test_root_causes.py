@@ -19,6 +19,7 @@ from cooperative.states import RootCause
 from cooperative.store.models import RootCauseModel
 from tests import ticket_text
 from tests.conftest import Api
+from tests.hardhat import evm_under_test
 from tests.test_assurance_api import OPEN, RESOLVE, chain_time, step
 
 # Measured (1,600 tickets to train on, 400 held out): seed 0, the one below, top-1 0.86 and
@@ -218,6 +219,11 @@ def test_a_seller_with_too_few_tickets_gets_no_model(
         assert session.get(RootCauseModel, aurora) is None
 
 
+@pytest.mark.skipif(
+    evm_under_test() != "anvil",
+    reason="a command joins a running platform through its embedded node only (with "
+    "COOP_RPC_URL set it finds the data directory locked)",
+)
 def test_coop_assurance_train_beside_the_running_platform(
     platform: Platform, addresses: list[str], two_sellers: dict[str, str]
 ) -> None:

@@ -1,6 +1,6 @@
-"""State proofs (cooperative.state_proofs) against a real anvil: eth_getProof answers verify
-against the block's state root, any tampering is caught, and the Vyper 0.4.3 slot helpers
-find the words a probe contract wrote (checked with eth_getStorageAt)."""
+"""State proofs (cooperative.state_proofs) against a real anvil and Hardhat's node:
+eth_getProof answers verify against the block's state root, any tampering is caught, and
+the Vyper 0.4.3 slot helpers find the words a probe contract wrote (eth_getStorageAt)."""
 
 from __future__ import annotations
 
@@ -63,8 +63,10 @@ class Chain:
         return [member_slot(hashmap_slot(self.layout["records"], key), i) for i in range(3)]
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+@pytest.fixture(scope="module", params=["anvil", "hardhat"])
+def chain(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Chain]:
     out = vyper.compile_code(
         PROBE.read_text(), output_formats=["abi", "bytecode", "bytecode_runtime", "layout"]
     )
@@ -72,8 +74,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     artifact = Artifact(
         "StateProofProbe", out["abi"], out["bytecode"], out["bytecode_runtime"], "vyper-0.4.3", ""
     )
-    node = LocalNode(tmp_path_factory.mktemp("chain"))
-    gateway = node.start()
+    node = LocalNode(tmp_path_factory.mktemp("chain")) if request.param == "anvil" else None
+    gateway = node.start() if node else ChainGateway(request.getfixturevalue("hardhat"))
     try:
         sender, holder = Account.create(), Account.create().address
         gateway.set_balance(sender.address, 10**21)
@@ -87,7 +89,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         later = gateway.transact(sender, probe.set_record(7, 999, 222, 333)).block_number
         yield Chain(gateway, address, sender.address, holder, layout, written, later)
     finally:
-        node.stop()
+        if node is not None:
+            node.stop()
 
 
 def test_vyper_hashes_the_slot_before_the_key(chain: Chain) -> None:
@@ -195,7 +198,8 @@ def test_an_older_proof_verifies_against_its_own_block_only(chain: Chain) -> Non
         verify_get_proof(chain.root(chain.later), chain.address, old)  # records[7] rewritten
     new = chain.proof([amount], chain.later)
     assert verify_get_proof(chain.root(chain.later), chain.address, new) == {amount: 999}
-    # With --max-persisted-states 0 anvil still keeps the last 500 blocks' states in memory.
+    # With --max-persisted-states 0 anvil still keeps the last 500 blocks' states in memory
+    # (Hardhat's node keeps every block's).
     for _ in range(300):
         chain.raw("evm_mine")
     assert chain.gateway.latest_block() - chain.written > 300
