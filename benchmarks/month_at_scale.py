@@ -520,6 +520,11 @@ def run(config: BenchConfig) -> BenchResult:
                 month.advance_to(period_start(period) + timedelta(days=20))
                 print(f"[{NAME}] month {len(months) + 1} on the same chain…", flush=True)
                 months.append(run_month(month, parties, rng, period))
+                print(
+                    f"[{NAME}] month {len(months)}: {months[-1]['month_seconds']:.1f} s "
+                    f"(month 1: {figures['month_seconds']:.1f} s)",
+                    flush=True,
+                )
             figures["months"] = [
                 {"seconds": m["month_seconds"], "gas": sum(m["gas"].values())} for m in months
             ]
@@ -538,11 +543,12 @@ def run(config: BenchConfig) -> BenchResult:
             platform.sync()
             anchoring = platform.anchoring()
             started = time.perf_counter()
-            checkpoint = anchoring.checkpoint()
-            assert checkpoint is not None
+            checkpoint = anchoring.checkpoint()  # None: the schedule's last one covers it all
             figures["anchor_seconds"] = time.perf_counter() - started
-            figures["anchor_commitments"] = checkpoint.tree_size
-            figures["anchor_gas"] = anchoring.chain.gateway.receipt(checkpoint.anchor_tx).gas_used
+            figures["anchor_commitments"] = checkpoint.tree_size if checkpoint else 0
+            figures["anchor_gas"] = (
+                anchoring.chain.gateway.receipt(checkpoint.anchor_tx).gas_used if checkpoint else 0
+            )
             # Not part of the month: what `coop reindex` takes to rebuild every read model
             # from the chain and the outbox's documents after it (issue 10's figure).
             platform.sync()

@@ -44,23 +44,25 @@ class FailedAuthentications:
         self._lock = threading.Lock()
 
     def check(self, key_id: str) -> None:
-        with self._lock:
-            if key_id not in self._failures:
-                return
-            failures = self._recent(key_id, time.monotonic())
-            if len(failures) >= MAX_FAILURES:
-                wait = math.ceil(failures[0] + FAILURE_WINDOW_SECONDS - time.monotonic())
-                raise RateLimited(
-                    f"too many failed attempts with API key {key_id}: retry in {wait} s",
-                    retry_after=wait,
-                )
+        wait = self._locked_for(key_id)
+        if wait is not None:
+            raise RateLimited(
+                f"too many failed attempts with API key {key_id}: retry in {wait} s",
+                retry_after=wait,
+            )
 
     def is_locked(self, key_id: str) -> bool:
-        try:
-            self.check(key_id)
-        except RateLimited:
-            return True
-        return False
+        return self._locked_for(key_id) is not None
+
+    def _locked_for(self, key_id: str) -> int | None:
+        """Seconds until the key id is unlocked, None if it is not locked."""
+        with self._lock:
+            if key_id not in self._failures:
+                return None
+            failures = self._recent(key_id, time.monotonic())
+            if len(failures) < MAX_FAILURES:
+                return None
+            return math.ceil(failures[0] + FAILURE_WINDOW_SECONDS - time.monotonic())
 
     def failed(self, key_id: str) -> None:
         with self._lock:
@@ -138,10 +140,10 @@ def authenticate(session: Session, authorization: str | None) -> Viewer:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must read `Bearer <key>`")
-    parts = token.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not _KEY_ID.fullmatch(parts[1]):
+    key_id = key_id_of(authorization)
+    if key_id is None:
         raise Unauthenticated("this is not a CarrierCoop API key")
-    _, key_id, secret = parts
+    secret = token.strip().split("_", 2)[2]
     failed_authentications.check(key_id)
     record = session.get(ApiKey, key_id)
     if record is None or not hmac.compare_digest(record.secret_hash, _hash(secret)):

@@ -1,4 +1,4 @@
-"""A caller's query answers, kept while the store's version stands (ASGI middleware).
+"""A caller's query answers, kept while the store's version stands.
 
 An ERP polls the same few queries (`orders(first: 50)`, `troubleTickets`, `invoices`)
 far more often than anything changes. Such a query, sent again with the same key and the
@@ -9,37 +9,44 @@ authentication but the comparison of the exact `Authorization` header that was
 authenticated for it. Any write (a mutation, a block the follower projected, a revoked
 key) moves the version, so a member always reads its own writes, in every worker.
 
-Only what is a function of the store and the caller alone is kept: operations whose root
+Two parts: the schema extension `KeptAnswers` decides, where the operation is parsed and
+executed already, whether an answer may be kept, and says so in the request's scope; the
+ASGI middleware `AnswerCache` answers from the kept ones and keeps what it was told to.
+On the event loop it only hashes the credential and the body and reads the version.
+
+Only what is a function of the store and the caller alone is kept: queries whose root
 fields are all in CACHED_FIELDS, answered without an error and without reading the
 chain's clock (a page holding a resolved ticket in its closing window does), and never
-while the chain node is being rebuilt (queries answer UNAVAILABLE then). Answers are keyed by the
-credential, so nothing is ever shared between keys, let alone members.
+while the chain node is being rebuilt (queries answer UNAVAILABLE then). Answers are
+keyed by the credential, so nothing is ever shared between keys, let alone members. An
+answer is used for a minute at most (the key is then authenticated again), which also
+bounds how stale a write the version did not see (a hand-made SQL statement) leaves it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from strawberry.extensions import SchemaExtension
 
 from cooperative import apikeys
 from cooperative.api.limits import (
     INLINE_CHECK_BYTES,
-    MAX_TOKENS,
     ASGIApp,
     Message,
     Receive,
     Scope,
     Send,
+    replaying,
 )
 from cooperative.apikeys import LAST_USED_RESOLUTION
 from cooperative.store.database import StoreVersionReader
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import FieldNode, OperationType, get_operation_ast
 
 # Root query fields whose answers depend on the store and the caller's identity only: no
 # chain read (each was checked for one; add a field only after doing so). A field that may
@@ -59,13 +66,12 @@ CACHED_FIELDS = frozenset(
         "invoice",
     }
 )
-# Set in the request's scope by a resolver whose answer read the chain's clock
-# (cooperative.api.context.Context.read_the_clock): such an answer is not kept.
+# Flags in the request's scope (Context.note): the answer may be kept; it read the clock.
+KEEP = "coop.keep_answer"
 READ_THE_CLOCK = "coop.read_the_clock"
 MAX_ANSWERS = 4_096
 MAX_ANSWER_BYTES = 512 * 1024  # a 50-row page is ~15 KB
 MAX_CACHED_BYTES = 64 * 1024 * 1024
-MAX_DOCUMENTS = 1_024  # query texts classified (cached or not)
 # An answer's key was authenticated at most this long ago, so `lastUsedAt` stays as exact
 # as authentication keeps it.
 REAUTHENTICATE_SECONDS = LAST_USED_RESOLUTION.total_seconds()
@@ -80,33 +86,25 @@ class Answer:
     body: bytes
 
 
-def is_cached_document(query: str, operation_name: str | None) -> bool:
-    """Whether the operation `operation_name` of `query` reads only CACHED_FIELDS (at its
-    root, by name: a fragment at the root is not looked into, and is not cached)."""
-    try:  # (on the event loop: bounded as the schema bounds every document)
-        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
-    except GraphQLError:
-        return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
-        return False
-    return all(
-        isinstance(selection, FieldNode) and selection.name.value in CACHED_FIELDS
-        for selection in operations[0].selection_set.selections
-    )
+class KeptAnswers(SchemaExtension):
+    """Marks a request whose answer may be kept: a query of CACHED_FIELDS only (by name at
+    its root: a fragment there is not looked into, and is not kept), answered without an
+    error."""
 
-
-def _authorization(scope: Scope) -> bytes | None:
-    return next((v for k, v in scope["headers"] if k == b"authorization"), None)
-
-
-def _locked(scope: Scope) -> bool:
-    """Whether the key is locked by failed guesses of its secret: then even its right
-    secret is refused (cooperative.apikeys), so its answers are not given either."""
-    key_id = apikeys.key_id_of((_authorization(scope) or b"").decode("latin-1"))
-    return key_id is None or apikeys.failed_authentications.is_locked(key_id)
+    def on_execute(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        result, document = context.result, context.graphql_document
+        if result is None or result.errors or context.pre_execution_errors or document is None:
+            return
+        operation = get_operation_ast(document, context.operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            return
+        if all(
+            isinstance(selection, FieldNode) and selection.name.value in CACHED_FIELDS
+            for selection in operation.selection_set.selections
+        ):
+            context.context.note(KEEP)
 
 
 class Answers:
@@ -114,7 +112,7 @@ class Answers:
     touched only on the event loop."""
 
     def __init__(self, engine: Engine) -> None:
-        self.version = StoreVersionReader(engine)  # on the event loop: ~5 µs on SQLite
+        self.version = StoreVersionReader(engine)
         self._answers: OrderedDict[bytes, Answer] = OrderedDict()
         self._bytes = 0
         self.hits = self.misses = 0  # (operational figures)
@@ -133,14 +131,20 @@ class Answers:
         return answer
 
     def keep(self, key: bytes, answer: Answer) -> None:
-        previous = self._answers.pop(key, None)
+        previous = self._answers.get(key)
         if previous is not None:
+            if previous.version > answer.version:
+                return  # a slower request computed it at an older version
+            self._answers.pop(key)
             self._bytes -= len(previous.body)
         self._answers[key] = answer
         self._bytes += len(answer.body)
         while len(self._answers) > MAX_ANSWERS or self._bytes > MAX_CACHED_BYTES:
             _, evicted = self._answers.popitem(last=False)
             self._bytes -= len(evicted.body)
+
+    def close(self) -> None:
+        self.version.close()
 
 
 class AnswerCache:
@@ -151,90 +155,59 @@ class AnswerCache:
         self.app = app
         self.answers = answers
         self.chain_ready = chain_ready
-        self._documents: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/graphql":
             await self.app(scope, receive, send)
             return
         message = await receive()
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return message
-
-        key = None if message.get("more_body") else self._key(scope, message.get("body", b""))
+        receive = replaying(message, receive)
+        key = None if message.get("more_body") else _key(scope, message.get("body", b""))
         version = self.answers.version.read() if key is not None and self.chain_ready() else None
         if key is None or version is None:
-            await self.app(scope, replay, send)
+            await self.app(scope, receive, send)
             return
         answer = self.answers.get(key, version)
-        if answer is not None and not _locked(scope):
+        if answer is not None:
             await send(
                 {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
             )
             await send({"type": "http.response.body", "body": answer.body})
             return
-        await self._answer_and_keep(scope, replay, send, key, version)
+        await self._answer_and_keep(scope, receive, send, key, version)
 
     async def _answer_and_keep(
         self, scope: Scope, receive: Receive, send: Send, key: bytes, version: int
     ) -> None:
         authenticated_at = time.monotonic()
         status, headers = 0, []
-        chunks: list[bytes] = []
+        chunks: list[bytes] | None = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal status, headers, chunks
             if message["type"] == "http.response.start":
                 # copied now: the middleware outside adds its headers to this very message
                 status, headers = message["status"], list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and chunks is not None:
                 chunks.append(message.get("body", b""))
+                if sum(map(len, chunks)) > MAX_ANSWER_BYTES:
+                    chunks = None  # too large to keep: not held either
             await send(message)
 
         await self.app(scope, receive, capture)
-        body = b"".join(chunks)
-        if status != 200 or len(body) > MAX_ANSWER_BYTES or scope.get(READ_THE_CLOCK):
+        if chunks is None or status != 200 or not scope.get(KEEP) or scope.get(READ_THE_CLOCK):
             return
-        try:
-            if json.loads(body).get("errors"):
-                return  # an error is answered afresh each time (UNAVAILABLE passes)
-        except ValueError:
-            return
-        self.answers.keep(key, Answer(version, authenticated_at, status, headers, body))
+        self.answers.keep(key, Answer(version, authenticated_at, status, headers, b"".join(chunks)))
 
-    def _key(self, scope: Scope, body: bytes) -> bytes | None:
-        """The answer's key (the credential and the body, hashed), or None for a request
-        that is not cached."""
-        authorization = _authorization(scope)
-        # (a larger body is no polled query, and parsing it here would hold the event loop)
-        if not authorization or len(body) > INLINE_CHECK_BYTES:
-            return None
-        try:
-            request = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(request, dict) or request.get("extensions"):
-            return None  # (signed transactions ride in extensions)
-        query, name = request.get("query"), request.get("operationName")
-        if not isinstance(query, str) or not isinstance(name, str | None):
-            return None
-        if not self._is_cached(query, name):
-            return None
-        return hashlib.sha256(authorization + b"\n" + body).digest()
 
-    def _is_cached(self, query: str, operation_name: str | None) -> bool:
-        found = self._documents.get((query, operation_name))
-        if found is None:
-            found = is_cached_document(query, operation_name)
-            self._documents[(query, operation_name)] = found
-            if len(self._documents) > MAX_DOCUMENTS:
-                self._documents.popitem(last=False)
-        else:
-            self._documents.move_to_end((query, operation_name))
-        return found
+def _key(scope: Scope, body: bytes) -> bytes | None:
+    """The key an answer to this request is kept under (the credential and the body,
+    hashed), or None: no well-formed key (the app refuses it, as ever), a key locked by failed guesses of its secret (even its right secret is
+    refused then, see cooperative.apikeys), or a body larger than a polled query's."""
+    authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+    key_id = apikeys.key_id_of(authorization.decode("latin-1"))
+    if key_id is None or len(body) > INLINE_CHECK_BYTES:
+        return None
+    if apikeys.failed_authentications.is_locked(key_id):
+        return None
+    return hashlib.sha256(authorization + b"\n" + body).digest()

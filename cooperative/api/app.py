@@ -97,6 +97,8 @@ class CoopGraphQLRouter(GraphQLRouter[Context, None]):
 def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
     health_probe = HealthProbe(platform)
 
+    answers = Answers(platform.engine)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         health_probe.start()
@@ -104,14 +106,15 @@ def create_app(platform: Platform, *, graphiql: bool = False) -> FastAPI:
             yield
         finally:
             health_probe.stop()
+            answers.close()
 
     app = FastAPI(
         title="CarrierCoop", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.state.answers = Answers(platform.engine)
+    app.state.answers = answers
     app.add_middleware(  # innermost: what it sees passed the limits
         AnswerCache,
-        answers=app.state.answers,
+        answers=answers,
         chain_ready=lambda: platform.chain_status == "ok",
     )
     app.add_middleware(RequestLimits)

@@ -59,11 +59,12 @@ class Context(BaseContext):
                 "ask for less at once (fewer aliases, smaller pages) and send it again"
             )
 
-    def read_the_clock(self) -> None:
-        """The answer depends on the chain's clock: the answer cache does not keep it."""
+    def note(self, flag: str) -> None:
+        """A flag in the request's scope, for the middleware around the schema (the
+        answer cache's, cooperative.api.answers)."""
         request = getattr(self, "request", None)  # (Strawberry sets it)
         if request is not None:
-            request.scope[READ_THE_CLOCK] = True
+            request.scope[flag] = True
 
     @property
     def viewer(self) -> Viewer:
@@ -167,7 +168,7 @@ def query(info: AppInfo, work: Callable[[DataAccess], Any]) -> Any:
     with node_errors(), info.context.access(read_only=True) as access:
         result = work(access)
         if access.read_the_clock:
-            info.context.read_the_clock()
+            info.context.note(READ_THE_CLOCK)  # the answer is not the store's alone
         return result
 
 

@@ -138,16 +138,11 @@ class RequestLimits:
             )
             await response(scope, receive, send)
             return
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()  # (a disconnect)
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(
+            scope,
+            replaying({"type": "http.request", "body": body, "more_body": False}, receive),
+            send,
+        )
 
     @staticmethod
     async def _read(scope: Scope, receive: Receive) -> bytes:
@@ -194,6 +189,20 @@ def _json_parameters(scope: Scope) -> list[tuple[str, str]]:
 def _check_parameters(values: list[tuple[str, str]]) -> None:
     for name, value in values:
         check_body(value.encode("utf-8", errors="surrogateescape"), f"the request's {name}")
+
+
+def replaying(message: Message, receive: Receive) -> Receive:
+    """`receive` with `message` (the body, read already) handed out first."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()  # (a disconnect)
+        delivered = True
+        return message
+
+    return replay
 
 
 def _is_json(scope: Scope) -> bool:

@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from cooperative import apikeys
 from cooperative.access import DataAccess
 from cooperative.api.anchoring import AnchoringQuery
+from cooperative.api.answers import KeptAnswers
 from cooperative.api.assurance import AssuranceMutation, AssuranceQuery
 from cooperative.api.billing import BillingMutation, BillingQuery
 from cooperative.api.context import AppInfo, mutate, query
@@ -265,5 +266,6 @@ schema = CoopSchema(
         # Last: the cache of validated documents, the size check, then validation itself.
         ValidatedDocuments,
         IntrospectionAnswers,
+        KeptAnswers,
     ],
 )

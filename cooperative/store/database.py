@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from itertools import chain
@@ -9,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine, text
@@ -90,21 +92,26 @@ _CHANGED = "store_changed"  # (in Session.info: this transaction wrote what quer
 
 
 class StoreVersionReader:
-    """The store's version, read on a connection of its own outside the pool, in
-    autocommit (each read sees the last commit): a few microseconds on SQLite, one round
-    trip on PostgreSQL, against ~100 through the engine. Not thread-safe: one reader per
-    thread (the answer cache's is the event loop's)."""
+    """The store's version, read on a connection of its own (outside the pool, in
+    autocommit, so each read sees the last commit): a few microseconds on SQLite, one
+    round trip on PostgreSQL, against ~100 µs through the engine. It is read on the event
+    loop, so it never waits long: a short lock timeout on SQLite, connect and statement
+    timeouts on PostgreSQL, and after a failure no new attempt for RETRY_SECONDS (None
+    meanwhile: the caller does without). Not thread-safe: one reader per thread."""
 
     SQL = "SELECT version FROM store_version WHERE id = 1"
-    TIMEOUT_MS = 1_000  # PostgreSQL: a read that takes longer is abandoned (None)
+    TIMEOUT_SECONDS = 0.5
+    RETRY_SECONDS = 5.0
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Any = None
+        self._failed_at = -math.inf
 
     def read(self) -> int | None:
-        """The version, or None when the database cannot say now (the caller then
-        does without it)."""
+        """The version, or None when the database cannot say now."""
+        if time.monotonic() - self._failed_at < self.RETRY_SECONDS:
+            return None
         try:
             if self._connection is None:
                 self._connection = self._connect()
@@ -117,6 +124,7 @@ class StoreVersionReader:
             return None if row is None else int(row[0])
         except Exception:
             self.close()
+            self._failed_at = time.monotonic()
             return None
 
     def close(self) -> None:
@@ -126,32 +134,40 @@ class StoreVersionReader:
                 connection.close()
 
     def _connect(self) -> Any:
-        pooled = self.engine.raw_connection()
-        connection = pooled.driver_connection
-        pooled.detach()  # its own, for as long as the reader lives
-        if self.engine.dialect.name == "sqlite":
-            connection.isolation_level = None  # autocommit: no snapshot held between reads
-        else:
-            connection.autocommit = True
-            cursor = connection.cursor()
-            cursor.execute(f"SET statement_timeout = {self.TIMEOUT_MS}")
-            cursor.close()
+        dialect = self.engine.dialect
+        args, options = dialect.create_connect_args(self.engine.url)
+        if dialect.name == "sqlite":
+            options.update(
+                timeout=self.TIMEOUT_SECONDS, check_same_thread=False, isolation_level=None
+            )
+            return dialect.loaded_dbapi.connect(*args, **options)
+        options["connect_timeout"] = max(1, round(self.TIMEOUT_SECONDS))
+        connection = dialect.loaded_dbapi.connect(*args, **options)
+        connection.autocommit = True
+        cursor = connection.cursor()
+        cursor.execute(f"SET statement_timeout = {round(self.TIMEOUT_SECONDS * 1000)}")
+        cursor.close()
         return connection
 
 
 def _ensure_version_row(engine: Engine) -> None:
-    with Session(engine) as session:
-        if session.get(StoreVersion, 1) is None:
-            session.add(StoreVersion(id=1, version=0))
-            session.commit()
+    try:
+        with Session(engine) as session:
+            if session.get(StoreVersion, 1) is None:
+                session.add(StoreVersion(id=1, version=0))
+                session.commit()
+    except IntegrityError:
+        pass  # another process starting on the same empty database added it
 
 
 @event.listens_for(OrmSession, "after_flush")
 def _note_flushed_changes(session: OrmSession, _context: Any) -> None:
-    if any(
-        getattr(instance, "__tablename__", None) not in BOOKKEEPING_TABLES
-        for instance in chain(session.new, session.dirty, session.deleted)
-    ):
+    if session.info.get(_CHANGED):
+        return
+    changed = chain(
+        session.new, (o for o in session.dirty if session.is_modified(o)), session.deleted
+    )
+    if any(getattr(o, "__tablename__", None) not in BOOKKEEPING_TABLES for o in changed):
         session.info[_CHANGED] = True
 
 
@@ -168,7 +184,9 @@ def _note_statement_changes(state: ORMExecuteState) -> None:
 def _count_a_change(session: OrmSession) -> None:
     """The version moves in the transaction that changed the store, so no reader sees the
     change under the old number. Taken last, the row's lock (PostgreSQL) is held only
-    while the transaction commits."""
+    while the transaction commits. (A savepoint's commit is not the transaction's.)"""
+    if session.in_nested_transaction():
+        return
     session.flush()
     if session.info.pop(_CHANGED, False):
         session.execute(
@@ -180,7 +198,8 @@ def _count_a_change(session: OrmSession) -> None:
 
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_changes(session: OrmSession) -> None:
-    session.info.pop(_CHANGED, None)
+    if not session.in_nested_transaction():  # (a savepoint's rollback leaves the rest)
+        session.info.pop(_CHANGED, None)
 
 
 def is_reachable(engine: Engine) -> bool:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 MAX_COLUMN_INT = (
@@ -175,7 +175,8 @@ class StoreVersion(SQLModel, table=True):
     __tablename__ = "store_version"
 
     id: int = Field(default=1, primary_key=True)
-    version: int = 0
+    # BIGINT: a busy PostgreSQL store would pass 2^31 transactions within a year
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class IndexedBlock(SQLModel, table=True):
