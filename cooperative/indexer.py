@@ -42,6 +42,7 @@ from cooperative.store.models import (
 )
 
 log = logging.getLogger("cooperative.indexer")
+MAX_LOGS_PER_BATCH = 2_000  # events per store transaction of a sync (whole blocks)
 
 # Everything the projectors write and a rebuild drops. (A member's profile is kept: its
 # on-chain half is written again from the register, its off-chain half is the member's.)
@@ -78,57 +79,73 @@ class Indexer:
         """Apply every event up to the latest block; returns how many were applied. Stops
         before a block holding a transaction of a request still running in this process:
         that request projects it itself, and the next sync goes on from there. Commits
-        the session (see outbox.no_new_running_transactions)."""
+        the session once per batch of whole blocks of about MAX_LOGS_PER_BATCH events
+        (see outbox.no_new_running_transactions)."""
+        applied = 0
         with self._lock:
-            cursor = self._cursor(session)
-            if (
-                cursor.block >= 0
-                and cursor.block_hash is not None
-                and self.gateway.block_hash(cursor.block) != cursor.block_hash
-            ):
-                log.warning(
-                    "the chain no longer has block %d as the read models saw it: rebuilding them",
-                    cursor.block,
-                )
-                self.reset(session)
-                cursor = self._cursor(session)
-            latest, latest_hash = self.gateway.head()
-            if latest <= cursor.block:
-                return 0
-            logs = self.gateway.logs(self.projection.addresses, cursor.block + 1, latest)
-            running = outbox.running_transactions()
-            held = next(
-                (r["blockNumber"] for r in logs if r["transactionHash"].lower() in running), None
+            while True:
+                batch, more = self._sync_batch(session)
+                applied += batch
+                if not more:
+                    return applied
+
+    def _sync_batch(self, session: Session) -> tuple[int, bool]:
+        """One store transaction of the sync: (events applied, whether more are due).
+        Bounded, because SQLite has one writer: a month's events in one transaction would
+        hold its write lock for as long as projecting them takes, and every request's
+        outbox write would wait on it."""
+        cursor = self._cursor(session)
+        if (
+            cursor.block >= 0
+            and cursor.block_hash is not None
+            and self.gateway.block_hash(cursor.block) != cursor.block_hash
+        ):
+            log.warning(
+                "the chain no longer has block %d as the read models saw it: rebuilding them",
+                cursor.block,
             )
-            if held is not None:
-                logs = [r for r in logs if r["blockNumber"] < held]
-                latest = held - 1
-                if latest <= cursor.block:
-                    return 0
-                latest_hash = self.gateway.block_hash(latest)
-            applied = self._apply(session, logs)
-            blocks = {r["blockNumber"]: r["blockHash"] for r in logs}
-            blocks[latest] = latest_hash
-            for number, block_hash in blocks.items():
-                session.merge(IndexedBlock(number=number, hash=block_hash))
-            session.exec(
-                delete(ProjectedTransaction).where(col(ProjectedTransaction.block) <= latest)
-            )  # type: ignore[call-overload]
-            cursor.block, cursor.block_hash = latest, latest_hash
-            session.add(cursor)
-            try:
-                session.flush()
-            except IntegrityError:  # a request committed one of these transactions since
+            self.reset(session)
+            cursor = self._cursor(session)
+        latest, latest_hash = self.gateway.head()
+        if latest <= cursor.block:
+            return 0, False
+        logs = self.gateway.logs(self.projection.addresses, cursor.block + 1, latest)
+        more = len(logs) > MAX_LOGS_PER_BATCH
+        if more:  # up to the block of the batch's last event, whole
+            cut = logs[MAX_LOGS_PER_BATCH - 1]["blockNumber"]
+            logs = [r for r in logs if r["blockNumber"] <= cut]
+            latest, latest_hash = cut, logs[-1]["blockHash"]
+        running = outbox.running_transactions()
+        held = next(
+            (r["blockNumber"] for r in logs if r["transactionHash"].lower() in running), None
+        )
+        if held is not None:
+            logs = [r for r in logs if r["blockNumber"] < held]
+            latest, more = held - 1, False
+            if latest <= cursor.block:
+                return 0, False
+            latest_hash = self.gateway.block_hash(latest)
+        applied = self._apply(session, logs)
+        blocks = {r["blockNumber"]: r["blockHash"] for r in logs}
+        blocks[latest] = latest_hash
+        for number, block_hash in blocks.items():
+            session.merge(IndexedBlock(number=number, hash=block_hash))
+        session.exec(delete(ProjectedTransaction).where(col(ProjectedTransaction.block) <= latest))  # type: ignore[call-overload]
+        cursor.block, cursor.block_hash = latest, latest_hash
+        session.add(cursor)
+        try:
+            session.flush()
+        except IntegrityError:  # a request committed one of these transactions since
+            session.rollback()
+            log.info("a request projected a transaction of blocks up to %d first", latest)
+            return 0, False
+        with outbox.no_new_running_transactions() as running:
+            # A retry may have started replaying one of these since `running` was read.
+            if running & {r["transactionHash"].lower() for r in logs}:
                 session.rollback()
-                log.info("a request projected a transaction of blocks up to %d first", latest)
-                return 0
-            with outbox.no_new_running_transactions() as running:
-                # A retry may have started replaying one of these since `running` was read.
-                if running & {r["transactionHash"].lower() for r in logs}:
-                    session.rollback()
-                    return 0
-                session.commit()
-            return applied
+                return 0, False
+            session.commit()
+        return applied, more
 
     def _apply(self, session: Session, logs: list[dict]) -> int:  # type: ignore[type-arg]
         """The feed for every log; the records for those of transactions no mutation
