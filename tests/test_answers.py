@@ -318,3 +318,25 @@ def test_a_key_locked_by_failed_guesses_gets_no_kept_answer(
     locked = key.post(ME)
     assert locked.status_code == 429
     assert locked.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+def test_one_keys_many_bodies_push_out_only_its_own_answers(
+    client: TestClient, as_member: list[Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cooperative import apikeys
+    from cooperative.api.answers import MAX_ANSWERS_PER_KEY
+
+    # no lastUsedAt write (which moves the version) while the test runs
+    monkeypatch.setattr(apikeys, "LAST_USED_RESOLUTION", timedelta(days=1))
+    answers = answers_of(client)
+    as_member[0](ME)
+    as_member[1](ME)
+    as_member[1](ME)  # kept
+    for n in range(MAX_ANSWERS_PER_KEY + 5):  # another key, many bodies
+        as_member[0](ME + f" # {n}")
+    hits = answers.hits
+    as_member[1](ME)
+    assert answers.hits == hits + 1  # the other member's answer is still kept
+    hits = answers.hits
+    as_member[0](ME + " # 0")  # the many bodies' oldest is gone
+    assert answers.hits == hits

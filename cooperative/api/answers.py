@@ -70,6 +70,7 @@ CACHED_FIELDS = frozenset(
 KEEP = "coop.keep_answer"
 READ_THE_CLOCK = "coop.read_the_clock"
 MAX_ANSWERS = 4_096
+MAX_ANSWERS_PER_KEY = 64  # so that one key's many bodies cannot push out everyone's answers
 MAX_ANSWER_BYTES = 512 * 1024  # a 50-row page is ~15 KB
 MAX_CACHED_BYTES = 64 * 1024 * 1024
 # An answer's key was authenticated at most this long ago, so `lastUsedAt` stays as exact
@@ -79,6 +80,7 @@ REAUTHENTICATE_SECONDS = LAST_USED_RESOLUTION.total_seconds()
 
 @dataclass(frozen=True)
 class Answer:
+    credential: bytes  # (the hashed Authorization header)
     version: int
     authenticated_at: float  # time.monotonic()
     status: int
@@ -114,6 +116,7 @@ class Answers:
     def __init__(self, engine: Engine) -> None:
         self.version = StoreVersionReader(engine)
         self._answers: OrderedDict[bytes, Answer] = OrderedDict()
+        self._by_credential: dict[bytes, OrderedDict[bytes, None]] = {}  # oldest first
         self._bytes = 0
         self.hits = self.misses = 0  # (operational figures)
 
@@ -127,21 +130,32 @@ class Answers:
             self.misses += 1
             return None
         self._answers.move_to_end(key)
+        self._by_credential[answer.credential].move_to_end(key)
         self.hits += 1
         return answer
 
     def keep(self, key: bytes, answer: Answer) -> None:
         previous = self._answers.get(key)
+        if previous is not None and previous.version > answer.version:
+            return  # a slower request computed it at an older version
         if previous is not None:
-            if previous.version > answer.version:
-                return  # a slower request computed it at an older version
-            self._answers.pop(key)
-            self._bytes -= len(previous.body)
+            self._drop(key)
         self._answers[key] = answer
         self._bytes += len(answer.body)
+        mine = self._by_credential.setdefault(answer.credential, OrderedDict())
+        mine[key] = None
+        if len(mine) > MAX_ANSWERS_PER_KEY:
+            self._drop(next(iter(mine)))
         while len(self._answers) > MAX_ANSWERS or self._bytes > MAX_CACHED_BYTES:
-            _, evicted = self._answers.popitem(last=False)
-            self._bytes -= len(evicted.body)
+            self._drop(next(iter(self._answers)))
+
+    def _drop(self, key: bytes) -> None:
+        answer = self._answers.pop(key)
+        self._bytes -= len(answer.body)
+        mine = self._by_credential[answer.credential]
+        del mine[key]
+        if not mine:
+            del self._by_credential[answer.credential]
 
     def close(self) -> None:
         self.version.close()
@@ -197,14 +211,21 @@ class AnswerCache:
         await self.app(scope, receive, capture)
         if chunks is None or status != 200 or not scope.get(KEEP) or scope.get(READ_THE_CLOCK):
             return
-        self.answers.keep(key, Answer(version, authenticated_at, status, headers, b"".join(chunks)))
+        credential = hashlib.sha256(_authorization(scope)).digest()
+        self.answers.keep(
+            key, Answer(credential, version, authenticated_at, status, headers, b"".join(chunks))
+        )
+
+
+def _authorization(scope: Scope) -> bytes:
+    return next((v for k, v in scope["headers"] if k == b"authorization"), b"")
 
 
 def _key(scope: Scope, body: bytes) -> bytes | None:
     """The key an answer to this request is kept under (the credential and the body,
     hashed), or None: no well-formed key (the app refuses it, as ever), a key locked by failed guesses of its secret (even its right secret is
     refused then, see cooperative.apikeys), or a body larger than a polled query's."""
-    authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+    authorization = _authorization(scope)
     key_id = apikeys.key_id_of(authorization.decode("latin-1"))
     if key_id is None or len(body) > INLINE_CHECK_BYTES:
         return None
