@@ -91,6 +91,29 @@ def test_a_reader_whose_database_is_gone_answers_none(tmp_path: Any) -> None:
     assert StoreVersionReader(engine).read() is None
 
 
+def test_a_reader_that_failed_waits_before_it_tries_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It reads on the event loop: a database that is gone costs one failed attempt per
+    RETRY_SECONDS, not one per request."""
+    version = StoreVersionReader(engine)
+    assert version.read() is not None
+    attempts = []
+    real_connect = StoreVersionReader._connect
+
+    def failing(self: StoreVersionReader) -> Any:
+        attempts.append(1)
+        raise OSError("the database is gone")
+
+    version.close()
+    monkeypatch.setattr(StoreVersionReader, "_connect", failing)
+    assert [version.read() for _ in range(5)] == [None] * 5
+    assert len(attempts) == 1
+    monkeypatch.setattr(StoreVersionReader, "_connect", real_connect)
+    version._failed_at -= StoreVersionReader.RETRY_SECONDS  # (the wait is over)
+    assert version.read() is not None
+
+
 # ------------------------------------------------------------------ which documents
 
 
