@@ -74,6 +74,8 @@ class Indexer:
         self.projection = projection
         self.gateway = projection.gateway
         self._lock = threading.Lock()
+        # (first block, last block, logs): what a sync's batch left of the range it read
+        self._rest: tuple[int, int, list[dict]] | None = None  # type: ignore[type-arg]
 
     def sync(self, session: Session) -> int:
         """Apply every event up to the latest block; returns how many were applied. Stops
@@ -109,10 +111,12 @@ class Indexer:
         latest, latest_hash = self.gateway.head()
         if latest <= cursor.block:
             return 0, False
-        logs = self.gateway.logs(self.projection.addresses, cursor.block + 1, latest)
+        logs = self._logs(cursor.block + 1, latest)
         more = len(logs) > MAX_LOGS_PER_BATCH
         if more:  # up to the block of the batch's last event, whole
             cut = logs[MAX_LOGS_PER_BATCH - 1]["blockNumber"]
+            # the rest, for the next batch: the range is read from the node once
+            self._rest = (cut + 1, latest, [r for r in logs if r["blockNumber"] > cut])
             logs = [r for r in logs if r["blockNumber"] <= cut]
             latest, latest_hash = cut, logs[-1]["blockHash"]
         running = outbox.running_transactions()
@@ -146,6 +150,18 @@ class Indexer:
                 return 0, False
             session.commit()
         return applied, more
+
+    def _logs(self, first: int, last: int) -> list[dict]:  # type: ignore[type-arg]
+        """The modules' logs of blocks `first` to `last`: what the last batch left of them,
+        and the node's for the blocks after that."""
+        rest, self._rest = self._rest, None
+        if rest is not None and rest[0] == first and rest[1] <= last:
+            first, kept = rest[1] + 1, rest[2]
+        else:
+            kept = []
+        if first > last:
+            return kept
+        return kept + self.gateway.logs(self.projection.addresses, first, last)
 
     def _apply(self, session: Session, logs: list[dict]) -> int:  # type: ignore[type-arg]
         """The feed for every log; the records for those of transactions no mutation
