@@ -42,9 +42,8 @@ from cooperative.store.models import (
 )
 
 log = logging.getLogger("cooperative.indexer")
-MAX_LOGS_PER_BATCH = (
-    10_000  # events per store transaction of a sync (whole blocks): ~10 s of SQLite's write lock
-)
+# Events per store transaction of a sync (whole blocks): about 10 s of SQLite's write lock.
+MAX_LOGS_PER_BATCH = 10_000
 
 # Everything the projectors write and a rebuild drops. (A member's profile is kept: its
 # on-chain half is written again from the register, its off-chain half is the member's.)

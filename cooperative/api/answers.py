@@ -176,11 +176,12 @@ class AnswerCache:
             return
         message = await receive()
         receive = replaying(message, receive)
-        key = None if message.get("more_body") else _key(scope, message.get("body", b""))
-        version = self.answers.version.read() if key is not None and self.chain_ready() else None
-        if key is None or version is None:
+        keys = None if message.get("more_body") else _keys(scope, message.get("body", b""))
+        version = self.answers.version.read() if keys is not None and self.chain_ready() else None
+        if keys is None or version is None:
             await self.app(scope, receive, send)
             return
+        credential, key = keys
         answer = self.answers.get(key, version)
         if answer is not None:
             await send(
@@ -188,47 +189,53 @@ class AnswerCache:
             )
             await send({"type": "http.response.body", "body": answer.body})
             return
-        await self._answer_and_keep(scope, receive, send, key, version)
+        await self._answer_and_keep(scope, receive, send, credential, key, version)
 
     async def _answer_and_keep(
-        self, scope: Scope, receive: Receive, send: Send, key: bytes, version: int
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        credential: bytes,
+        key: bytes,
+        version: int,
     ) -> None:
         authenticated_at = time.monotonic()
-        status, headers = 0, []
+        status, headers, size = 0, [], 0
         chunks: list[bytes] | None = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, headers, chunks
+            nonlocal status, headers, size, chunks
             if message["type"] == "http.response.start":
                 # copied now: the middleware outside adds its headers to this very message
                 status, headers = message["status"], list(message.get("headers", []))
             elif message["type"] == "http.response.body" and chunks is not None:
-                chunks.append(message.get("body", b""))
-                if sum(map(len, chunks)) > MAX_ANSWER_BYTES:
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                chunks.append(chunk)
+                if size > MAX_ANSWER_BYTES:
                     chunks = None  # too large to keep: not held either
             await send(message)
 
         await self.app(scope, receive, capture)
         if chunks is None or status != 200 or not scope.get(KEEP) or scope.get(READ_THE_CLOCK):
             return
-        credential = hashlib.sha256(_authorization(scope)).digest()
         self.answers.keep(
             key, Answer(credential, version, authenticated_at, status, headers, b"".join(chunks))
         )
 
 
-def _authorization(scope: Scope) -> bytes:
-    return next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-
-
-def _key(scope: Scope, body: bytes) -> bytes | None:
-    """The key an answer to this request is kept under (the credential and the body,
-    hashed), or None: no well-formed key (the app refuses it, as ever), a key locked by failed guesses of its secret (even its right secret is
-    refused then, see cooperative.apikeys), or a body larger than a polled query's."""
-    authorization = _authorization(scope)
+def _keys(scope: Scope, body: bytes) -> tuple[bytes, bytes] | None:
+    """The credential (the hashed `Authorization` header) and the key an answer to this
+    request is kept under (the credential and the body, hashed); or None: no well-formed
+    key (the app refuses it, as ever), a key locked by failed guesses of its secret (even
+    its right secret is refused then, see cooperative.apikeys), or a body larger than a
+    polled query's."""
+    authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
     key_id = apikeys.key_id_of(authorization.decode("latin-1"))
     if key_id is None or len(body) > INLINE_CHECK_BYTES:
         return None
     if apikeys.failed_authentications.is_locked(key_id):
         return None
-    return hashlib.sha256(authorization + b"\n" + body).digest()
+    credential = hashlib.sha256(authorization).digest()
+    return credential, hashlib.sha256(credential + b"\n" + body).digest()
